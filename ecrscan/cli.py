@@ -1,0 +1,396 @@
+"""The command line: parse options, call the engine, render, choose the exit code.
+
+Exit codes (documented in the README):
+
+* 0 - done (for ``report``: every image within thresholds)
+* 1 - ``report`` only: at least one image breaches a threshold
+* 2 - usage or configuration error; no AWS call was made
+* 3 - an AWS or runtime error left part of the work undone
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+from rich.console import Console
+
+from ecrscan import __version__
+from ecrscan.duration import DurationError, parse_duration
+from ecrscan.ecr import EcrGateway
+from ecrscan.engine import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    FatalError,
+    RescanSettings,
+    list_repositories,
+    rescan,
+    summarize,
+)
+from ecrscan.policy import RepositoryFilter
+from ecrscan.progress import ProgressDisplay
+from ecrscan.render import json as json_render
+from ecrscan.render import table as table_render
+
+EXIT_OK = 0
+EXIT_BREACH = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+
+log = logging.getLogger("ecrscan")
+
+
+class IncompleteError(click.ClickException):
+    """An AWS or runtime error stopped the work: exit 3, one line on stderr."""
+
+    exit_code = EXIT_INCOMPLETE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"ecrscan: error: {self.format_message()}", err=True)
+
+
+class ConfigError(click.ClickException):
+    """Configuration that makes any AWS call impossible: exit 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"ecrscan: configuration error: {self.format_message()}", err=True)
+
+
+@dataclass
+class AppContext:
+    """What the group passes to its commands; tests may pass their own ``session_factory``."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    session_factory: Callable[..., Any] | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def session(self) -> Any:
+        factory = self.session_factory
+        if factory is None:
+            import boto3
+
+            factory = boto3.Session
+        kwargs = {}
+        if self.profile:
+            kwargs["profile_name"] = self.profile
+        if self.region:
+            kwargs["region_name"] = self.region
+        return factory(**kwargs)
+
+    def gateway(self, concurrency: int = DEFAULT_CONCURRENCY, **kwargs: Any) -> EcrGateway:
+        return EcrGateway(
+            self.session(),
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            max_pool_connections=max(10, concurrency + 2),
+            **kwargs,
+        )
+
+
+def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn AWS/botocore failures into one clear line and the right exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NoRegionError:
+            raise ConfigError(
+                "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
+            ) from None
+        except ProfileNotFound as exc:
+            raise ConfigError(f"{exc}: check --profile / AWS_PROFILE") from None
+        except (NoCredentialsError, PartialCredentialsError):
+            raise IncompleteError(
+                "no AWS credentials found: run `aws configure` or `aws sso login`, "
+                "set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ) from None
+        except EndpointConnectionError as exc:
+            raise IncompleteError(f"cannot reach AWS: {exc}") from None
+        except FatalError as exc:
+            raise IncompleteError(str(exc.problem)) from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise IncompleteError(
+                f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}"
+            ) from None
+        except BotoCoreError as exc:
+            raise IncompleteError(str(exc)) from None
+
+    return wrapper
+
+
+# -- option helpers ------------------------------------------------------------------
+
+
+def _expiry_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[Any, str]:
+    try:
+        return parse_duration(value), value
+    except DurationError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _filter_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    patterns = value if isinstance(value, tuple) else (value,)
+    for pattern in patterns:
+        if pattern:
+            try:
+                RepositoryFilter.compile(pattern)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--exclude",
+        "exclude",
+        multiple=True,
+        envvar="ECRSCAN_EXCLUDE",
+        callback=_filter_callback,
+        metavar="REGEX",
+        help="Drop repositories whose name matches REGEX (re.search). Repeatable. "
+        "Env: ECRSCAN_EXCLUDE (space-separated).",
+    )(func)
+    func = click.option(
+        "--filter",
+        "include",
+        envvar="REPOSITORIES_FILTER_REGEXP",
+        callback=_filter_callback,
+        metavar="REGEX",
+        help="Keep repositories whose name REGEX finds a match in (re.search: "
+        "'app' matches 'my-app-api'; anchor with '^app$' for an exact name). "
+        "Env: REPOSITORIES_FILTER_REGEXP.",
+    )(func)
+    return func
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--output",
+        "-o",
+        "output",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        envvar="ECRSCAN_OUTPUT",
+        help="Write the report to FILE instead of stdout (only once the run succeeded). "
+        "Env: ECRSCAN_OUTPUT.",
+    )(func)
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"], case_sensitive=False),
+        default="table",
+        show_default=True,
+        envvar="ECRSCAN_FORMAT",
+        help="Output format: a table for people, JSON (documented schema) for machines. "
+        "Env: ECRSCAN_FORMAT.",
+    )(func)
+    return func
+
+
+def emit(app: AppContext, fmt: str, output: Path | None, document: Callable[[], Any]) -> None:
+    """Write a JSON string or a rich renderable to ``output`` or stdout."""
+    rendered = document()
+    if output is not None:
+        with output.open("w", encoding="utf-8") as handle:
+            if isinstance(rendered, str):
+                handle.write(rendered)
+            else:
+                Console(file=handle, width=160, no_color=True).print(rendered)
+        return
+    if isinstance(rendered, str):
+        click.echo(rendered, nl=False)
+    else:
+        tty = sys.stdout.isatty()
+        Console(file=sys.stdout, width=None if tty else 200).print(rendered)
+
+
+def warn(app: AppContext, message: str) -> None:
+    if not app.quiet:
+        click.echo(f"ecrscan: {message}", err=True)
+
+
+# -- the commands ------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--region",
+    envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+    help="AWS region. Env: AWS_REGION, AWS_DEFAULT_REGION.",
+)
+@click.option("--profile", envvar="AWS_PROFILE", help="AWS named profile. Env: AWS_PROFILE.")
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="Send AWS calls to this endpoint (e.g. a local emulator). Env: AWS_ENDPOINT_URL.",
+)
+@click.option(
+    "-v", "--verbose", count=True, envvar="ECRSCAN_VERBOSE",
+    help="More diagnostics on stderr (-vv for AWS request logs). Env: ECRSCAN_VERBOSE.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, envvar="ECRSCAN_QUIET",
+    help="No progress bar and no notices; errors only. Env: ECRSCAN_QUIET.",
+)
+@click.version_option(__version__, "--version", prog_name="ecrscan")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Keep AWS ECR vulnerability scans honest.
+
+    \b
+    ecrscan repos                  list repositories (regex filters)
+    ecrscan rescan --expiry 7d     rescan images whose last scan is older than 7 days
+
+    Credentials come from the standard AWS chain (environment, profile, SSO, instance
+    role).  Exit codes: 0 done, 1 findings above thresholds (report), 2 usage or
+    configuration error, 3 an AWS or runtime error left the work incomplete.
+    """
+    app = ctx.ensure_object(AppContext)
+    app.region = region or app.region
+    app.profile = profile or app.profile
+    app.endpoint_url = endpoint_url or app.endpoint_url
+    app.verbose = verbose
+    app.quiet = quiet
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    log.setLevel(level)
+    if verbose >= 2:
+        logging.getLogger("botocore").setLevel(logging.DEBUG)
+
+
+@cli.command()
+@filter_options
+@output_options
+@click.pass_obj
+@aws_errors
+def repos(
+    app: AppContext, include: str | None, exclude: tuple[str, ...], fmt: str, output: Path | None
+) -> None:
+    """List the region's repositories (every page), filtered by regular expressions.
+
+    IAM: ecr:DescribeRepositories.
+    """
+    repo_filter = RepositoryFilter.compile(include, exclude)
+    gateway = app.gateway()
+    repositories = list_repositories(gateway, repo_filter)
+    if fmt == "json":
+        emit(app, fmt, output, lambda: json_render.dumps(
+            json_render.repositories_document(repositories, gateway.region)))
+    else:
+        emit(app, fmt, output, lambda: table_render.repositories_table(repositories))
+
+
+@cli.command("rescan")
+@click.option(
+    "--expiry",
+    envvar="ECR_IMAGES_DURATION_DELTA",
+    default="7d",
+    show_default=True,
+    callback=_expiry_callback,
+    metavar="DURATION",
+    help="Rescan images whose last scan is older than this. One or more <integer><unit> "
+    "with units m (calendar months), w (weeks), d (days), h (hours): 7d, 36h, 1m2w. "
+    "Env: ECR_IMAGES_DURATION_DELTA.",
+)
+@filter_options
+@click.option(
+    "--dry-run", is_flag=True, envvar="ECRSCAN_DRY_RUN",
+    help="Plan only: read scan states and report what is due, start nothing. "
+    "Env: ECRSCAN_DRY_RUN.",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=DEFAULT_CONCURRENCY,
+    show_default=True, envvar="ECRSCAN_CONCURRENCY",
+    help="Parallel AWS calls. Throttling slows every worker down together. "
+    "Env: ECRSCAN_CONCURRENCY.",
+)
+@output_options
+@click.pass_obj
+@aws_errors
+def rescan_cmd(
+    app: AppContext,
+    expiry: tuple[Any, str],
+    include: str | None,
+    exclude: tuple[str, ...],
+    dry_run: bool,
+    concurrency: int,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Start scans for images whose last scan is older than --expiry.
+
+    Due: never scanned, last scan FAILED, or COMPLETE longer ago than --expiry.  Images
+    with a scan IN_PROGRESS/PENDING, unsupported, too large or archived are left alone;
+    on an ENHANCED (Amazon Inspector) registry no scans are started.  A scan refused
+    because the image was already scanned in the last 24 h counts as "already scanned".
+
+    IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
+    ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run).
+    """
+    delta, expiry_text = expiry
+    settings = RescanSettings(
+        expiry=delta,
+        expiry_text=expiry_text,
+        filter=RepositoryFilter.compile(include, exclude),
+        dry_run=dry_run,
+        concurrency=concurrency,
+    )
+    now = app.clock()
+    gateway = app.gateway(concurrency)
+    with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
+        result = rescan(gateway, now, settings, progress=display.callback)
+    for notice in result.notices:
+        warn(app, notice)
+    for repo in result.repositories:
+        if repo.error:
+            click.echo(f"ecrscan: error: repository {repo.repository.name}: {repo.error}", err=True)
+    log.info("AWS calls: %s", dict(gateway.calls))
+    if fmt == "json":
+        emit(app, fmt, output, lambda: json_render.dumps(json_render.rescan_document(result)))
+    else:
+        emit(app, fmt, output, lambda: table_render.rescan_table(result))
+    if result.incomplete:
+        summary = summarize(result)["TOTAL"]
+        errors = sum(1 for r in result.repositories if r.error)
+        raise IncompleteError(
+            f"incomplete: {errors} repositories failed, {summary['failed']} images failed, "
+            f"{summary['not_started']} due scans not started"
+        )
+
+
+def main() -> None:
+    cli(prog_name="ecrscan")

@@ -1,0 +1,382 @@
+"""The gateway: every ECR call ecrscan makes, with pagination, retries and error classes.
+
+Callers get model values (``Repository``, ``Image``, ``ScanState``) or a
+:class:`ScanStart` outcome, and AWS errors arrive as :class:`AwsError` with a
+:class:`ErrorKind`, classified once, here.
+
+Retries are configured per call kind:
+
+* reads (Describe*, Get*) are idempotent: botocore's ``standard`` retry mode retries
+  throttling, 5xx and connection errors a few times, and whatever throttling survives that
+  goes through the shared :class:`~ecrscan.backoff.Throttle` gate;
+* ``StartImageScan`` goes through a client with botocore retries switched off, because
+  botocore's standard mode counts ``LimitExceededException`` as throttling and would retry
+  the per-image 24 h quota error, which never succeeds.  Its ``ThrottlingException`` and
+  5xx errors are retried through the shared gate only.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ecrscan import __version__
+from ecrscan.backoff import BudgetSpent, Throttle
+from ecrscan.model import (
+    NEVER_SCANNED,
+    Image,
+    Outcome,
+    Problem,
+    Repository,
+    ScanState,
+    ScanType,
+)
+
+PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
+PER_IMAGE_QUOTA_TEXT = "scan quota per image"
+
+
+class ErrorKind(enum.Enum):
+    THROTTLED = "throttled"
+    PER_IMAGE_QUOTA = "per_image_quota"  # already scanned in the last 24 h
+    ACCOUNT_QUOTA = "account_quota"  # e.g. 100,000 basic scans per region per day
+    SCAN_NOT_FOUND = "scan_not_found"  # never scanned
+    IMAGE_NOT_FOUND = "image_not_found"
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    IMAGE_ARCHIVED = "image_archived"
+    REPOSITORY_NOT_FOUND = "repository_not_found"
+    ACCESS_DENIED = "access_denied"
+    SERVER = "server"  # 5xx, worth a retry
+    OTHER = "other"
+
+    @property
+    def repository_fatal(self) -> bool:
+        """Errors that make the whole repository fail rather than one image."""
+        return self in (ErrorKind.REPOSITORY_NOT_FOUND, ErrorKind.ACCESS_DENIED)
+
+
+_CODE_KINDS = {
+    "ThrottlingException": ErrorKind.THROTTLED,
+    "Throttling": ErrorKind.THROTTLED,
+    "TooManyRequestsException": ErrorKind.THROTTLED,
+    "RequestLimitExceeded": ErrorKind.THROTTLED,
+    "ScanNotFoundException": ErrorKind.SCAN_NOT_FOUND,
+    "ImageNotFoundException": ErrorKind.IMAGE_NOT_FOUND,
+    "UnsupportedImageTypeException": ErrorKind.UNSUPPORTED_IMAGE,
+    "ImageArchivedException": ErrorKind.IMAGE_ARCHIVED,
+    "RepositoryNotFoundException": ErrorKind.REPOSITORY_NOT_FOUND,
+    "AccessDeniedException": ErrorKind.ACCESS_DENIED,
+    "AccessDenied": ErrorKind.ACCESS_DENIED,
+    "UnauthorizedOperation": ErrorKind.ACCESS_DENIED,
+    "ServerException": ErrorKind.SERVER,
+    "InternalFailure": ErrorKind.SERVER,
+    "ServiceUnavailable": ErrorKind.SERVER,
+}
+
+
+def classify(exc: ClientError) -> ErrorKind:
+    """Map a botocore ``ClientError`` to an :class:`ErrorKind`."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    if code == "LimitExceededException":
+        message = error.get("Message", "")
+        if PER_IMAGE_QUOTA_TEXT in message.lower():
+            return ErrorKind.PER_IMAGE_QUOTA
+        return ErrorKind.ACCOUNT_QUOTA
+    kind = _CODE_KINDS.get(code)
+    if kind is not None:
+        return kind
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if isinstance(status, int) and status >= 500:
+        return ErrorKind.SERVER
+    return ErrorKind.OTHER
+
+
+class AwsError(Exception):
+    """An AWS error, classified.  ``problem`` is the value results carry."""
+
+    def __init__(self, kind: ErrorKind, problem: Problem, operation: str = "") -> None:
+        super().__init__(str(problem))
+        self.kind = kind
+        self.problem = problem
+        self.operation = operation
+
+    @classmethod
+    def from_client_error(cls, exc: ClientError, operation: str) -> AwsError:
+        error = exc.response.get("Error", {})
+        return cls(
+            classify(exc),
+            Problem(code=error.get("Code", "Unknown"), message=error.get("Message", "")),
+            operation,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStart:
+    """The outcome of one StartImageScan."""
+
+    outcome: Outcome
+    detail: str = ""
+    status: str | None = None  # the scan status AWS returned on success
+
+
+class AccountQuotaExceeded(Exception):
+    """StartImageScan hit an account-level quota: stop starting scans."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class EcrGateway:
+    """Owns the ECR clients of one region (and optionally one registry id).
+
+    ``session`` is a ``boto3.Session`` (or anything with a compatible ``client``
+    method).  Clients are created here, once, and shared by worker threads (boto3
+    clients are thread-safe; creating them is not).
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        registry_id: str | None = None,
+        throttle: Throttle | None = None,
+        max_pool_connections: int = 16,
+        read_attempts: int = 4,
+    ) -> None:
+        self.registry_id = registry_id
+        self.throttle = throttle or Throttle()
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        common = dict(
+            region_name=region,
+            max_pool_connections=max_pool_connections,
+            user_agent_extra=f"ecrscan/{__version__}",
+        )
+        read_config = Config(retries={"mode": "standard", "max_attempts": read_attempts}, **common)
+        write_config = Config(retries={"mode": "standard", "total_max_attempts": 1}, **common)
+        kwargs: dict[str, Any] = {}
+        if region:
+            kwargs["region_name"] = region
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
+        self._read = session.client("ecr", config=read_config, **kwargs)
+        self._write = session.client("ecr", config=write_config, **kwargs)
+        self.region: str = self._read.meta.region_name
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _registry(self, registry_id: str | None = None) -> dict[str, str]:
+        rid = registry_id or self.registry_id
+        return {"registryId": rid} if rid else {}
+
+    def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
+        """Call ``operation``; retry throttling and 5xx through the shared gate."""
+        method: Callable[..., dict[str, Any]] = getattr(client, operation)
+        started = self.throttle.now()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.throttle.wait()
+            with self._calls_lock:
+                self.calls[operation] += 1
+            try:
+                response = method(**params)
+            except ClientError as exc:
+                error = AwsError.from_client_error(exc, operation)
+                if error.kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
+                    try:
+                        self.throttle.retry_or_raise(attempt, started)
+                    except BudgetSpent as spent:
+                        raise AwsError(
+                            error.kind,
+                            Problem(error.problem.code, f"{error.problem.message} ({spent})"),
+                            operation,
+                        ) from exc
+                    continue
+                raise error from exc
+            self.throttle.success()
+            return response
+
+    # -- reads ----------------------------------------------------------------------
+
+    def scan_type(self) -> ScanType:
+        """The registry's scan type (GetRegistryScanningConfiguration)."""
+        response = self._call(self._read, "get_registry_scanning_configuration")
+        value = response.get("scanningConfiguration", {}).get("scanType", "BASIC")
+        try:
+            return ScanType(value)
+        except ValueError:
+            return ScanType.BASIC
+
+    def repositories(self, names: Sequence[str] | None = None) -> Iterator[Repository]:
+        """All repositories (every page), or the named ones."""
+        params: dict[str, Any] = self._registry()
+        if names:
+            params["repositoryNames"] = list(names)
+        else:
+            params["maxResults"] = PAGE_SIZE
+        while True:
+            page = self._call(self._read, "describe_repositories", **params)
+            for item in page.get("repositories", []):
+                yield _repository(item)
+            token = page.get("nextToken")
+            if not token:
+                return
+            params["nextToken"] = token
+
+    def images(
+        self, repository: Repository, image_ids: Sequence[dict[str, str]] | None = None
+    ) -> Iterator[Image]:
+        """Every image of ``repository`` (DescribeImages, 1000 a page, all pages)."""
+        params: dict[str, Any] = {
+            "repositoryName": repository.name,
+            **self._registry(repository.registry_id),
+        }
+        if image_ids:
+            # DescribeImages takes at most 100 image ids a call.
+            ids = list(image_ids)
+            for start in range(0, len(ids), 100):
+                page = self._call(
+                    self._read, "describe_images", **params, imageIds=ids[start : start + 100]
+                )
+                for item in page.get("imageDetails", []):
+                    yield _image(item, repository)
+            return
+        params["maxResults"] = PAGE_SIZE
+        while True:
+            page = self._call(self._read, "describe_images", **params)
+            for item in page.get("imageDetails", []):
+                yield _image(item, repository)
+            token = page.get("nextToken")
+            if not token:
+                return
+            params["nextToken"] = token
+
+    def scan_state(self, image: Image) -> ScanState:
+        """The image's last scan (DescribeImageScanFindings, ``maxResults=1``).
+
+        ``ScanNotFoundException`` means never scanned and returns ``NEVER_SCANNED``.
+        """
+        try:
+            response = self._call(
+                self._read,
+                "describe_image_scan_findings",
+                repositoryName=image.repository,
+                imageId={"imageDigest": image.digest},
+                maxResults=1,
+                **self._registry(image.registry_id),
+            )
+        except AwsError as exc:
+            if exc.kind is ErrorKind.SCAN_NOT_FOUND:
+                return NEVER_SCANNED
+            raise
+        return scan_state_from_findings(response)
+
+    # -- actions --------------------------------------------------------------------
+
+    def start_scan(self, image: Image) -> ScanStart:
+        """StartImageScan by digest, with every outcome classified.
+
+        Raises :class:`AccountQuotaExceeded` for an account-level quota, and
+        :class:`AwsError` for repository-fatal errors (access denied, repository gone).
+        """
+        try:
+            response = self._call(
+                self._write,
+                "start_image_scan",
+                repositoryName=image.repository,
+                imageId={"imageDigest": image.digest},
+                **self._registry(image.registry_id),
+            )
+        except AwsError as exc:
+            kind = exc.kind
+            if kind is ErrorKind.PER_IMAGE_QUOTA:
+                return ScanStart(Outcome.ALREADY_SCANNED, "already scanned in the last 24 h")
+            if kind is ErrorKind.ACCOUNT_QUOTA:
+                raise AccountQuotaExceeded(exc.problem) from exc
+            if kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
+                return ScanStart(Outcome.NOT_STARTED, str(exc.problem))
+            if kind in (
+                ErrorKind.IMAGE_NOT_FOUND,
+                ErrorKind.UNSUPPORTED_IMAGE,
+                ErrorKind.IMAGE_ARCHIVED,
+            ):
+                return ScanStart(Outcome.SKIPPED, str(exc.problem))
+            if kind.repository_fatal:
+                raise
+            return ScanStart(Outcome.FAILED, str(exc.problem))
+        status = response.get("imageScanStatus", {}).get("status")
+        return ScanStart(Outcome.STARTED, "", status)
+
+
+# -- conversions (pure) -----------------------------------------------------------
+
+
+def _repository(item: dict[str, Any]) -> Repository:
+    scanning = item.get("imageScanningConfiguration") or {}
+    return Repository(
+        name=item["repositoryName"],
+        registry_id=item.get("registryId", ""),
+        arn=item.get("repositoryArn", ""),
+        uri=item.get("repositoryUri", ""),
+        created_at=item.get("createdAt"),
+        scan_on_push=scanning.get("scanOnPush"),
+    )
+
+
+def _image(item: dict[str, Any], repository: Repository) -> Image:
+    return Image(
+        repository=item.get("repositoryName", repository.name),
+        registry_id=item.get("registryId", repository.registry_id),
+        digest=item["imageDigest"],
+        tags=tuple(item.get("imageTags") or ()),
+        pushed_at=item.get("imagePushedAt"),
+        size_bytes=item.get("imageSizeInBytes"),
+        image_status=item.get("imageStatus"),
+        last_pulled_at=item.get("lastRecordedPullTime"),
+        summary=summary_from_image_detail(item),
+    )
+
+
+def summary_from_image_detail(item: dict[str, Any]) -> ScanState | None:
+    """The scan summary DescribeImages used to return; ``None`` when it is absent.
+
+    AWS stopped filling these fields for basic scanning in February 2026; when they are
+    there (enhanced scanning, other partitions) they save one call per image.
+    """
+    status = (item.get("imageScanStatus") or {}).get("status")
+    if not status:
+        return None
+    summary = item.get("imageScanFindingsSummary") or {}
+    if status == "COMPLETE" and not summary.get("imageScanCompletedAt"):
+        return None  # a status without its date cannot decide due-ness: ask again
+    return ScanState(
+        status=status,
+        completed_at=summary.get("imageScanCompletedAt"),
+        description=(item.get("imageScanStatus") or {}).get("description", ""),
+        counts=dict(summary.get("findingSeverityCounts") or {}),
+        source="describe_images",
+    )
+
+
+def scan_state_from_findings(response: dict[str, Any]) -> ScanState:
+    status_block = response.get("imageScanStatus") or {}
+    findings = response.get("imageScanFindings") or {}
+    return ScanState(
+        status=status_block.get("status") or "COMPLETE",
+        completed_at=findings.get("imageScanCompletedAt"),
+        description=status_block.get("description", ""),
+        counts=dict(findings.get("findingSeverityCounts") or {}),
+        source="scan_findings",
+    )

@@ -1,0 +1,248 @@
+"""The data model: frozen values that flow from the gateway through the engine to renderers.
+
+Nothing in here performs I/O.  AWS responses are converted to these records as soon as
+they arrive, so the engine's memory is proportional to the number of images, not to the
+size of the raw responses.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Severity(enum.Enum):
+    """Finding severities in descending order of seriousness.
+
+    ``rank`` gives a total order (higher is worse) so thresholds like "HIGH and above"
+    compare every level the same way.  ``UNTRIAGED`` only appears with enhanced scanning.
+    """
+
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFORMATIONAL = "INFORMATIONAL"
+    UNDEFINED = "UNDEFINED"
+    UNTRIAGED = "UNTRIAGED"
+
+    @property
+    def rank(self) -> int:
+        return len(_SEVERITY_ORDER) - _SEVERITY_ORDER.index(self)
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls(text.strip().upper())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+
+_SEVERITY_ORDER = list(Severity)
+
+
+class ScanType(enum.Enum):
+    BASIC = "BASIC"
+    ENHANCED = "ENHANCED"
+
+
+class Decision(enum.Enum):
+    """What the policy says about one image, before any action."""
+
+    DUE = "due"  # never scanned, failed, or last scan older than the expiry
+    FRESH = "fresh"  # scanned within the expiry
+    IN_PROGRESS = "in_progress"  # a scan is running or queued
+    SKIPPED = "skipped"  # cannot be scanned (unsupported, too large, archived, gone)
+    NOT_RESCANNABLE = "not_rescannable"  # enhanced (continuous) scanning owns this image
+
+
+class Outcome(enum.Enum):
+    """What happened when the engine acted (or chose not to act) on a due image."""
+
+    STARTED = "started"
+    PLANNED = "planned"  # --dry-run: would have started
+    ALREADY_SCANNED = "already_scanned"  # per-image 24 h quota: AWS scanned it already
+    NOT_STARTED = "not_started"  # account quota exhausted, or throttling budget spent
+    SKIPPED = "skipped"  # AWS refused the image (gone, unsupported type, archived)
+    FAILED = "failed"  # an error we could not classify as benign
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    name: str
+    registry_id: str
+    arn: str = ""
+    uri: str = ""
+    created_at: datetime | None = None
+    scan_on_push: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanState:
+    """The last known scan of an image.
+
+    ``status`` is AWS's ``ScanStatus`` string, or ``None`` when the image was never
+    scanned (``ScanNotFoundException``).  ``counts`` maps severity names to numbers.
+    ``source`` tells where the state came from: ``describe_images`` (the summary, when
+    AWS still fills it) or ``scan_findings`` (DescribeImageScanFindings).
+    """
+
+    status: str | None
+    completed_at: datetime | None = None
+    description: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    source: str = "scan_findings"
+
+    @property
+    def never_scanned(self) -> bool:
+        return self.status is None
+
+
+NEVER_SCANNED = ScanState(status=None, source="scan_findings")
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    repository: str
+    registry_id: str
+    digest: str
+    tags: tuple[str, ...] = ()
+    pushed_at: datetime | None = None
+    size_bytes: int | None = None
+    image_status: str | None = None  # ACTIVE, ARCHIVED, ACTIVATING (None: not reported)
+    last_pulled_at: datetime | None = None
+    # The summary from DescribeImages, when AWS filled it; otherwise None.
+    summary: ScanState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The policy's answer for one image."""
+
+    decision: Decision
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An AWS error turned into a value: its code, AWS's message, and whether it is fatal
+    for the whole repository."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    image: Image
+    state: ScanState | None
+    verdict: Verdict
+    outcome: Outcome | None = None
+    detail: str = ""  # why the outcome happened (AWS's message, quota note …)
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryResult:
+    repository: Repository
+    images: tuple[ImageResult, ...] = ()
+    error: Problem | None = None
+
+    def count(self, what: Decision | Outcome) -> int:
+        if isinstance(what, Decision):
+            return sum(1 for r in self.images if r.verdict.decision is what)
+        return sum(1 for r in self.images if r.outcome is what)
+
+    @property
+    def failed_images(self) -> int:
+        return self.count(Outcome.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class RescanResult:
+    """Everything one rescan run produced, in repository order."""
+
+    repositories: tuple[RepositoryResult, ...]
+    started_at: datetime
+    expiry: str
+    dry_run: bool
+    scan_type: ScanType
+    notices: tuple[str, ...] = ()
+    region: str | None = None
+
+    @property
+    def incomplete(self) -> bool:
+        """True when part of the work was left undone by an error or a quota."""
+        for repo in self.repositories:
+            if repo.error is not None:
+                return True
+            for r in repo.images:
+                if r.outcome in (Outcome.FAILED, Outcome.NOT_STARTED):
+                    return True
+        return False
+
+    def all_images(self) -> list[ImageResult]:
+        return [r for repo in self.repositories for r in repo.images]
+
+
+# -- report (findings against thresholds) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One vulnerability finding of one image, basic or enhanced.
+
+    ``id`` is the vulnerability id (a CVE for basic scans, the vulnerability id of an
+    enhanced finding); ``arn`` is the enhanced finding's ARN ("" for basic scans).
+    ``ignored`` holds the ignore rule's reason when an ignore-file entry applies.
+    """
+
+    id: str
+    severity: Severity
+    package: str = ""
+    version: str = ""
+    fixed_in: str = ""
+    score: float | None = None
+    fix_available: str = ""  # enhanced: YES, NO, PARTIAL; "" when unknown
+    title: str = ""
+    url: str = ""
+    description: str = ""
+    arn: str = ""
+    ignored: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    severity: Severity
+    count: int
+    threshold: int
+
+
+class ImageStatus(enum.Enum):
+    """The verdict of ``report`` for one image."""
+
+    OK = "ok"  # within thresholds
+    BREACH = "breach"  # above at least one threshold
+    NO_SCAN = "no_scan"  # never scanned: run `ecrscan rescan` or use --wait
+    PENDING = "pending"  # scan IN_PROGRESS/PENDING (and --wait timed out or not given)
+    SCAN_FAILED = "scan_failed"  # last scan FAILED / unsupported
+    ERROR = "error"  # AWS error reading it
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReport:
+    image: Image
+    state: ScanState | None
+    status: ImageStatus
+    counts: dict[str, int] = field(default_factory=dict)  # what thresholds saw
+    raw_counts: dict[str, int] = field(default_factory=dict)  # before ignore rules
+    findings: tuple[Finding, ...] | None = None  # None: findings were not read
+    breaches: tuple[Breach, ...] = ()
+    reference: str = ""  # the --image reference the user gave, if any
+    error: Problem | None = None
+    account: str = ""
+    region: str = ""
