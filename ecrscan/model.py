@@ -10,6 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ecrscan.thresholds import Thresholds
 
 
 class Severity(enum.Enum):
@@ -246,3 +250,35 @@ class ImageReport:
     error: Problem | None = None
     account: str = ""
     region: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportResult:
+    """Everything one ``report`` run produced.  Output formats are pure functions of it."""
+
+    images: tuple[ImageReport, ...]
+    thresholds: Thresholds
+    generated_at: datetime
+    region: str | None = None
+    notices: tuple[str, ...] = ()
+    repository_errors: tuple[tuple[str, Problem], ...] = ()
+    details: bool = False  # findings were read (--details, an ignore file, a listing format)
+
+    @property
+    def breached(self) -> tuple[ImageReport, ...]:
+        return tuple(r for r in self.images if r.status is ImageStatus.BREACH)
+
+    @property
+    def incomplete(self) -> bool:
+        """An error, a missing or failed scan, or a scan still pending: the audit is not
+        whole, whatever the thresholds say."""
+        if self.repository_errors:
+            return True
+        return any(r.status not in (ImageStatus.OK, ImageStatus.BREACH) for r in self.images)
+
+    @property
+    def exit_code(self) -> int:
+        """3 incomplete (outranks a breach), 1 a breach, 0 all within thresholds."""
+        if self.incomplete:
+            return 3
+        return 1 if self.breached else 0
