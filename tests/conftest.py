@@ -37,3 +37,61 @@ def mocked() -> Iterator[None]:
 @pytest.fixture
 def registry(mocked: None) -> FakeRegistry:
     return FakeRegistry(boto3.client("ecr", region_name=REGION), REGION)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's server in this process (so tests can also reach its backends directly);
+    yields its endpoint URL.  Use ``server_env`` to run the installed command against it."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_env(moto_server: str, tmp_path) -> Iterator[dict[str, str]]:
+    """A clean moto state and the environment for a subprocess talking to the server."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ENDPOINT_URL=moto_server,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        HOME=str(tmp_path),
+    )
+    yield env
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
+
+
+def ecrscan_command() -> str:
+    """The installed console script next to this interpreter (not a module run)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    candidate = Path(sys.executable).parent / "ecrscan"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("ecrscan")
+    if not found:
+        raise RuntimeError("the ecrscan command is not installed: pip install -e '.[test]'")
+    return found
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
