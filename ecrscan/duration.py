@@ -1,9 +1,10 @@
-"""Durations such as ``7d``, ``36h`` or ``1m2w``: parsing and formatting.
+"""Durations such as ``7d``, ``36h`` or ``1m2w``: parsing, with errors that say how to fix them.
 
 Grammar: one or more ``<integer><unit>`` groups, no spaces, each unit at most once, with
 units ``m`` (calendar months), ``w`` (weeks), ``d`` (days) and ``h`` (hours).  Months are
 calendar months, so ``1m`` before 31 March is 28 or 29 February (python-dateutil's
-``relativedelta`` semantics).  The total must be greater than zero.
+``relativedelta`` semantics).  The total must be greater than zero and at most about
+100 years (so ``now - duration`` is always a valid date).
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import re
 from dateutil.relativedelta import relativedelta
 
 UNITS = {"m": "months", "w": "weeks", "d": "days", "h": "hours"}
-_GROUP = re.compile(r"(\d+)([a-zA-Z]?)")
-_MAX_PER_UNIT = 100_000
+# ASCII digits only: ``\d`` would also accept digits of other scripts ("٧d").
+_GROUP = re.compile(r"([0-9]+)([a-zA-Z]?)")
+_MAX_DIGITS = 7  # refuse absurd numbers before converting them
+_MAX_DAYS = 36_525  # about 100 years
+_APPROX_DAYS = {"m": 30.4375, "w": 7.0, "d": 1.0, "h": 1 / 24}
 
 
 class DurationError(ValueError):
@@ -48,12 +52,13 @@ def parse_duration(text: str) -> relativedelta:
             )
         if unit in seen:
             raise DurationError(f"invalid duration {raw!r}: unit {unit!r} given twice")
-        value = int(number)
-        if value > _MAX_PER_UNIT:
-            raise DurationError(f"invalid duration {raw!r}: {value}{unit} is too large")
-        seen[unit] = value
+        if len(number.lstrip("0")) > _MAX_DIGITS:
+            raise DurationError(f"invalid duration {raw!r}: {number}{unit} is too large")
+        seen[unit] = int(number)
         pos = match.end()
     if not any(seen.values()):
         raise DurationError(f"invalid duration {raw!r}: must be greater than zero")
+    if sum(_APPROX_DAYS[u] * v for u, v in seen.items()) > _MAX_DAYS:
+        raise DurationError(f"invalid duration {raw!r}: longer than 100 years")
     return relativedelta(**{UNITS[u]: v for u, v in seen.items()})
 

@@ -10,13 +10,16 @@ from the calling thread.
 from __future__ import annotations
 
 import enum
+import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.ecr import AccountQuotaExceeded, AwsError, ErrorKind
@@ -29,6 +32,7 @@ from ecrscan.model import (
     Repository,
     RepositoryResult,
     RescanResult,
+    ScanState,
     ScanType,
     Verdict,
 )
@@ -93,15 +97,19 @@ class _RunState:
         self.lock = threading.Lock()
         self.quota_problem: Problem | None = None
         self.repo_errors: dict[str, Problem] = {}
+        # Repositories whose scan-state reads are refused: no further reads are sent.
+        self.unreadable: set[str] = set()
 
     def stop_scans(self, problem: Problem) -> None:
         with self.lock:
             if self.quota_problem is None:
                 self.quota_problem = problem
 
-    def fail_repository(self, name: str, problem: Problem) -> None:
+    def fail_repository(self, name: str, problem: Problem, *, reads: bool = False) -> None:
         with self.lock:
             self.repo_errors.setdefault(name, problem)
+            if reads:
+                self.unreadable.add(name)
 
 
 def rescan(
@@ -142,41 +150,49 @@ def rescan(
     state.repo_errors.update(repo_errors_upfront)
     results: dict[str, list[ImageResult]] = {r.name: [] for r in repositories}
     open_images: dict[str, int] = {}
-    listed: set[str] = set()
 
     def check_image(image: Image) -> ImageResult:
         return _check_image(gateway, image, now, settings, scan_type, state)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ecrscan") as pool:
-        pending: dict[Future[Any], tuple[str, Any]] = {}
+        pending: dict[Future[Any], tuple[str, Repository]] = {}
+        # Each future puts itself here when done: O(1) per result, where wait() would
+        # re-scan every pending future (quadratic in images; benchmarks/README.md).
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+
+        def track(fut: Future[Any], kind: str, repo: Repository) -> None:
+            pending[fut] = (kind, repo)
+            fut.add_done_callback(finished.put)
+
+        # Image checks wait here rather than as queued pool futures: a Future costs about
+        # 1.6 KB, more than an image's result record, so only a window is in flight.
+        backlog: deque[tuple[Image, Repository]] = deque()
+        window = 4 * concurrency
+
         for repo in repositories:
             if repo.name in state.repo_errors:
+                notify(Event.REPOSITORY_DONE, 1)
                 continue
             ids = settings.image_ids if settings.repositories else ()
-            fut = pool.submit(lambda r=repo, i=ids: list(gateway.images(r, i or None)))
-            pending[fut] = ("images", repo)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                kind, subject = pending.pop(fut)
-                if kind == "images":
-                    repo = subject
-                    listed.add(repo.name)
-                    try:
-                        images = fut.result()
-                    except AwsError as exc:
-                        state.fail_repository(repo.name, exc.problem)
-                        notify(Event.REPOSITORY_DONE, 1)
+            track(pool.submit(_list_images, gateway, repo, ids), "images", repo)
+        try:
+            while pending:
+                for fut in _drain(finished):
+                    kind, repo = pending.pop(fut)
+                    if kind == "images":
+                        try:
+                            images = fut.result()
+                        except AwsError as exc:
+                            state.fail_repository(repo.name, exc.problem)
+                            notify(Event.REPOSITORY_DONE, 1)
+                            continue
+                        notify(Event.IMAGES_FOUND, len(images))
+                        open_images[repo.name] = len(images)
+                        if not images:
+                            notify(Event.REPOSITORY_DONE, 1)
+                        backlog.extend((image, repo) for image in images)
                         continue
-                    notify(Event.IMAGES_FOUND, len(images))
-                    open_images[repo.name] = len(images)
-                    if not images:
-                        notify(Event.REPOSITORY_DONE, 1)
-                    for image in images:
-                        pending[pool.submit(check_image, image)] = ("image", repo)
-                else:
-                    repo = subject
-                    result = fut.result()  # _check_image never raises AwsError
+                    result = fut.result()  # _check_image returns errors as values
                     results[repo.name].append(result)
                     notify(Event.IMAGE_CHECKED, 1)
                     if result.outcome is Outcome.STARTED:
@@ -184,6 +200,15 @@ def rescan(
                     open_images[repo.name] -= 1
                     if open_images[repo.name] == 0:
                         notify(Event.REPOSITORY_DONE, 1)
+                while backlog and len(pending) < window:
+                    image, repo = backlog.popleft()
+                    track(pool.submit(check_image, image), "image", repo)
+        except BaseException:
+            # A bug, Ctrl-C or a progress callback that raised: drop the queued calls
+            # instead of letting the pool run them all before the error surfaces.
+            for fut in pending:
+                fut.cancel()
+            raise
 
     if state.quota_problem is not None:
         notices.append(
@@ -208,6 +233,27 @@ def rescan(
         notices=tuple(notices),
         region=getattr(gateway, "region", None),
     )
+
+
+def _list_images(gateway: Any, repo: Repository, ids: tuple[dict[str, str], ...]) -> list[Image]:
+    """Every image of ``repo`` (or the given ids); transport errors become AwsError."""
+    try:
+        return list(gateway.images(repo, ids or None))
+    except BotoCoreError as exc:
+        raise _transport_error(exc, "describe_images") from exc
+
+
+def _transport_error(exc: BotoCoreError, operation: str) -> AwsError:
+    """A botocore error that survived its retries (connection reset, read timeout ...)."""
+    return AwsError(ErrorKind.OTHER, Problem(type(exc).__name__, str(exc)), operation)
+
+
+def _drain(finished: queue.SimpleQueue[Future[Any]]) -> list[Future[Any]]:
+    """Wait for one finished future, then take every other one already finished."""
+    done = [finished.get()]
+    while not finished.empty():
+        done.append(finished.get_nowait())
+    return done
 
 
 def _named_repositories(
@@ -236,15 +282,16 @@ def _check_image(
     scan_type: ScanType,
     state: _RunState,
 ) -> ImageResult:
-    """Read one image's scan state, decide, and start its scan when due."""
-    repo_error = state.repo_errors.get(image.repository)
-    if repo_error is not None:
-        return ImageResult(
-            image, None, Verdict(Decision.SKIPPED, "repository failed"), Outcome.FAILED,
-            str(repo_error),
-        )
+    """Read one image's scan state, decide, and start its scan when due.
+
+    Once a repository is known to refuse reads (or scans), its remaining images are not
+    sent to AWS again; they get the same outcome the call would have given, so results do
+    not depend on which worker saw the refusal first.
+    """
+    if image.summary is None and image.repository in state.unreadable:
+        return _unreadable(image, str(state.repo_errors[image.repository]))
     try:
-        scan_state = image.summary or gateway.scan_state(image)
+        scan_state = image.summary or _read_state(gateway, image)
     except AwsError as exc:
         if exc.kind is ErrorKind.IMAGE_NOT_FOUND:
             return ImageResult(
@@ -252,11 +299,8 @@ def _check_image(
                 Outcome.SKIPPED, str(exc.problem),
             )
         if exc.kind.repository_fatal:
-            state.fail_repository(image.repository, exc.problem)
-        return ImageResult(
-            image, None, Verdict(Decision.SKIPPED, "scan state unreadable"), Outcome.FAILED,
-            str(exc.problem),
-        )
+            state.fail_repository(image.repository, exc.problem, reads=True)
+        return _unreadable(image, str(exc.problem))
 
     verdict = apply_scan_type(decide(image, scan_state, now, settings.expiry), scan_type)
     if verdict.decision is not Decision.DUE:
@@ -268,6 +312,9 @@ def _check_image(
             image, scan_state, verdict, Outcome.NOT_STARTED,
             f"account scan quota exceeded ({state.quota_problem})",
         )
+    repo_error = state.repo_errors.get(image.repository)
+    if repo_error is not None:
+        return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(repo_error))
     try:
         start = gateway.start_scan(image)
     except AccountQuotaExceeded as exc:
@@ -280,7 +327,23 @@ def _check_image(
         if exc.kind.repository_fatal:
             state.fail_repository(image.repository, exc.problem)
         return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(exc.problem))
+    except BotoCoreError as exc:
+        problem = _transport_error(exc, "start_image_scan").problem
+        return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(problem))
     return ImageResult(image, scan_state, verdict, start.outcome, start.detail)
+
+
+def _read_state(gateway: Any, image: Image) -> ScanState:
+    try:
+        return gateway.scan_state(image)
+    except BotoCoreError as exc:
+        raise _transport_error(exc, "describe_image_scan_findings") from exc
+
+
+def _unreadable(image: Image, detail: str) -> ImageResult:
+    return ImageResult(
+        image, None, Verdict(Decision.SKIPPED, "scan state unreadable"), Outcome.FAILED, detail
+    )
 
 
 def _image_order(result: ImageResult) -> tuple[float, str]:

@@ -45,8 +45,9 @@ def rescan_table(result: RescanResult) -> Table:
     total = summary["TOTAL"]
     columns = [c for c in SUMMARY_COLUMNS if c in ALWAYS or total[c]]
     if result.dry_run:
-        columns = ["planned" if c == "started" else c for c in columns]
-        columns = [c for c in columns if c not in ("already_scanned", "not_started")]
+        # a dry run plans instead of starting: one "planned" column where "started" was
+        dropped = ("planned", "already_scanned", "not_started")
+        columns = ["planned" if c == "started" else c for c in columns if c not in dropped]
     table.add_column("repository", footer="TOTAL")
     for column in columns:
         table.add_column(_HEADERS.get(column, column), justify="right", footer=str(total[column]))
