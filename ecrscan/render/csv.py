@@ -1,0 +1,46 @@
+"""CSV: one row per finding and image, with a header row.  Tags are joined with ``;``;
+an empty ``ignored_reason`` means the finding counts against the thresholds."""
+
+from __future__ import annotations
+
+import csv as _csv
+import io
+
+from ecrscan.model import ReportResult
+from ecrscan.render.report_common import sorted_findings
+
+COLUMNS = (
+    "repository",
+    "tags",
+    "digest",
+    "id",
+    "severity",
+    "package",
+    "version",
+    "fixed_in",
+    "score",
+    "ignored_reason",
+)
+
+
+def report_csv(result: ReportResult) -> str:
+    buffer = io.StringIO()
+    writer = _csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for report in result.images:
+        for finding in sorted_findings(report.findings or ()):
+            writer.writerow(
+                (
+                    report.image.repository,
+                    ";".join(report.image.tags),
+                    report.image.digest,
+                    finding.id,
+                    finding.severity.value,
+                    finding.package,
+                    finding.version,
+                    finding.fixed_in,
+                    f"{finding.score:g}" if finding.score is not None else "",
+                    finding.ignored or "",
+                )
+            )
+    return buffer.getvalue()

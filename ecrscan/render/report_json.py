@@ -1,0 +1,118 @@
+"""The ``report`` JSON document.  Its schema is documented in the README ("JSON output
+of report") and is stable: fields are only ever added; ``schema_version`` changes when
+that promise is broken.
+
+Shape (``schema_version`` 1)::
+
+    {
+      "schema_version": 1, "command": "report",
+      "generated_at": ISO-8601, "region": str | null,
+      "complete": bool, "exit_code": 0 | 1 | 3, "details": bool,
+      "thresholds": {SEVERITY: int | null, ...},          # null = off
+      "totals": {"images", "ok", "breach", "no_scan", "pending", "scan_failed", "error",
+                 "counts": {SEVERITY: int}, "raw_counts": {SEVERITY: int}, "ignored": int},
+      "notices": [str],
+      "repository_errors": [{"repository", "code", "message"}],
+      "images": [{
+        "repository", "registry_id", "region", "reference", "uri", "digest", "tags",
+        "pushed_at", "last_scan_at", "scan_status", "scan_status_description",
+        "status", "verdict", "counts", "raw_counts",
+        "breaches": [{"severity", "count", "threshold"}],
+        "error": {"code", "message"} | null,
+        "findings": [{"id", "severity", "package", "version", "fixed_in", "score",
+                      "fix_available", "title", "description", "url", "arn",
+                      "ignored"}] | null          # null: findings were not read
+      }]
+    }
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecrscan.model import Finding, ImageReport, ReportResult
+from ecrscan.render.json import SCHEMA_VERSION, dumps, iso
+from ecrscan.render.report_common import (
+    ignored_count,
+    image_uri,
+    severity_counts,
+    status_totals,
+    total_counts,
+    verdict_text,
+)
+
+
+def report_document(result: ReportResult) -> dict[str, Any]:
+    totals: dict[str, Any] = status_totals(result)
+    totals["counts"] = total_counts(result)
+    totals["raw_counts"] = total_counts(result, raw=True)
+    totals["ignored"] = sum(ignored_count(r) for r in result.images)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "report",
+        "generated_at": iso(result.generated_at),
+        "region": result.region,
+        "complete": not result.incomplete,
+        "exit_code": result.exit_code,
+        "details": result.details,
+        "thresholds": result.thresholds.describe(),
+        "totals": totals,
+        "notices": list(result.notices),
+        "repository_errors": [
+            {"repository": name, "code": problem.code, "message": problem.message}
+            for name, problem in result.repository_errors
+        ],
+        "images": [image_record(report, result.region) for report in result.images],
+    }
+
+
+def image_record(report: ImageReport, default_region: str | None = None) -> dict[str, Any]:
+    image, state = report.image, report.state
+    return {
+        "repository": image.repository,
+        "registry_id": image.registry_id,
+        "region": report.region or default_region,
+        "reference": report.reference or None,
+        "uri": image_uri(report, default_region),
+        "digest": image.digest,
+        "tags": list(image.tags),
+        "pushed_at": iso(image.pushed_at),
+        "last_scan_at": iso(state.completed_at) if state else None,
+        "scan_status": (state.status or "NEVER_SCANNED") if state else None,
+        "scan_status_description": (state.description or None) if state else None,
+        "status": report.status.value,
+        "verdict": verdict_text(report),
+        "counts": severity_counts(report.counts),
+        "raw_counts": severity_counts(report.raw_counts),
+        "breaches": [
+            {"severity": b.severity.value, "count": b.count, "threshold": b.threshold}
+            for b in report.breaches
+        ],
+        "error": (
+            {"code": report.error.code, "message": report.error.message} if report.error else None
+        ),
+        "findings": (
+            [finding_record(f) for f in report.findings] if report.findings is not None else None
+        ),
+    }
+
+
+def finding_record(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "severity": finding.severity.value,
+        "package": finding.package or None,
+        "version": finding.version or None,
+        "fixed_in": finding.fixed_in or None,
+        "score": finding.score,
+        "fix_available": finding.fix_available or None,
+        "title": finding.title or None,
+        "description": finding.description or None,
+        "url": finding.url or None,
+        "arn": finding.arn or None,
+        "ignored": finding.ignored,
+    }
+
+
+def report_json(result: ReportResult) -> str:
+    return dumps(report_document(result))

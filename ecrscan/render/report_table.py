@@ -1,0 +1,138 @@
+"""The ``report`` table: one row per image, a totals line, and with ``--details`` one
+table of findings per breaching image.  Pure: builds rich objects, the CLI prints them."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ecrscan.model import ImageReport, ImageStatus, ReportResult, Severity
+from ecrscan.render.report_common import (
+    count,
+    headline,
+    ignored_count,
+    image_label,
+    scan_age,
+    severity_columns,
+    short_digest,
+    sorted_findings,
+    status_totals,
+    tags_text,
+    thresholds_text,
+    total_counts,
+    verdict_text,
+)
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+}
+
+STATUS_STYLE = {
+    ImageStatus.OK: "green",
+    ImageStatus.BREACH: "bold red",
+    ImageStatus.NO_SCAN: "yellow",
+    ImageStatus.PENDING: "yellow",
+    ImageStatus.SCAN_FAILED: "magenta",
+    ImageStatus.ERROR: "bold magenta",
+}
+
+
+def report_table(result: ReportResult) -> RenderableType:
+    parts: list[RenderableType] = [images_table(result)]
+    if result.details:
+        for report in result.breached:
+            parts.append(findings_table(report))
+    return Group(*parts)
+
+
+def images_table(result: ReportResult) -> Table:
+    columns = severity_columns(result)
+    table = Table(
+        title=f"ecrscan report: {headline(result)}",
+        title_justify="left",
+        caption=f"thresholds: {thresholds_text(result)}",
+        caption_justify="left",
+        show_footer=True,
+    )
+    totals = total_counts(result)
+    table.add_column("repository", footer="TOTAL")
+    table.add_column("tags")
+    table.add_column("digest", style="dim")
+    table.add_column("scanned", justify="right", footer="")
+    for severity in columns:
+        table.add_column(
+            severity.value, justify="right", footer=str(totals[severity.value])
+        )
+    table.add_column("verdict", footer=_totals_text(result))
+    for report in result.images:
+        table.add_row(
+            report.image.repository,
+            tags_text(report.image.tags, limit=3),
+            short_digest(report.image.digest),
+            scan_age(report.state, result.generated_at),
+            *(_cell(result, report, severity) for severity in columns),
+            Text(_verdict(report), style=STATUS_STYLE[report.status]),
+        )
+    for repository, problem in result.repository_errors:
+        table.add_row(
+            repository, "", "", "", *("" for _ in columns),
+            Text(f"error: {problem}", style=STATUS_STYLE[ImageStatus.ERROR]),
+        )
+    return table
+
+
+def findings_table(report: ImageReport) -> RenderableType:
+    title = f"{image_label(report)} ({short_digest(report.image.digest)}): {verdict_text(report)}"
+    if report.findings is None:
+        return Text(f"{title}\n  findings were not read", style="dim")
+    table = Table(title=title, title_justify="left")
+    for name in ("severity", "id", "package", "version", "fixed in", "score", "title / ignored"):
+        table.add_column(name, justify="right" if name == "score" else "left")
+    for finding in sorted_findings(report.findings):
+        ignored = finding.ignored is not None
+        table.add_row(
+            Text(finding.severity.value, style=SEVERITY_STYLE.get(finding.severity, "")),
+            finding.id,
+            finding.package,
+            finding.version,
+            finding.fixed_in,
+            f"{finding.score:g}" if finding.score is not None else "",
+            f"ignored: {finding.ignored}" if ignored else finding.title,
+            style="dim strike" if ignored else None,
+        )
+    return table
+
+
+def _verdict(report: ImageReport) -> str:
+    ignored = ignored_count(report)
+    text = verdict_text(report)
+    return f"{text} ({ignored} ignored)" if ignored else text
+
+
+def _cell(result: ReportResult, report: ImageReport, severity: Severity) -> Text:
+    if report.status not in (ImageStatus.OK, ImageStatus.BREACH):
+        return Text("")
+    value = count(report.counts, severity)
+    hidden = count(report.raw_counts, severity) - value
+    text = str(value) + (f" (+{hidden} ign.)" if hidden > 0 else "")
+    limit = result.thresholds.limit(severity)
+    if limit is not None and value > limit:
+        style = "bold white on red"
+    elif value:
+        style = SEVERITY_STYLE.get(severity, "")
+    else:
+        style = "dim"
+    return Text(text, style=style)
+
+
+def _totals_text(result: ReportResult) -> str:
+    totals = status_totals(result)
+    parts = [f"{totals['images']} images"]
+    parts += [f"{n} {name.replace('_', ' ')}" for name, n in totals.items() if name != "images" and n]
+    if result.repository_errors:
+        parts.append(f"{len(result.repository_errors)} repository errors")
+    return ", ".join(parts)
