@@ -1,0 +1,222 @@
+"""Per-repository scan jobs: the SQS message format and its batched dispatch.
+
+A job is one SQS message whose body is a JSON object::
+
+    {"repositoryName": "team/api",          # required
+     "registryId": "123456789012",          # optional: the registry (account) id
+     "expiry": "7d",                        # optional: overrides the images function's
+                                            #   ECR_IMAGES_DURATION_DELTA
+     "images": [{"imageDigest": "sha256:..."}, {"imageTag": "latest"}]}
+                                            # optional: only these images
+
+The repositories function and ``ecrscan rescan --via-queue`` produce jobs with
+:func:`job_body` and :func:`send_jobs`; the images function reads them with
+:func:`parse_job`.  Every malformed body is a :class:`JobError` (a ``ValueError``) that
+says what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecrscan.duration import DurationError, parse_duration
+from ecrscan.model import Repository
+
+BATCH_SIZE = 10  # SendMessageBatch takes at most ten entries
+DEFAULT_EXPIRY = "7d"
+_KEYS = ("repositoryName", "registryId", "expiry", "images")
+_IMAGE_ID_KEYS = ("imageDigest", "imageTag")
+
+
+class JobError(ValueError):
+    """A job body that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    repository_name: str
+    registry_id: str | None = None
+    expiry: str | None = None  # None: the consumer's default
+    images: tuple[dict[str, str], ...] = ()  # empty: every image of the repository
+
+
+def job_body(
+    repository_name: str,
+    registry_id: str | None = None,
+    expiry: str | None = None,
+    images: Sequence[dict[str, str]] | None = None,
+) -> str:
+    """The JSON body of one job (optional keys only when given)."""
+    body: dict[str, Any] = {"repositoryName": repository_name}
+    if registry_id:
+        body["registryId"] = registry_id
+    if expiry:
+        body["expiry"] = expiry
+    if images:
+        body["images"] = [dict(i) for i in images]
+    return json.dumps(body, separators=(",", ":"))
+
+
+def repository_jobs(repositories: Iterable[Repository], expiry: str | None = None) -> list[str]:
+    """One job body per repository (what the repositories function and
+    ``ecrscan rescan --via-queue`` send)."""
+    return [job_body(r.name, r.registry_id or None, expiry) for r in repositories]
+
+
+def parse_job(body: str) -> Job:
+    """Parse and validate one job body; raise :class:`JobError` saying what is wrong."""
+    try:
+        data = json.loads(body)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise JobError(f"job body is not valid JSON ({exc}): {_excerpt(body)}") from None
+    if not isinstance(data, dict):
+        raise JobError(f"job body must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise JobError(f"job body has unknown keys {unknown} (allowed: {', '.join(_KEYS)})")
+    name = data.get("repositoryName")
+    if not isinstance(name, str) or not name.strip():
+        raise JobError("job body needs a non-empty string repositoryName")
+    registry_id = data.get("registryId")
+    if registry_id is not None and (not isinstance(registry_id, str) or not registry_id):
+        raise JobError(f"registryId must be a non-empty string, got {registry_id!r}")
+    expiry = data.get("expiry")
+    if expiry is not None:
+        if not isinstance(expiry, str):
+            raise JobError(f"expiry must be a duration string such as '7d', got {expiry!r}")
+        try:
+            parse_duration(expiry)
+        except DurationError as exc:
+            raise JobError(f"bad expiry in job for {name}: {exc}") from None
+    return Job(
+        repository_name=name.strip(),
+        registry_id=registry_id,
+        expiry=expiry,
+        images=_image_ids(data.get("images")),
+    )
+
+
+def _image_ids(value: Any) -> tuple[dict[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise JobError(
+            'images must be a list of image ids such as {"imageDigest": "sha256:..."}'
+        )
+    ids = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or not item
+            or set(item) - set(_IMAGE_ID_KEYS)
+            or not all(isinstance(v, str) and v for v in item.values())
+        ):
+            raise JobError(
+                f"bad image id {item!r}: expected an object with imageDigest and/or "
+                "imageTag strings"
+            )
+        ids.append(dict(item))
+    return tuple(ids)
+
+
+def _excerpt(body: Any, limit: int = 120) -> str:
+    text = repr(body)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- dispatch ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """A job SQS did not accept, with SQS's reason."""
+
+    body: str
+    code: str
+    message: str
+    sender_fault: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    sent: int
+    failed: tuple[FailedJob, ...] = ()
+    retried: int = 0  # entries sent again after SQS reported them as failed
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def send_jobs(
+    sqs_client: Any,
+    queue_url: str,
+    bodies: Iterable[str],
+    *,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendReport:
+    """Send ``bodies`` with SendMessageBatch, ten a call.
+
+    Entries SQS reports as failed without blaming the sender are sent again, up to
+    ``attempts`` tries in all (pausing ``backoff`` seconds, doubling, between rounds);
+    the ones that still fail, or that SQS rejects as the sender's fault, come back in
+    :attr:`SendReport.failed` (callers must fail loudly).  An error of the call itself
+    (no such queue, access denied) stops the dispatch: that batch and every later one
+    are returned as failed with that error.
+    """
+    if attempts < 1:
+        raise ValueError("attempts must be >= 1")
+    pending = list(enumerate(bodies))
+    sent = 0
+    retried = 0
+    failed: list[FailedJob] = []
+    for attempt in range(1, attempts + 1):
+        if attempt > 1:
+            if not pending:
+                break
+            retried += len(pending)
+            sleep(backoff * 2 ** (attempt - 2))
+        again: list[tuple[int, str]] = []
+        last_errors: dict[int, FailedJob] = {}
+        for start in range(0, len(pending), BATCH_SIZE):
+            chunk = pending[start : start + BATCH_SIZE]
+            try:
+                response = sqs_client.send_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[{"Id": f"job-{i}", "MessageBody": body} for i, body in chunk],
+                )
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                code, message = error.get("Code", "ClientError"), error.get("Message", str(exc))
+                failed.extend(
+                    FailedJob(body, code, message, sender_fault=True)
+                    for _, body in pending[start:]
+                )
+                return SendReport(sent=sent, failed=tuple(failed), retried=retried)
+            sent += len(response.get("Successful") or [])
+            by_id = dict(chunk)
+            for entry in response.get("Failed") or []:
+                index = int(str(entry["Id"]).removeprefix("job-"))
+                job = FailedJob(
+                    by_id[index],
+                    entry.get("Code", "Unknown"),
+                    entry.get("Message", ""),
+                    bool(entry.get("SenderFault")),
+                )
+                if job.sender_fault:
+                    failed.append(job)
+                else:
+                    again.append((index, by_id[index]))
+                    last_errors[index] = job
+        pending = again
+        if attempt == attempts:
+            failed.extend(last_errors[i] for i, _ in pending)
+    return SendReport(sent=sent, failed=tuple(failed), retried=retried)

@@ -1,0 +1,501 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from ecrscan import lambdas
+from ecrscan.events import EventError
+from ecrscan.jobs import job_body, parse_job
+from tests.conftest import REGION
+from tests.test_events import ECR_SAMPLE, INSPECTOR_SAMPLE, load_event, variant
+from tests.test_jobs import FlakySqs, drain
+
+LAMBDA_ENV = (
+    "REPOSITORIES_FILTER_REGEXP", "IMAGES_SCAN_JOBS_QUEUE_URL", "ECR_IMAGES_DURATION_DELTA",
+    "ECRSCAN_TIME_MARGIN_SECONDS", "CRITICAL", "HIGH", "MEDIUM", "LOW",
+    "ECR_SNS_REPORT_TOPIC_ARN", "NOTIFY_ON_SCAN_FAILURE",
+)
+MISSING_DIGEST = "sha256:" + "0" * 64
+
+
+class FakeContext:
+    """What Lambda passes as ``context``; ``remaining_ms`` is returned call by call (the
+    last value repeats)."""
+
+    function_name = "ecrscan-test"
+    aws_request_id = "request-1"
+
+    def __init__(self, *remaining_ms: int) -> None:
+        self._remaining = list(remaining_ms or (900_000,))
+        self.calls = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls += 1
+        return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
+
+
+class CountingSession:
+    """A real boto3 session that counts the clients built from it."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.built: list[str] = []
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        self.built.append(service)
+        return self.session.client(service, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def lambda_env(monkeypatch):
+    for name in LAMBDA_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def session(monkeypatch) -> CountingSession:
+    """Fresh process-wide clients for each test (a new container, as it were)."""
+    counting = CountingSession()
+    monkeypatch.setattr(lambdas, "_clients", lambdas._Clients(lambda: counting))
+    return counting
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = {"value": datetime.now(UTC)}
+    reads: list[datetime] = []
+
+    def read() -> datetime:
+        reads.append(now["value"])
+        return now["value"]
+
+    monkeypatch.setattr(lambdas, "_clock", read)
+    return now, reads
+
+
+@pytest.fixture
+def sqs(mocked):
+    client = boto3.client("sqs", region_name=REGION)
+    return client, client.create_queue(QueueName="ecrscan-jobs")["QueueUrl"]
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": f"handle-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:ecrscan-jobs",
+                "awsRegion": REGION,
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def failures(response: dict[str, Any]) -> list[str]:
+    assert set(response) == {"batchItemFailures"}
+    return [f["itemIdentifier"] for f in response["batchItemFailures"]]
+
+
+def log_lines(capsys) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+
+def last_scan(registry, repo: str, digest: str) -> Any:
+    return registry.backend.repositories[repo]._get_image(None, digest).last_scan
+
+
+# -- repositories function -----------------------------------------------------------
+
+
+def test_repositories_handler_queues_one_job_per_matching_repository(
+    registry, sqs, session, monkeypatch, capsys
+):
+    client, url = sqs
+    names = [f"team/svc-{i:02d}" for i in range(12)] + ["other/tool"]
+    for name in names:
+        registry.create_repo(name)
+    monkeypatch.setenv("REPOSITORIES_FILTER_REGEXP", "^team/")
+    monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
+
+    result = lambdas.repositories_handler({"source": "aws.events"}, FakeContext())
+
+    assert result == {"repositories": 12, "queued": 12, "failed": 0, "retried": 0,
+                      "queueUrl": url, "filter": "^team/"}
+    jobs = [parse_job(body) for body in drain(client, url)]
+    assert sorted(j.repository_name for j in jobs) == names[:12]
+    assert {j.registry_id for j in jobs} == {"123456789012"}
+    assert all(j.expiry is None for j in jobs)
+    assert log_lines(capsys)[-1]["message"] == "jobs queued"
+
+
+def test_repositories_handler_event_overrides(registry, sqs, session, monkeypatch):
+    client, url = sqs
+    other = client.create_queue(QueueName="manual")["QueueUrl"]
+    for name in ("app", "web", "db"):
+        registry.create_repo(name)
+    monkeypatch.setenv("REPOSITORIES_FILTER_REGEXP", "^app$")
+    monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
+
+    result = lambdas.repositories_handler(
+        {"repositoriesFilterRegexp": "^(web|db)$", "jobsQueueUrl": other, "expiry": "1d"},
+        FakeContext(),
+    )
+    assert result["queued"] == 2 and result["queueUrl"] == other
+    jobs = sorted((parse_job(b) for b in drain(client, other)), key=lambda j: j.repository_name)
+    assert [(j.repository_name, j.expiry) for j in jobs] == [("db", "1d"), ("web", "1d")]
+    assert drain(client, url) == []
+    # an empty override means every repository
+    lambdas.repositories_handler({"repositoriesFilterRegexp": ""}, FakeContext())
+    assert len(drain(client, url)) == 3
+
+
+def test_repositories_handler_fails_loudly_when_jobs_stay_unsent(
+    registry, sqs, session, monkeypatch, capsys
+):
+    client, url = sqs
+    for name in ("aa", "bb", "cc"):
+        registry.create_repo(name)
+    monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
+    stuck = job_body("bb", "123456789012")
+    lambdas._clients._sqs = FlakySqs(client, failures={stuck: 99})
+    monkeypatch.setattr(lambdas, "_sleep", lambda seconds: None)
+
+    with pytest.raises(lambdas.JobsNotQueued, match="1 of 3 jobs could not be queued"):
+        lambdas.repositories_handler({}, FakeContext())
+    assert sorted(parse_job(b).repository_name for b in drain(client, url)) == ["aa", "cc"]
+    error = log_lines(capsys)[-1]
+    assert error["level"] == "ERROR" and error["errors"][0]["job"] == stuck
+
+
+def test_repositories_handler_retries_transient_entry_failures(
+    registry, sqs, session, monkeypatch
+):
+    client, url = sqs
+    registry.create_repo("aa")
+    registry.create_repo("bb")
+    monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
+    lambdas._clients._sqs = FlakySqs(client, failures={job_body("aa", "123456789012"): 2})
+    sleeps: list[float] = []
+    monkeypatch.setattr(lambdas, "_sleep", sleeps.append)
+    result = lambdas.repositories_handler(None, FakeContext())
+    assert (result["queued"], result["failed"], result["retried"]) == (2, 0, 2)
+    assert sleeps == [0.5, 1.0]
+    assert sorted(parse_job(b).repository_name for b in drain(client, url)) == ["aa", "bb"]
+
+
+@pytest.mark.parametrize(
+    ("env", "event", "message"),
+    [
+        ({}, {}, "no jobs queue"),
+        ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u", "REPOSITORIES_FILTER_REGEXP": "("}, {},
+         "REPOSITORIES_FILTER_REGEXP"),
+        ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, {"expiry": "soon"}, "event key expiry"),
+        ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, {"jobsQueueUrl": 5}, "jobsQueueUrl must be a string"),
+        ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, ["not", "an", "object"], "must be a JSON object"),
+    ],
+)
+def test_repositories_handler_configuration_errors(session, monkeypatch, env, event, message):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(lambdas.ConfigurationError, match=message):
+        lambdas.repositories_handler(event, FakeContext())
+    assert session.built == []  # refused before any AWS client was made
+
+
+# -- images function -------------------------------------------------------------------
+
+
+@pytest.fixture
+def repos(registry):
+    """app: one never-scanned and one fresh image; web: one image scanned 10 days ago."""
+    now = datetime.now(UTC)
+    registry.create_repo("app")
+    new = registry.push("app", "v1")
+    fresh = registry.push("app", "v2")
+    registry.set_scan("app", fresh, completed_at=now - timedelta(days=1))
+    registry.create_repo("web")
+    old = registry.push("web", "latest")
+    registry.set_scan("web", old, completed_at=now - timedelta(days=10))
+    return {"new": new, "fresh": fresh, "old": old}
+
+
+def test_images_handler_reports_exactly_the_failed_messages(registry, repos, session, capsys):
+    fresh_before = last_scan(registry, "app", repos["fresh"])
+    event = sqs_event(
+        job_body("app"),                                        # m0 ok
+        "{not json",                                            # m1 malformed
+        job_body("ghost"),                                      # m2 unknown repository
+        job_body("web"),                                        # m3 ok
+        job_body("app", images=[{"imageDigest": MISSING_DIGEST}]),  # m4 AWS error
+        '{"repositoryName": "app", "expiry": "7x"}',            # m5 bad expiry
+    )
+    response = lambdas.images_handler(event, FakeContext())
+
+    assert failures(response) == ["m1", "m2", "m4", "m5"]
+    assert last_scan(registry, "app", repos["new"]) is not None  # started
+    assert last_scan(registry, "app", repos["fresh"]) == fresh_before  # left alone
+    assert last_scan(registry, "web", repos["old"]).date() == datetime.now().date()  # rescanned
+    logs = {line["messageId"]: line for line in log_lines(capsys) if "messageId" in line}
+    assert logs["m0"]["message"] == "job done" and logs["m0"]["counts"]["started"] == 1
+    assert logs["m1"]["message"] == "malformed job" and "not valid JSON" in logs["m1"]["error"]
+    assert logs["m2"]["message"] == "job incomplete"
+    assert "RepositoryNotFoundException" in logs["m2"]["errors"][0]
+    assert "ImageNotFoundException" in logs["m4"]["errors"][0]
+    assert "bad expiry" in logs["m5"]["error"]
+
+
+def test_images_handler_only_the_listed_images(registry, repos, session):
+    response = lambdas.images_handler(
+        sqs_event(job_body("app", images=[{"imageTag": "v2"}], expiry="1h")), FakeContext()
+    )
+    assert failures(response) == []
+    assert last_scan(registry, "app", repos["new"]) is None  # not in the job
+
+
+def test_images_handler_expiry_from_body_then_env(registry, session, monkeypatch):
+    registry.create_repo("app")
+    digest = registry.push("app", "v1")
+    registry.set_scan("app", digest, completed_at=datetime.now(UTC) - timedelta(days=3))
+    before = last_scan(registry, "app", digest)
+
+    assert failures(lambdas.images_handler(sqs_event(job_body("app")), FakeContext())) == []
+    assert last_scan(registry, "app", digest) == before  # 3 days < default 7d
+
+    monkeypatch.setenv("ECR_IMAGES_DURATION_DELTA", "2d")
+    assert failures(lambdas.images_handler(sqs_event(job_body("app")), FakeContext())) == []
+    assert last_scan(registry, "app", digest) != before  # 3 days > 2d: rescanned
+
+
+def test_images_handler_expiry_in_the_job_wins(registry, session, monkeypatch):
+    registry.create_repo("app")
+    digest = registry.push("app", "v1")
+    registry.set_scan("app", digest, completed_at=datetime.now(UTC) - timedelta(days=3))
+    before = last_scan(registry, "app", digest)
+    monkeypatch.setenv("ECR_IMAGES_DURATION_DELTA", "1m")
+    lambdas.images_handler(sqs_event(job_body("app", expiry="1d")), FakeContext())
+    assert last_scan(registry, "app", digest) != before
+
+
+def test_images_handler_leaves_messages_it_has_no_time_for(registry, repos, session, capsys):
+    event = sqs_event(job_body("app"), job_body("web"), job_body("app"))
+    # 60 s left before the first job, 20 s after it: the first took 40 s, so the next
+    # needs 10 s margin + 40 s and does not fit.
+    context = FakeContext(60_000, 20_000)
+    response = lambdas.images_handler(event, context)
+    assert failures(response) == ["m1", "m2"]
+    assert last_scan(registry, "app", repos["new"]) is not None
+    assert last_scan(registry, "web", repos["old"]).date() != datetime.now().date()  # not reached
+    warning = [line for line in log_lines(capsys) if line["level"] == "WARNING"]
+    assert warning[0]["messageIds"] == ["m1", "m2"] and warning[0]["remainingSeconds"] == 20.0
+
+
+def test_images_handler_with_too_little_time_starts_nothing(registry, repos, session):
+    event = sqs_event(job_body("app"), job_body("web"))
+    response = lambdas.images_handler(event, FakeContext(5_000))
+    assert failures(response) == ["m0", "m1"]
+    assert last_scan(registry, "app", repos["new"]) is None
+    assert session.built == []  # did not even build a client
+
+
+def test_images_handler_time_margin_is_configurable(registry, repos, session, monkeypatch):
+    monkeypatch.setenv("ECRSCAN_TIME_MARGIN_SECONDS", "2")
+    response = lambdas.images_handler(sqs_event(job_body("app")), FakeContext(5_000))
+    assert failures(response) == []
+    assert last_scan(registry, "app", repos["new"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ECR_IMAGES_DURATION_DELTA": "weekly"}, "ECR_IMAGES_DURATION_DELTA"),
+        ({"ECRSCAN_TIME_MARGIN_SECONDS": "-1"}, "ECRSCAN_TIME_MARGIN_SECONDS"),
+        ({"ECRSCAN_TIME_MARGIN_SECONDS": "ten"}, "ECRSCAN_TIME_MARGIN_SECONDS"),
+    ],
+)
+def test_images_handler_bad_configuration_fails_the_invocation(session, monkeypatch, env, message):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(lambdas.ConfigurationError, match=message):
+        lambdas.images_handler(sqs_event(job_body("app")), FakeContext())
+
+
+@pytest.mark.parametrize("event", [{}, {"Records": "x"}, {"Records": [{"body": "{}"}]}, None])
+def test_images_handler_rejects_a_non_sqs_event(session, event):
+    with pytest.raises(ValueError, match="SQS"):
+        lambdas.images_handler(event, FakeContext())
+
+
+def test_images_handler_an_unexpected_error_fails_only_its_message(
+    registry, repos, session, monkeypatch
+):
+    real = lambdas.rescan
+
+    def explode_for_web(gateway, now, settings, progress=None):
+        if settings.repositories == ("web",):
+            raise RuntimeError("boom")
+        return real(gateway, now, settings, progress)
+
+    monkeypatch.setattr(lambdas, "rescan", explode_for_web)
+    response = lambdas.images_handler(sqs_event(job_body("web"), job_body("app")), FakeContext())
+    assert failures(response) == ["m0"]
+
+
+def test_clients_are_built_once_and_reused(registry, repos, sqs, session, monkeypatch):
+    client, url = sqs
+    monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
+    lambdas.images_handler(sqs_event(job_body("app")), FakeContext())
+    lambdas.repositories_handler({}, FakeContext())
+    built = list(session.built)
+    assert sorted(built) == ["ecr", "ecr", "sqs"]  # one gateway (read + write clients)
+    lambdas.images_handler(sqs_event(job_body("web")), FakeContext())
+    lambdas.repositories_handler({}, FakeContext())
+    assert session.built == built
+
+
+def test_the_clock_is_read_per_invocation(registry, session, clock):
+    now, reads = clock
+    registry.create_repo("app")
+    digest = registry.push("app", "v1")
+    registry.set_scan("app", digest, completed_at=now["value"] - timedelta(days=5))
+    before = last_scan(registry, "app", digest)
+
+    lambdas.images_handler(sqs_event(job_body("app")), FakeContext())
+    assert last_scan(registry, "app", digest) == before  # 5 days old, expiry 7d: fresh
+
+    now["value"] += timedelta(days=3)  # the same warm container, three days later
+    lambdas.images_handler(sqs_event(job_body("app")), FakeContext())
+    assert last_scan(registry, "app", digest) != before  # now 8 days old: rescanned
+    assert len(reads) == 2
+
+
+def test_importing_the_module_builds_nothing():
+    code = (
+        "import boto3, boto3.session\n"
+        "class Refuse:\n"
+        "    def __init__(self, *a, **k): raise SystemExit('session built at import')\n"
+        "boto3.Session = boto3.session.Session = Refuse\n"
+        "import ecrscan.lambdas as l\n"
+        "assert l._clients._session is None\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+# -- reporter function -----------------------------------------------------------------
+
+
+@pytest.fixture
+def topic(mocked, monkeypatch):
+    """An SNS topic with an SQS subscriber, so tests can read what was published."""
+    sns = boto3.client("sns", region_name=REGION)
+    sqs_client = boto3.client("sqs", region_name=REGION)
+    arn = sns.create_topic(Name="ecrscan-report")["TopicArn"]
+    url = sqs_client.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs_client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("ECR_SNS_REPORT_TOPIC_ARN", arn)
+
+    def published() -> list[dict[str, Any]]:
+        return [json.loads(body) for body in drain(sqs_client, url)]
+
+    return published
+
+
+def test_reporter_publishes_a_breach_of_the_ecr_sample(topic, session):
+    result = lambdas.reporter_handler(load_event(ECR_SAMPLE), FakeContext())
+    assert result["status"] == "breach" and result["published"] == 1
+    assert result["breaches"] == [
+        {"severity": "CRITICAL", "count": 10, "threshold": 0},
+        {"severity": "MEDIUM", "count": 9, "threshold": 0},
+    ]
+    (note,) = topic()
+    assert note["MessageId"] == result["messageIds"][0]
+    assert "my-repository-name" in note["Subject"] and "\n" not in note["Subject"]
+    assert "CRITICAL 10>0" in note["Message"]
+    # untagged: the image is named by its digest
+    assert "sha256:7f5b2640fe6f" in note["Message"]
+
+
+def test_reporter_within_thresholds_publishes_nothing(topic, session, monkeypatch):
+    monkeypatch.setenv("CRITICAL", "10")
+    monkeypatch.setenv("MEDIUM", "9")
+    result = lambdas.reporter_handler(load_event(ECR_SAMPLE), FakeContext())
+    assert result["status"] == "ok" and result["published"] == 0
+    assert topic() == []
+    assert session.built == []
+
+
+def test_reporter_inspector_event_with_repository_arn(topic, session, monkeypatch):
+    monkeypatch.setenv("CRITICAL", "off")
+    monkeypatch.setenv("MEDIUM", "100")
+    result = lambdas.reporter_handler(load_event(INSPECTOR_SAMPLE), FakeContext())
+    assert result["repository"] == "amazon/amazon-ecs-sample"
+    assert result["breaches"] == [{"severity": "HIGH", "count": 61, "threshold": 0}]
+    (note,) = topic()
+    assert "amazon/amazon-ecs-sample:latest" in note["Subject"]
+    assert "HIGH 61>0" in note["Message"] and "TOTAL" not in note["Message"]
+
+
+def test_reporter_failed_scan_publishes_only_when_asked(topic, session, monkeypatch):
+    failed = variant(ECR_SAMPLE, scan_status="FAILED", finding_severity_counts=None)
+    result = lambdas.reporter_handler(failed, FakeContext())
+    assert result["status"] == "scan_failed" and result["published"] == 0
+    assert topic() == []
+
+    monkeypatch.setenv("NOTIFY_ON_SCAN_FAILURE", "true")
+    result = lambdas.reporter_handler(failed, FakeContext())
+    assert result["published"] == 1
+    (note,) = topic()
+    assert "scan failed" in note["Message"] and "my-repository-name" in note["Message"]
+
+
+def test_reporter_untagged_without_counts_is_ok(topic, session):
+    event = variant(ECR_SAMPLE, image_tags=None, finding_severity_counts=None)
+    result = lambdas.reporter_handler(event, FakeContext())
+    assert result["status"] == "ok" and result["tags"] == [] and result["published"] == 0
+    assert topic() == []
+
+
+def test_reporter_reuses_its_sns_client(topic, session):
+    lambdas.reporter_handler(load_event(ECR_SAMPLE), FakeContext())
+    lambdas.reporter_handler(load_event(INSPECTOR_SAMPLE), FakeContext())
+    assert session.built == ["sns"]
+    assert len(topic()) == 2
+
+
+def test_reporter_malformed_event_raises_a_clear_error(session):
+    with pytest.raises(EventError, match="image-digest is missing"):
+        lambdas.reporter_handler(variant(ECR_SAMPLE, image_digest=None), FakeContext())
+    with pytest.raises(EventError, match="unsupported event"):
+        lambdas.reporter_handler({"source": "aws.events", "detail-type": "Scheduled Event"},
+                                 FakeContext())
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HIGH": "many"}, "HIGH environment variable"),
+        ({"NOTIFY_ON_SCAN_FAILURE": "sometimes"}, "NOTIFY_ON_SCAN_FAILURE"),
+        ({}, "ECR_SNS_REPORT_TOPIC_ARN is not set"),
+    ],
+)
+def test_reporter_configuration_errors(session, monkeypatch, env, message):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(lambdas.ConfigurationError, match=message):
+        lambdas.reporter_handler(load_event(ECR_SAMPLE), FakeContext())

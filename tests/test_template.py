@@ -1,0 +1,313 @@
+"""template.yaml: cfn-lint clean, handlers importable, environment and IAM in step with
+what the handlers really read and call."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import tomllib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import cfn_yaml
+
+from ecrscan import lambdas
+from ecrscan.jobs import job_body
+from tests.conftest import REGION
+from tests.test_events import ECR_SAMPLE, load_event, variant
+from tests.test_lambdas import FakeContext, sqs_event
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+FUNCTIONS = {
+    "RepositoriesFunction": "repositories_handler",
+    "ImagesFunction": "images_handler",
+    "ReporterFunction": "reporter_handler",
+}
+# Statements the Lambda service uses on the function's behalf (not calls of our code).
+SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
+# IAM actions whose name differs from the API operation.
+IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def function_property(template: dict[str, Any], name: str, key: str) -> Any:
+    props = template["Resources"][name]["Properties"]
+    if key in props:
+        return props[key]
+    return template.get("Globals", {}).get("Function", {}).get(key)
+
+
+def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = function_property(template, function, "Role")
+    assert role == {"Fn::GetAtt": [role["Fn::GetAtt"][0], "Arn"]}, "each function has its own role"
+    policies = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+def actions(statement: Mapping[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+# -- lint and shape --------------------------------------------------------------------
+
+
+def test_cfn_lint_is_clean():
+    matches = lint_file(TEMPLATE)
+    assert matches == [], "\n".join(str(m) for m in matches)
+
+
+def test_cfn_lint_would_catch_a_broken_template(tmp_path):
+    broken = tmp_path / "template.yaml"
+    broken.write_text(
+        TEMPLATE.read_text().replace("!GetAtt ImagesLogGroup.Arn", "!GetAtt ImagesLogGroup.Nope")
+    )
+    assert lint_file(broken)
+
+
+@pytest.mark.parametrize(("function", "handler"), FUNCTIONS.items())
+def test_every_handler_resolves_to_an_importable_function(template, function, handler):
+    path = function_property(template, function, "Handler")
+    assert path == f"ecrscan.lambdas.{handler}"
+    module_name, _, attribute = path.rpartition(".")
+    target = getattr(importlib.import_module(module_name), attribute)
+    assert callable(target)
+    assert list(inspect.signature(target).parameters) == ["event", "context"]
+    assert function_property(template, function, "Runtime") == "python3.12"
+
+
+def test_every_function_in_the_template_is_known(template):
+    assert set(resources(template, "AWS::Serverless::Function")) == set(FUNCTIONS)
+
+
+def test_code_uri_packages_ecrscan_with_its_requirements(template):
+    for function in FUNCTIONS:
+        code = ROOT / function_property(template, function, "CodeUri")
+        assert (code / "ecrscan" / "lambdas.py").is_file()
+        assert (code / "requirements.txt").is_file()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert sorted(requirements) == sorted(pyproject["project"]["dependencies"])
+
+
+def test_parameters_and_their_defaults(template):
+    params = template["Parameters"]
+    assert {k: v.get("Default") for k, v in params.items()} == {
+        "ScanRate": "rate(1 day)",
+        "ScanExpiryDuration": "7d",
+        "RepositoriesFilterRegexp": "",
+        "CriticalThreshold": "0",
+        "HighThreshold": "0",
+        "MediumThreshold": "0",
+        "LowThreshold": "0",
+        "NotificationEmail": "",
+        "NotifyOnScanFailure": "false",
+    }
+    assert all(p.get("Description") for p in params.values())
+
+
+def test_email_subscription_only_when_an_address_is_given(template):
+    (name, subscription), = resources(template, "AWS::SNS::Subscription").items()
+    condition = subscription["Condition"]
+    assert template["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]
+    }
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "NotificationEmail"}
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "ReportTopic"}
+
+
+def test_jobs_queue_redrive_and_visibility(template):
+    queue = template["Resources"]["JobsQueue"]["Properties"]
+    redrive = queue["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 3
+    dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+    timeout = function_property(template, "ImagesFunction", "Timeout")
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_images_function_reports_batch_item_failures(template):
+    (event,) = template["Resources"]["ImagesFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["BatchSize"] <= 10
+
+
+def test_schedule_and_scan_event_rules(template):
+    (schedule,) = template["Resources"]["RepositoriesFunction"]["Properties"]["Events"].values()
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == {"Ref": "ScanRate"}
+    patterns = [
+        (e["Properties"]["Pattern"]["source"], e["Properties"]["Pattern"]["detail-type"])
+        for e in template["Resources"]["ReporterFunction"]["Properties"]["Events"].values()
+        if e["Type"] == "EventBridgeRule"
+    ]
+    assert sorted(patterns) == [(["aws.ecr"], ["ECR Image Scan"]),
+                                (["aws.inspector2"], ["Inspector2 Scan"])]
+
+
+# -- environment and IAM against what the handlers do ----------------------------------
+
+
+class RecordingEnv(Mapping[str, str]):
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return self.values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("handlers must read named variables, not iterate the environment")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def resolve(value: Any, template: dict[str, Any], stack: Mapping[str, str]) -> str:
+    """A template value with its parameter defaults and stack resources filled in."""
+    if isinstance(value, str):
+        return value
+    ref = value["Ref"]
+    if ref in template["Parameters"]:
+        return template["Parameters"][ref]["Default"]
+    return stack[ref]
+
+
+def template_env(template, function: str, stack: Mapping[str, str]) -> dict[str, str]:
+    variables = dict(
+        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    variables.update(
+        template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    return {k: resolve(v, template, stack) for k, v in variables.items()}
+
+
+class CallRecorder:
+    """A boto3 session that records every API operation its clients call."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.calls: set[str] = set()
+        self.session.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **kwargs: Any) -> None:
+        action = f"{model.service_model.signing_name}:{model.name}"
+        self.calls.add(IAM_ACTION.get(action, action))
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.session.client(service, **kwargs)
+
+
+@pytest.fixture
+def exercised(template, registry, monkeypatch) -> dict[str, tuple[RecordingEnv, set[str]]]:
+    """Run each handler, configured exactly as the template configures it (parameter
+    defaults), through its main paths; return the variables read and the calls made."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="report")["TopicArn"]
+    stack = {"JobsQueue": queue_url, "ReportTopic": topic_arn}
+    registry.create_repo("app")
+    due = registry.push("app", "v1")
+    registry.set_scan("app", due, completed_at=datetime.now(UTC) - timedelta(days=30))
+
+    runs = {
+        "RepositoriesFunction": [lambda: lambdas.repositories_handler({}, FakeContext())],
+        "ImagesFunction": [
+            lambda: lambdas.images_handler(sqs_event(job_body("app")), FakeContext())
+        ],
+        "ReporterFunction": [
+            lambda: lambdas.reporter_handler(load_event(ECR_SAMPLE), FakeContext()),
+            lambda: lambdas.reporter_handler(
+                variant(ECR_SAMPLE, scan_status="FAILED"), FakeContext()
+            ),
+        ],
+    }
+    seen = {}
+    for function, calls in runs.items():
+        env = RecordingEnv(template_env(template, function, stack))
+        recorder = CallRecorder()
+        monkeypatch.setattr(lambdas, "_environ", lambda env=env: env)
+        monkeypatch.setattr(lambdas, "_clients", lambdas._Clients(lambda r=recorder: r))
+        for call in calls:
+            result = call()
+            if function == "ImagesFunction":
+                assert result == {"batchItemFailures": []}
+        seen[function] = (env, recorder.calls)
+    return seen
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_environment_set_by_the_template_is_what_the_handler_reads(template, exercised, function):
+    env, _ = exercised[function]
+    assert env.read == set(env.values), (
+        f"read but not set: {sorted(env.read - set(env.values))}; "
+        f"set but never read: {sorted(set(env.values) - env.read)}"
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_iam_allows_exactly_the_calls_each_handler_makes(template, exercised, function):
+    _, calls = exercised[function]
+    granted = set()
+    for statement in statements(template, function):
+        assert statement["Effect"] == "Allow"
+        if statement["Sid"] not in SERVICE_SIDS:
+            granted |= actions(statement)
+    assert calls, "the handler made no AWS call: the exercise is broken"
+    assert granted == calls
+
+
+def test_iam_resources_are_scoped(template):
+    repository_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"
+    }
+    for function in FUNCTIONS:
+        for statement in statements(template, function):
+            resource = statement["Resource"]
+            acts = actions(statement)
+            if resource == "*":
+                assert acts == {"ecr:GetRegistryScanningConfiguration"}, statement
+            elif all(a.startswith("ecr:") for a in acts):
+                assert resource == repository_arn, statement
+            else:  # SQS, SNS, logs: a resource of this stack
+                assert set(resource) <= {"Fn::GetAtt", "Ref"}, statement
+                target = (resource.get("Fn::GetAtt") or [resource.get("Ref")])[0]
+                assert target in template["Resources"], statement
+
+
+def test_service_statements_match_the_function_wiring(template):
+    for function in FUNCTIONS:
+        props = template["Resources"][function]["Properties"]
+        by_sid = {s["Sid"]: s for s in statements(template, function)}
+        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert by_sid["Logs"]["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+        assert actions(by_sid["Logs"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+        if "DeadLetterQueue" in props:
+            assert by_sid["FailedInvocations"]["Resource"] == props["DeadLetterQueue"]["TargetArn"]
+        else:
+            assert "FailedInvocations" not in by_sid
+    consume = {s["Sid"]: s for s in statements(template, "ImagesFunction")}["ConsumeJobs"]
+    assert actions(consume) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert consume["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
