@@ -138,6 +138,10 @@ def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
         except BotoCoreError as exc:
             raise IncompleteError(str(exc)) from None
+        except KeyboardInterrupt:
+            # Click would exit 1, which means "thresholds breached": an interrupted run is
+            # an incomplete one.
+            raise IncompleteError("interrupted: the work is incomplete") from None
 
     return wrapper
 
@@ -154,12 +158,13 @@ def _expiry_callback(ctx: click.Context, param: click.Parameter, value: str) -> 
 
 def _filter_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     patterns = value if isinstance(value, tuple) else (value,)
-    for pattern in patterns:
-        if pattern:
-            try:
-                RepositoryFilter.compile(pattern)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    try:
+        if param.name == "exclude":
+            RepositoryFilter.compile(None, patterns)
+        else:
+            RepositoryFilter.compile(*patterns)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return value
 
 
@@ -187,12 +192,22 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _output_callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """Refuse an output path whose directory does not exist before any AWS call."""
+    if value is not None and not value.absolute().parent.is_dir():
+        raise click.BadParameter(
+            f"directory {str(value.absolute().parent)!r} does not exist", ctx=ctx, param=param
+        )
+    return value
+
+
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--output",
         "-o",
         "output",
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        callback=_output_callback,
         envvar="ECRSCAN_OUTPUT",
         help="Write the report to FILE instead of stdout (only once the run succeeded). "
         "Env: ECRSCAN_OUTPUT.",
@@ -214,11 +229,14 @@ def emit(app: AppContext, fmt: str, output: Path | None, document: Callable[[], 
     """Write a JSON string or a rich renderable to ``output`` or stdout."""
     rendered = document()
     if output is not None:
-        with output.open("w", encoding="utf-8") as handle:
-            if isinstance(rendered, str):
-                handle.write(rendered)
-            else:
-                Console(file=handle, width=160, no_color=True).print(rendered)
+        try:
+            with output.open("w", encoding="utf-8") as handle:
+                if isinstance(rendered, str):
+                    handle.write(rendered)
+                else:
+                    Console(file=handle, width=160, no_color=True).print(rendered)
+        except OSError as exc:
+            raise IncompleteError(f"cannot write {output}: {exc.strerror or exc}") from None
         return
     if isinstance(rendered, str):
         click.echo(rendered, nl=False)
@@ -338,6 +356,13 @@ def repos(
     help="Parallel AWS calls. Throttling slows every worker down together. "
     "Env: ECRSCAN_CONCURRENCY.",
 )
+@click.option(
+    "--via-queue", "via_queue", envvar="ECRSCAN_VIA_QUEUE", metavar="URL",
+    help="Scan nothing here: send one job per repository to this SQS queue (the deployed "
+    "images function's jobs queue) and print how many were queued. Jobs carry --expiry "
+    "only when you set it. IAM: ecr:DescribeRepositories, sqs:SendMessage. "
+    "Env: ECRSCAN_VIA_QUEUE.",
+)
 @output_options
 @click.pass_obj
 @aws_errors
@@ -348,6 +373,7 @@ def rescan_cmd(
     exclude: tuple[str, ...],
     dry_run: bool,
     concurrency: int,
+    via_queue: str | None,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -362,6 +388,14 @@ def rescan_cmd(
     ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run).
     """
     delta, expiry_text = expiry
+    if via_queue:
+        if dry_run:
+            raise click.UsageError("--dry-run and --via-queue cannot be combined")
+        source = click.get_current_context().get_parameter_source("expiry")
+        job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry_text
+        return _rescan_via_queue(
+            app, via_queue, RepositoryFilter.compile(include, exclude), job_expiry, fmt, output
+        )
     settings = RescanSettings(
         expiry=delta,
         expiry_text=expiry_text,
@@ -392,5 +426,57 @@ def rescan_cmd(
         )
 
 
+def _rescan_via_queue(
+    app: AppContext,
+    queue_url: str,
+    repo_filter: RepositoryFilter,
+    expiry: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """``rescan --via-queue``: one job per repository to the jobs queue; exit 3 if SQS
+    refused any."""
+    from botocore.config import Config
+
+    from ecrscan.jobs import parse_job, repository_jobs, send_jobs
+
+    gateway = app.gateway()
+    repositories = list_repositories(gateway, repo_filter)
+    kwargs: dict[str, Any] = {"config": Config(retries={"mode": "standard", "max_attempts": 5})}
+    if app.region:
+        kwargs["region_name"] = app.region
+    if app.endpoint_url:
+        kwargs["endpoint_url"] = app.endpoint_url
+    sqs = app.session().client("sqs", **kwargs)
+    report = send_jobs(sqs, queue_url, repository_jobs(repositories, expiry))
+    failed = [
+        {"repository": parse_job(f.body).repository_name, "code": f.code, "message": f.message}
+        for f in report.failed
+    ]
+    warn(app, f"queued {report.sent} of {len(repositories)} repository jobs to {queue_url}")
+    if fmt == "json":
+        emit(app, fmt, output, lambda: json_render.dumps({
+            "schema_version": json_render.SCHEMA_VERSION,
+            "command": "rescan",
+            "via_queue": queue_url,
+            "region": gateway.region,
+            "expiry": expiry,
+            "repositories": len(repositories),
+            "queued": report.sent,
+            "retried": report.retried,
+            "failed": failed,
+        }))
+    if failed:
+        first = failed[0]
+        raise IncompleteError(
+            f"{len(failed)} jobs not queued (first: {first['repository']}: "
+            f"{first['code']}: {first['message']})"
+        )
+
+
 def main() -> None:
     cli(prog_name="ecrscan")
+
+
+# `ecrscan report` lives in its own module and registers itself on the group.
+import ecrscan.cli_report  # noqa: E402,F401

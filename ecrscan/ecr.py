@@ -22,6 +22,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.config import Config
@@ -29,8 +30,10 @@ from botocore.exceptions import ClientError
 
 from ecrscan import __version__
 from ecrscan.backoff import BudgetSpent, Throttle
+from ecrscan.findings import findings_from_page
 from ecrscan.model import (
     NEVER_SCANNED,
+    Finding,
     Image,
     Outcome,
     Problem,
@@ -319,8 +322,82 @@ class EcrGateway:
         status = response.get("imageScanStatus", {}).get("status")
         return ScanStart(Outcome.STARTED, "", status)
 
+    # -- report reads: every finding, images by reference ---------------------------
+
+    def findings(self, image: Image) -> tuple[tuple[Finding, ...], ScanState]:
+        """Every finding of the image's last scan and the scan state.
+
+        DescribeImageScanFindings, all pages, ``maxResults=1000`` (enhanced findings come
+        100 a page whatever is asked).  The state comes from the first page.  Never
+        scanned (``ScanNotFoundException``): no findings and ``NEVER_SCANNED``.
+        """
+        params: dict[str, Any] = {
+            "repositoryName": image.repository,
+            "imageId": {"imageDigest": image.digest},
+            "maxResults": PAGE_SIZE,
+            **self._registry(image.registry_id),
+        }
+        found: list[Finding] = []
+        state: ScanState | None = None
+        while True:
+            try:
+                page = self._call(self._read, "describe_image_scan_findings", **params)
+            except AwsError as exc:
+                if exc.kind is ErrorKind.SCAN_NOT_FOUND and state is None:
+                    return (), NEVER_SCANNED
+                raise
+            if state is None:
+                state = scan_state_from_findings(page)
+            found.extend(findings_from_page(page))
+            token = page.get("nextToken")
+            if not token:
+                return tuple(found), state
+            params["nextToken"] = token
+
+    def image_by_reference(
+        self,
+        repository: str,
+        registry_id: str | None = None,
+        tag: str | None = None,
+        digest: str | None = None,
+    ) -> Image:
+        """One image by digest (when given) or tag: DescribeImages with ``imageIds``.
+
+        Raises :class:`AwsError` (``IMAGE_NOT_FOUND``, ``REPOSITORY_NOT_FOUND`` …) with
+        AWS's message when the repository, tag or digest does not exist.
+        """
+        if not (tag or digest):
+            raise ValueError("image_by_reference needs a tag or a digest")
+        image_id = {"imageDigest": digest} if digest else {"imageTag": tag}
+        page = self._call(
+            self._read,
+            "describe_images",
+            repositoryName=repository,
+            imageIds=[image_id],
+            **self._registry(registry_id),
+        )
+        details = page.get("imageDetails") or []
+        if not details:
+            wanted = f"@{digest}" if digest else f":{tag}"
+            raise AwsError(
+                ErrorKind.IMAGE_NOT_FOUND,
+                Problem("ImageNotFoundException", f"no image {repository}{wanted}"),
+                "describe_images",
+            )
+        owner = registry_id or self.registry_id or ""
+        return _image(details[0], Repository(name=repository, registry_id=owner))
+
 
 # -- conversions (pure) -----------------------------------------------------------
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """An aware timestamp in UTC.  botocore gives every parsed timestamp its own
+    ``tzlocal()`` object (about 450 bytes with its timedeltas); UTC is one shared object,
+    which halves the memory of an image record (benchmarks/README.md)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC)
 
 
 def _repository(item: dict[str, Any]) -> Repository:
@@ -330,7 +407,7 @@ def _repository(item: dict[str, Any]) -> Repository:
         registry_id=item.get("registryId", ""),
         arn=item.get("repositoryArn", ""),
         uri=item.get("repositoryUri", ""),
-        created_at=item.get("createdAt"),
+        created_at=_utc(item.get("createdAt")),
         scan_on_push=scanning.get("scanOnPush"),
     )
 
@@ -341,10 +418,10 @@ def _image(item: dict[str, Any], repository: Repository) -> Image:
         registry_id=item.get("registryId", repository.registry_id),
         digest=item["imageDigest"],
         tags=tuple(item.get("imageTags") or ()),
-        pushed_at=item.get("imagePushedAt"),
+        pushed_at=_utc(item.get("imagePushedAt")),
         size_bytes=item.get("imageSizeInBytes"),
         image_status=item.get("imageStatus"),
-        last_pulled_at=item.get("lastRecordedPullTime"),
+        last_pulled_at=_utc(item.get("lastRecordedPullTime")),
         summary=summary_from_image_detail(item),
     )
 
@@ -363,7 +440,7 @@ def summary_from_image_detail(item: dict[str, Any]) -> ScanState | None:
         return None  # a status without its date cannot decide due-ness: ask again
     return ScanState(
         status=status,
-        completed_at=summary.get("imageScanCompletedAt"),
+        completed_at=_utc(summary.get("imageScanCompletedAt")),
         description=(item.get("imageScanStatus") or {}).get("description", ""),
         counts=dict(summary.get("findingSeverityCounts") or {}),
         source="describe_images",
@@ -375,7 +452,7 @@ def scan_state_from_findings(response: dict[str, Any]) -> ScanState:
     findings = response.get("imageScanFindings") or {}
     return ScanState(
         status=status_block.get("status") or "COMPLETE",
-        completed_at=findings.get("imageScanCompletedAt"),
+        completed_at=_utc(findings.get("imageScanCompletedAt")),
         description=status_block.get("description", ""),
         counts=dict(findings.get("findingSeverityCounts") or {}),
         source="scan_findings",
