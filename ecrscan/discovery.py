@@ -1,0 +1,326 @@
+"""In-use discovery: which ECR images ECS task definitions reference.
+
+Pure at its core: :func:`classify_image` sorts one container ``image`` string into ECR of
+this account and region, ECR of another region, ECR of another account, not ECR (Docker
+Hub short names such as ``nginx:1.25``, ``ghcr.io``, ECR Public, any other registry) or
+unparseable; :func:`select_images` keeps the images of a repository that a reference
+names.  :func:`discover_in_use` is the only part that calls AWS, through an
+:class:`~ecrscan.ecs.EcsGateway`, and returns an :class:`InUseSet` value: per
+(account, region, repository) the tags and digests referenced, and the references it
+skipped or found out of scope, each with a reason.
+
+Docker's rule decides what is a registry host: a first path part with a dot or a colon,
+or ``localhost``; a reference without one is a Docker Hub image.  ECR hosts are parsed by
+:func:`ecrscan.imageref.parse_image_ref`.  Tags are resolved to digests later (by the
+engine, through the ECR gateway): a tag names whatever image carries it *now*.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Set
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecrscan.ecr import AwsError
+from ecrscan.imageref import ImageRef, parse_image_ref
+from ecrscan.model import Image, Problem
+
+DOCKER_HUB = "docker.io"
+_DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+_ECR_PUBLIC_HOST = "public.ecr.aws"
+
+
+class Location(enum.Enum):
+    """Where a container image lives, seen from one (account, region)."""
+
+    THIS_REGISTRY = "this_registry"  # ECR of this account and region
+    OTHER_REGION = "other_region"  # ECR of this account, another region
+    OTHER_ACCOUNT = "other_account"  # ECR of another account (any region)
+    NOT_ECR = "not_ecr"  # Docker Hub, ghcr.io, ECR Public, any other registry
+    INVALID = "invalid"  # not an image reference we can parse
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """One container image string, classified.  ``ref`` is set for the ECR locations;
+    ``registry`` is the registry host (``docker.io`` for Docker Hub short names);
+    ``reason`` explains NOT_ECR and INVALID."""
+
+    text: str
+    location: Location
+    registry: str = ""
+    ref: ImageRef | None = None
+    reason: str = ""
+
+
+def classify_image(text: str, *, account: str, region: str) -> Classified:
+    """Classify one container ``image`` string as seen from ``account`` in ``region``."""
+    raw = (text or "").strip()
+    first, slash, _ = raw.partition("/")
+    if not raw:
+        return Classified(raw, Location.INVALID, reason="empty image reference")
+    if not (slash and _is_registry_host(first)):
+        return Classified(raw, Location.NOT_ECR, DOCKER_HUB, reason="Docker Hub image")
+    host = first.lower()
+    if host in _DOCKER_HUB_HOSTS:
+        return Classified(raw, Location.NOT_ECR, DOCKER_HUB, reason="Docker Hub image")
+    if host == _ECR_PUBLIC_HOST:
+        return Classified(raw, Location.NOT_ECR, host, reason="ECR Public image")
+    if not _claims_private_ecr(host):
+        return Classified(raw, Location.NOT_ECR, host, reason=f"registry {host} is not ECR")
+    host = host.removesuffix(":443")  # the same registry as without the port
+    try:
+        ref = parse_image_ref(host + raw[len(first):])
+    except ValueError as exc:
+        return Classified(raw, Location.INVALID, host, reason=str(exc))
+    if ref.registry_id is None:  # a look-alike such as <ecr host>.example.com
+        return Classified(raw, Location.NOT_ECR, host, reason=f"registry {host} is not ECR")
+    if ref.registry_id != account:
+        return Classified(raw, Location.OTHER_ACCOUNT, host, ref)
+    if ref.region != region:
+        return Classified(raw, Location.OTHER_REGION, host, ref)
+    return Classified(raw, Location.THIS_REGISTRY, host, ref)
+
+
+def _is_registry_host(part: str) -> bool:
+    """Docker's rule for the first path part of a reference."""
+    return "." in part or ":" in part or part == "localhost"
+
+
+def _claims_private_ecr(host: str) -> bool:
+    """Hosts that say they are private ECR registries (parsed strictly afterwards)."""
+    return ".dkr.ecr" in host or ".dkr-ecr" in host
+
+
+# -- the in-use set ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RepoKey:
+    account: str
+    region: str
+    repository: str
+
+
+@dataclass(frozen=True, slots=True)
+class RepoUse:
+    """What ECS references in one repository: tags, digests and the task definitions."""
+
+    tags: frozenset[str] = frozenset()
+    digests: frozenset[str] = frozenset()
+    task_definitions: frozenset[str] = frozenset()
+
+    def __or__(self, other: RepoUse) -> RepoUse:
+        return RepoUse(
+            self.tags | other.tags,
+            self.digests | other.digests,
+            self.task_definitions | other.task_definitions,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedImage:
+    """A referenced image ecrscan does not audit, why, and who references it."""
+
+    image: str
+    location: Location
+    reason: str
+    task_definitions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InUseSet:
+    """The result of in-use discovery (one target, or several merged).
+
+    ``skipped``: not ECR or unparseable (listed, never audited).  ``out_of_scope``: ECR
+    images in an account without a role or in a region not requested.  ``failures``:
+    task definitions that could not be read; the set is then incomplete.
+    """
+
+    repositories: Mapping[RepoKey, RepoUse] = field(default_factory=dict)
+    skipped: tuple[SkippedImage, ...] = ()
+    out_of_scope: tuple[SkippedImage, ...] = ()
+    failures: tuple[tuple[str, Problem], ...] = ()
+    task_definitions: int = 0  # task definitions read
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.failures)
+
+    def for_target(self, account: str, region: str) -> dict[str, RepoUse]:
+        """Repository name -> use, for the repositories of one account and region."""
+        return {
+            key.repository: use
+            for key, use in sorted(self.repositories.items())
+            if key.account == account and key.region == region
+        }
+
+
+def merge_in_use(sets: Iterable[InUseSet]) -> InUseSet:
+    """One set from several (e.g. one per target): uses united, skipped images of the
+    same text and reason listed once with all their task definitions."""
+    repositories: dict[RepoKey, RepoUse] = {}
+    skipped: list[SkippedImage] = []
+    out_of_scope: list[SkippedImage] = []
+    failures: list[tuple[str, Problem]] = []
+    count = 0
+    for one in sets:
+        for key, use in one.repositories.items():
+            repositories[key] = repositories.get(key, RepoUse()) | use
+        skipped.extend(one.skipped)
+        out_of_scope.extend(one.out_of_scope)
+        failures.extend(one.failures)
+        count += one.task_definitions
+    return InUseSet(
+        dict(sorted(repositories.items())),
+        _merge_skipped(skipped),
+        _merge_skipped(out_of_scope),
+        tuple(failures),
+        count,
+    )
+
+
+def _merge_skipped(items: Iterable[SkippedImage]) -> tuple[SkippedImage, ...]:
+    merged: dict[tuple[str, Location, str], set[str]] = defaultdict(set)
+    for item in items:
+        merged[(item.image, item.location, item.reason)].update(item.task_definitions)
+    return tuple(
+        SkippedImage(image, location, reason, tuple(sorted(arns)))
+        for (image, location, reason), arns in sorted(
+            merged.items(), key=lambda kv: (kv[0][0], kv[0][1].value, kv[0][2])
+        )
+    )
+
+
+def build_in_use(
+    references: Mapping[str, Iterable[str]],
+    *,
+    account: str,
+    region: str,
+    role_accounts: Set[str] = frozenset(),
+    regions: Set[str] | None = None,
+) -> InUseSet:
+    """Pure: an :class:`InUseSet` from task definition ARN -> container images.
+
+    An ECR image is in scope when its account is ``account`` or one of
+    ``role_accounts`` and its region is one of ``regions`` (default: ``region`` only).
+    """
+    in_scope_regions = set(regions) if regions else {region}
+    in_scope_accounts = {account, *role_accounts}
+    uses: dict[RepoKey, RepoUse] = {}
+    skipped: list[SkippedImage] = []
+    out_of_scope: list[SkippedImage] = []
+    for arn, images in references.items():
+        for text in images:
+            item = classify_image(text, account=account, region=region)
+            if item.ref is None:
+                skipped.append(SkippedImage(item.text, item.location, item.reason, (arn,)))
+                continue
+            ref = item.ref
+            reason = _out_of_scope_reason(ref, in_scope_accounts, in_scope_regions)
+            if reason:
+                out_of_scope.append(SkippedImage(item.text, item.location, reason, (arn,)))
+                continue
+            key = RepoKey(ref.registry_id or "", ref.region or "", ref.repository)
+            use = RepoUse(
+                frozenset({ref.tag} if ref.tag and not ref.digest else ()),
+                frozenset({ref.digest} if ref.digest else ()),
+                frozenset({arn}),
+            )
+            uses[key] = uses.get(key, RepoUse()) | use
+    return InUseSet(
+        dict(sorted(uses.items())),
+        _merge_skipped(skipped),
+        _merge_skipped(out_of_scope),
+        (),
+        len(references),
+    )
+
+
+def _out_of_scope_reason(ref: ImageRef, accounts: Set[str], regions: Set[str]) -> str:
+    if ref.registry_id not in accounts:
+        return (
+            f"ECR registry of account {ref.registry_id}: out of scope "
+            "(give --role-arn for a role in that account to audit it)"
+        )
+    if ref.region not in regions:
+        return f"ECR registry in region {ref.region}: out of scope (add --region {ref.region})"
+    return ""
+
+
+def discover_in_use(
+    ecs_gateway: Any,
+    *,
+    services_only: bool,
+    account: str,
+    region: str,
+    role_accounts: Set[str] = frozenset(),
+    regions: Set[str] | None = None,
+    concurrency: int = 8,
+) -> InUseSet:
+    """The images ECS uses in one (account, region).
+
+    ``services_only=False`` (``--in-use ecs``): every ACTIVE task definition revision.
+    ``services_only=True`` (``--in-use ecs-services``): the task definitions of services
+    running or wanting tasks (:meth:`EcsGateway.service_task_definitions`), whatever
+    their status.  Listing errors raise :class:`~ecrscan.ecr.AwsError` (the target as a
+    whole failed); a task definition that cannot be described is a failure in the result
+    and the others are still read, ``concurrency`` at a time.
+    """
+    if services_only:
+        arns = sorted(ecs_gateway.service_task_definitions())
+    else:
+        arns = list(ecs_gateway.active_task_definitions())
+    references: dict[str, tuple[str, ...]] = {}
+    failures: list[tuple[str, Problem]] = []
+
+    def describe(arn: str) -> tuple[str, tuple[str, ...] | Problem]:
+        try:
+            return arn, ecs_gateway.container_images(arn)
+        except AwsError as exc:
+            return arn, exc.problem
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for arn, answer in pool.map(describe, arns):
+            if isinstance(answer, Problem):
+                failures.append((arn, answer))
+            else:
+                references[arn] = answer
+    found = build_in_use(
+        references, account=account, region=region, role_accounts=role_accounts,
+        regions=regions,
+    )
+    return InUseSet(
+        found.repositories, found.skipped, found.out_of_scope, tuple(failures), len(arns)
+    )
+
+
+# -- selecting a repository's images -------------------------------------------------
+
+
+def select_images(images: Iterable[Image], in_use_for_repo: RepoUse) -> list[Image]:
+    """The images whose digest is referenced or which carry a referenced tag, in the
+    order given."""
+    return [image for image in images if _referenced(image, in_use_for_repo)]
+
+
+def unmatched(images: Iterable[Image], in_use_for_repo: RepoUse) -> RepoUse:
+    """The referenced tags and digests no image carries (deleted, never pushed, or the
+    tag moved away): worth reporting, since a task that starts would fail to pull."""
+    tags: set[str] = set()
+    digests: set[str] = set()
+    for image in images:
+        tags.update(image.tags)
+        digests.add(image.digest)
+    return RepoUse(
+        in_use_for_repo.tags - tags,
+        in_use_for_repo.digests - digests,
+        in_use_for_repo.task_definitions,
+    )
+
+
+def _referenced(image: Image, use: RepoUse) -> bool:
+    return image.digest in use.digests or not use.tags.isdisjoint(image.tags)

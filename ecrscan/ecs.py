@@ -1,0 +1,147 @@
+"""The ECS gateway: the ECS reads in-use discovery needs, with pagination and retries.
+
+Every ECS call goes through the same retry loop and error classes as the ECR gateway:
+botocore's ``standard`` retry mode for the first few throttles and 5xx answers, then the
+shared :class:`~ecrscan.backoff.Throttle` gate, and errors arrive classified as
+:class:`~ecrscan.ecr.AwsError`.  The loop itself is :meth:`EcrGateway._call`, borrowed
+rather than copied (it only needs ``throttle``, ``calls`` and ``_calls_lock``).
+
+All calls here are reads, so the gateway is safe to use with ``--dry-run`` and in the
+read-only ``report`` command.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.config import Config
+
+from ecrscan import __version__
+from ecrscan.backoff import Throttle
+from ecrscan.ecr import EcrGateway
+
+TASK_DEFINITION_PAGE = 100  # ListTaskDefinitions: maxResults 1-100
+CLUSTER_PAGE = 100  # ListClusters: maxResults 1-100
+SERVICE_PAGE = 100  # ListServices: maxResults 1-100
+DESCRIBE_SERVICES_BATCH = 10  # DescribeServices: at most 10 services a call
+
+
+class EcsGateway:
+    """Owns the ECS client of one region.
+
+    ``session`` is a ``boto3.Session`` (or anything with a compatible ``client`` method).
+    Pass the same :class:`Throttle` as the run's :class:`EcrGateway` so a throttle seen by
+    either slows both down.
+    """
+
+    _call = EcrGateway._call  # the shared retry/classification loop
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        throttle: Throttle | None = None,
+        max_pool_connections: int = 16,
+        read_attempts: int = 4,
+    ) -> None:
+        self.throttle = throttle or Throttle()
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        config = Config(
+            region_name=region,
+            max_pool_connections=max_pool_connections,
+            user_agent_extra=f"ecrscan/{__version__}",
+            retries={"mode": "standard", "max_attempts": read_attempts},
+        )
+        kwargs: dict[str, Any] = {}
+        if region:
+            kwargs["region_name"] = region
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
+        self._client = session.client("ecs", config=config, **kwargs)
+        self.region: str = self._client.meta.region_name
+
+    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[str]:
+        """The ``key`` list of every page of a ``nextToken``-paginated list call."""
+        while True:
+            page = self._call(self._client, operation, **params)
+            yield from page.get(key, [])
+            token = page.get("nextToken")
+            if not token:
+                return
+            params["nextToken"] = token
+
+    def active_task_definitions(self) -> Iterator[str]:
+        """ARNs of every ACTIVE task definition revision (ListTaskDefinitions, all pages)."""
+        return self._pages(
+            "list_task_definitions",
+            "taskDefinitionArns",
+            status="ACTIVE",
+            maxResults=TASK_DEFINITION_PAGE,
+        )
+
+    def container_images(self, task_definition_arn: str) -> tuple[str, ...]:
+        """The ``image`` of each container of a task definition, in order, without
+        duplicates (DescribeTaskDefinition)."""
+        response = self._call(
+            self._client, "describe_task_definition", taskDefinition=task_definition_arn
+        )
+        containers = (response.get("taskDefinition") or {}).get("containerDefinitions") or []
+        images = (c.get("image") for c in containers)
+        return tuple(dict.fromkeys(i for i in images if i))
+
+    def clusters(self) -> Iterator[str]:
+        """ARNs of every cluster (ListClusters, all pages)."""
+        return self._pages("list_clusters", "clusterArns", maxResults=CLUSTER_PAGE)
+
+    def services(self, cluster_arn: str) -> Iterator[str]:
+        """ARNs of every service of a cluster (ListServices, all pages)."""
+        return self._pages(
+            "list_services", "serviceArns", cluster=cluster_arn, maxResults=SERVICE_PAGE
+        )
+
+    def service_task_definitions(self) -> set[str]:
+        """Task definitions that services are running or about to run.
+
+        For every service of every cluster (DescribeServices, ten at a time) whose
+        ``runningCount`` or ``desiredCount`` is above zero: the service's
+        ``taskDefinition``, and the task definition of each deployment and task set that
+        is running or wanted, so the old revision of a rolling deployment still counts
+        while its tasks run.  A service scaled to zero with nothing running does not
+        count.  The revisions may be INACTIVE (deregistered while a service still runs
+        them); DescribeTaskDefinition still answers for those.
+        """
+        found: set[str] = set()
+        for cluster in list(self.clusters()):
+            arns = list(self.services(cluster))
+            for start in range(0, len(arns), DESCRIBE_SERVICES_BATCH):
+                response = self._call(
+                    self._client,
+                    "describe_services",
+                    cluster=cluster,
+                    services=arns[start : start + DESCRIBE_SERVICES_BATCH],
+                )
+                # "failures" lists services deleted since ListServices: nothing runs there.
+                for service in response.get("services", []):
+                    found.update(running_task_definitions(service))
+        return found
+
+
+def running_task_definitions(service: dict[str, Any]) -> set[str]:
+    """The task definitions one DescribeServices entry runs or wants to run (pure)."""
+    if not _active(service):
+        return set()
+    found = {service["taskDefinition"]} if service.get("taskDefinition") else set()
+    for part in [*(service.get("deployments") or []), *(service.get("taskSets") or [])]:
+        if part.get("taskDefinition") and _active(part):
+            found.add(part["taskDefinition"])
+    return found
+
+
+def _active(item: dict[str, Any]) -> bool:
+    return (item.get("runningCount") or 0) > 0 or (item.get("desiredCount") or 0) > 0
