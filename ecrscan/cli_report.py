@@ -41,9 +41,14 @@ from ecrscan.notify import build_messages, publish
 from ecrscan.policy import RepositoryFilter
 from ecrscan.progress import ProgressDisplay
 from ecrscan.render.formats import NEEDS_FINDINGS, ReportFormat, render_report
-from ecrscan.render.report_common import HINT_NO_SCAN, headline, image_label, thresholds_text
+from ecrscan.render.report_common import (
+    HINT_NO_SCAN,
+    headline,
+    image_label,
+    thresholds_text,
+)
 from ecrscan.report import ReportSettings, build_report
-from ecrscan.thresholds import Thresholds, ThresholdError
+from ecrscan.thresholds import ThresholdError, Thresholds
 
 MAX_LISTED = 10  # images named per group in the "incomplete" message
 

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecrscan.ecr import AwsError
+from ecrscan.aws import AwsError
 from ecrscan.imageref import ImageRef, parse_image_ref
 from ecrscan.model import Image, Problem
 

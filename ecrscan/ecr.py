@@ -1,8 +1,8 @@
 """The gateway: every ECR call ecrscan makes, with pagination, retries and error classes.
 
 Callers get model values (``Repository``, ``Image``, ``ScanState``) or a
-:class:`ScanStart` outcome, and AWS errors arrive as :class:`AwsError` with a
-:class:`ErrorKind`, classified once, here.
+:class:`ScanStart` outcome, and AWS errors arrive as :class:`~ecrscan.aws.AwsError` with an
+:class:`~ecrscan.aws.ErrorKind`, classified once in :mod:`ecrscan.aws`.
 
 Retries are configured per call kind:
 
@@ -17,19 +17,13 @@ Retries are configured per call kind:
 
 from __future__ import annotations
 
-import enum
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-from ecrscan import __version__
-from ecrscan.backoff import BudgetSpent, Throttle
+from ecrscan.aws import AwsError, ErrorKind, Gateway
+from ecrscan.backoff import Throttle
 from ecrscan.findings import findings_from_page
 from ecrscan.model import (
     NEVER_SCANNED,
@@ -43,84 +37,6 @@ from ecrscan.model import (
 )
 
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
-PER_IMAGE_QUOTA_TEXT = "scan quota per image"
-
-
-class ErrorKind(enum.Enum):
-    THROTTLED = "throttled"
-    PER_IMAGE_QUOTA = "per_image_quota"  # already scanned in the last 24 h
-    ACCOUNT_QUOTA = "account_quota"  # e.g. 100,000 basic scans per region per day
-    SCAN_NOT_FOUND = "scan_not_found"  # never scanned
-    IMAGE_NOT_FOUND = "image_not_found"
-    UNSUPPORTED_IMAGE = "unsupported_image"
-    IMAGE_ARCHIVED = "image_archived"
-    REPOSITORY_NOT_FOUND = "repository_not_found"
-    ACCESS_DENIED = "access_denied"
-    SERVER = "server"  # 5xx, worth a retry
-    OTHER = "other"
-
-    @property
-    def repository_fatal(self) -> bool:
-        """Errors that make the whole repository fail rather than one image."""
-        return self in (ErrorKind.REPOSITORY_NOT_FOUND, ErrorKind.ACCESS_DENIED)
-
-
-_CODE_KINDS = {
-    "ThrottlingException": ErrorKind.THROTTLED,
-    "Throttling": ErrorKind.THROTTLED,
-    "TooManyRequestsException": ErrorKind.THROTTLED,
-    "RequestLimitExceeded": ErrorKind.THROTTLED,
-    "ScanNotFoundException": ErrorKind.SCAN_NOT_FOUND,
-    "ImageNotFoundException": ErrorKind.IMAGE_NOT_FOUND,
-    "UnsupportedImageTypeException": ErrorKind.UNSUPPORTED_IMAGE,
-    "ImageArchivedException": ErrorKind.IMAGE_ARCHIVED,
-    "RepositoryNotFoundException": ErrorKind.REPOSITORY_NOT_FOUND,
-    "AccessDeniedException": ErrorKind.ACCESS_DENIED,
-    "AccessDenied": ErrorKind.ACCESS_DENIED,
-    "UnauthorizedOperation": ErrorKind.ACCESS_DENIED,
-    "ServerException": ErrorKind.SERVER,
-    "InternalFailure": ErrorKind.SERVER,
-    "ServiceUnavailable": ErrorKind.SERVER,
-}
-
-
-def classify(exc: ClientError) -> ErrorKind:
-    """Map a botocore ``ClientError`` to an :class:`ErrorKind`."""
-    error = exc.response.get("Error", {})
-    code = error.get("Code", "")
-    if code == "LimitExceededException":
-        message = error.get("Message", "")
-        if PER_IMAGE_QUOTA_TEXT in message.lower():
-            return ErrorKind.PER_IMAGE_QUOTA
-        return ErrorKind.ACCOUNT_QUOTA
-    kind = _CODE_KINDS.get(code)
-    if kind is not None:
-        return kind
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if isinstance(status, int) and status >= 500:
-        return ErrorKind.SERVER
-    return ErrorKind.OTHER
-
-
-class AwsError(Exception):
-    """An AWS error, classified.  ``problem`` is the value results carry."""
-
-    def __init__(self, kind: ErrorKind, problem: Problem, operation: str = "") -> None:
-        super().__init__(str(problem))
-        self.kind = kind
-        self.problem = problem
-        self.operation = operation
-
-    @classmethod
-    def from_client_error(cls, exc: ClientError, operation: str) -> AwsError:
-        error = exc.response.get("Error", {})
-        return cls(
-            classify(exc),
-            Problem(code=error.get("Code", "Unknown"), message=error.get("Message", "")),
-            operation,
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class ScanStart:
     """The outcome of one StartImageScan."""
@@ -138,7 +54,7 @@ class AccountQuotaExceeded(Exception):
         self.problem = problem
 
 
-class EcrGateway:
+class EcrGateway(Gateway):
     """Owns the ECR clients of one region (and optionally one registry id).
 
     ``session`` is a ``boto3.Session`` (or anything with a compatible ``client``
@@ -157,24 +73,17 @@ class EcrGateway:
         max_pool_connections: int = 16,
         read_attempts: int = 4,
     ) -> None:
+        super().__init__(throttle)
         self.registry_id = registry_id
-        self.throttle = throttle or Throttle()
-        self.calls: Counter[str] = Counter()
-        self._calls_lock = threading.Lock()
-        common = dict(
-            region_name=region,
-            max_pool_connections=max_pool_connections,
-            user_agent_extra=f"ecrscan/{__version__}",
+        common: dict[str, Any] = dict(
+            region=region, endpoint_url=endpoint_url, max_pool_connections=max_pool_connections
         )
-        read_config = Config(retries={"mode": "standard", "max_attempts": read_attempts}, **common)
-        write_config = Config(retries={"mode": "standard", "total_max_attempts": 1}, **common)
-        kwargs: dict[str, Any] = {}
-        if region:
-            kwargs["region_name"] = region
-        if endpoint_url:
-            kwargs["endpoint_url"] = endpoint_url
-        self._read = session.client("ecr", config=read_config, **kwargs)
-        self._write = session.client("ecr", config=write_config, **kwargs)
+        self._read = self._client(
+            session, "ecr", retries={"mode": "standard", "max_attempts": read_attempts}, **common
+        )
+        self._write = self._client(
+            session, "ecr", retries={"mode": "standard", "total_max_attempts": 1}, **common
+        )
         self.region: str = self._read.meta.region_name
 
     # -- plumbing -------------------------------------------------------------------
@@ -182,34 +91,6 @@ class EcrGateway:
     def _registry(self, registry_id: str | None = None) -> dict[str, str]:
         rid = registry_id or self.registry_id
         return {"registryId": rid} if rid else {}
-
-    def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """Call ``operation``; retry throttling and 5xx through the shared gate."""
-        method: Callable[..., dict[str, Any]] = getattr(client, operation)
-        started = self.throttle.now()
-        attempt = 0
-        while True:
-            attempt += 1
-            self.throttle.wait()
-            with self._calls_lock:
-                self.calls[operation] += 1
-            try:
-                response = method(**params)
-            except ClientError as exc:
-                error = AwsError.from_client_error(exc, operation)
-                if error.kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
-                    try:
-                        self.throttle.retry_or_raise(attempt, started)
-                    except BudgetSpent as spent:
-                        raise AwsError(
-                            error.kind,
-                            Problem(error.problem.code, f"{error.problem.message} ({spent})"),
-                            operation,
-                        ) from exc
-                    continue
-                raise error from exc
-            self.throttle.success()
-            return response
 
     # -- reads ----------------------------------------------------------------------
 

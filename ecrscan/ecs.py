@@ -3,8 +3,7 @@
 Every ECS call goes through the same retry loop and error classes as the ECR gateway:
 botocore's ``standard`` retry mode for the first few throttles and 5xx answers, then the
 shared :class:`~ecrscan.backoff.Throttle` gate, and errors arrive classified as
-:class:`~ecrscan.ecr.AwsError`.  The loop itself is :meth:`EcrGateway._call`, borrowed
-rather than copied (it only needs ``throttle``, ``calls`` and ``_calls_lock``).
+:class:`~ecrscan.aws.AwsError`: both gateways inherit :class:`~ecrscan.aws.Gateway`.
 
 All calls here are reads, so the gateway is safe to use with ``--dry-run`` and in the
 read-only ``report`` command.
@@ -12,16 +11,11 @@ read-only ``report`` command.
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.config import Config
-
-from ecrscan import __version__
+from ecrscan.aws import Gateway
 from ecrscan.backoff import Throttle
-from ecrscan.ecr import EcrGateway
 
 TASK_DEFINITION_PAGE = 100  # ListTaskDefinitions: maxResults 1-100
 CLUSTER_PAGE = 100  # ListClusters: maxResults 1-100
@@ -29,15 +23,13 @@ SERVICE_PAGE = 100  # ListServices: maxResults 1-100
 DESCRIBE_SERVICES_BATCH = 10  # DescribeServices: at most 10 services a call
 
 
-class EcsGateway:
+class EcsGateway(Gateway):
     """Owns the ECS client of one region.
 
     ``session`` is a ``boto3.Session`` (or anything with a compatible ``client`` method).
     Pass the same :class:`Throttle` as the run's :class:`EcrGateway` so a throttle seen by
     either slows both down.
     """
-
-    _call = EcrGateway._call  # the shared retry/classification loop
 
     def __init__(
         self,
@@ -49,27 +41,21 @@ class EcsGateway:
         max_pool_connections: int = 16,
         read_attempts: int = 4,
     ) -> None:
-        self.throttle = throttle or Throttle()
-        self.calls: Counter[str] = Counter()
-        self._calls_lock = threading.Lock()
-        config = Config(
-            region_name=region,
+        super().__init__(throttle)
+        self._ecs = self._client(
+            session,
+            "ecs",
+            region=region,
+            endpoint_url=endpoint_url,
             max_pool_connections=max_pool_connections,
-            user_agent_extra=f"ecrscan/{__version__}",
             retries={"mode": "standard", "max_attempts": read_attempts},
         )
-        kwargs: dict[str, Any] = {}
-        if region:
-            kwargs["region_name"] = region
-        if endpoint_url:
-            kwargs["endpoint_url"] = endpoint_url
-        self._client = session.client("ecs", config=config, **kwargs)
-        self.region: str = self._client.meta.region_name
+        self.region: str = self._ecs.meta.region_name
 
     def _pages(self, operation: str, key: str, **params: Any) -> Iterator[str]:
         """The ``key`` list of every page of a ``nextToken``-paginated list call."""
         while True:
-            page = self._call(self._client, operation, **params)
+            page = self._call(self._ecs, operation, **params)
             yield from page.get(key, [])
             token = page.get("nextToken")
             if not token:
@@ -89,7 +75,7 @@ class EcsGateway:
         """The ``image`` of each container of a task definition, in order, without
         duplicates (DescribeTaskDefinition)."""
         response = self._call(
-            self._client, "describe_task_definition", taskDefinition=task_definition_arn
+            self._ecs, "describe_task_definition", taskDefinition=task_definition_arn
         )
         containers = (response.get("taskDefinition") or {}).get("containerDefinitions") or []
         images = (c.get("image") for c in containers)
@@ -121,7 +107,7 @@ class EcsGateway:
             arns = list(self.services(cluster))
             for start in range(0, len(arns), DESCRIBE_SERVICES_BATCH):
                 response = self._call(
-                    self._client,
+                    self._ecs,
                     "describe_services",
                     cluster=cluster,
                     services=arns[start : start + DESCRIBE_SERVICES_BATCH],

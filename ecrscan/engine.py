@@ -22,7 +22,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.ecr import AccountQuotaExceeded, AwsError, ErrorKind
+from ecrscan.aws import AwsError, ErrorKind
+from ecrscan.ecr import AccountQuotaExceeded
 from ecrscan.model import (
     Decision,
     Image,

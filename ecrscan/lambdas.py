@@ -31,7 +31,13 @@ from ecrscan import __version__, notify
 from ecrscan.backoff import Throttle
 from ecrscan.duration import parse_duration
 from ecrscan.ecr import EcrGateway
-from ecrscan.engine import FatalError, RescanSettings, list_repositories, rescan, summarize
+from ecrscan.engine import (
+    FatalError,
+    RescanSettings,
+    list_repositories,
+    rescan,
+    summarize,
+)
 from ecrscan.events import image_report, parse_scan_event
 from ecrscan.jobs import DEFAULT_EXPIRY, JobError, parse_job, repository_jobs, send_jobs
 from ecrscan.model import ImageStatus, Outcome, RescanResult

@@ -29,12 +29,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ecrscan.ecr import AwsError, ErrorKind
+from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.engine import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,

@@ -31,7 +31,7 @@ from botocore.exceptions import (
 )
 
 from ecrscan import __version__
-from ecrscan.ecr import AwsError
+from ecrscan.aws import AwsError
 from ecrscan.model import Problem
 
 T = TypeVar("T")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.discovery import (
     InUseSet,
     Location,
@@ -21,7 +22,6 @@ from ecrscan.discovery import (
     unmatched,
 )
 from ecrscan.duration import parse_duration
-from ecrscan.ecr import AwsError, ErrorKind
 from ecrscan.model import Image, Problem
 from ecrscan.recency import pulled_within
 

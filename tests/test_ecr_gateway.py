@@ -19,15 +19,8 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.ecr import (
-    PAGE_SIZE,
-    AccountQuotaExceeded,
-    AwsError,
-    EcrGateway,
-    ErrorKind,
-    ScanStart,
-    classify,
-)
+from ecrscan.aws import AwsError, ErrorKind, classify
+from ecrscan.ecr import PAGE_SIZE, AccountQuotaExceeded, EcrGateway, ScanStart
 from ecrscan.engine import RescanSettings, rescan
 from ecrscan.model import NEVER_SCANNED, Image, Outcome, Problem, Repository, ScanType
 from tests.fakes import (

@@ -7,9 +7,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.backoff import Throttle
 from ecrscan.discovery import Location, RepoKey, RepoUse, discover_in_use
-from ecrscan.ecr import AwsError, ErrorKind
 from ecrscan.ecs import EcsGateway, running_task_definitions
 
 REGION = "us-east-1"
@@ -129,7 +129,7 @@ def test_discover_in_use_over_moto(ecs, gateway, mocked):
 def stubbed(throttle: Throttle | None = None) -> tuple[EcsGateway, Stubber]:
     session = boto3.Session(region_name=REGION)
     gateway = EcsGateway(session, region=REGION, throttle=throttle)
-    return gateway, Stubber(gateway._client)
+    return gateway, Stubber(gateway._ecs)
 
 
 def test_active_task_definitions_follows_every_page():

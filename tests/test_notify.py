@@ -8,7 +8,13 @@ import boto3
 import pytest
 
 from ecrscan.model import Finding, ImageStatus, ScanState, Severity
-from ecrscan.notify import SNS_MAX_BYTES, SnsMessage, build_messages, publish, subject_line
+from ecrscan.notify import (
+    SNS_MAX_BYTES,
+    SnsMessage,
+    build_messages,
+    publish,
+    subject_line,
+)
 from ecrscan.thresholds import Thresholds
 from tests.report_samples import (
     CRITICAL_OPENSSL,

@@ -12,8 +12,20 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from ecrscan.model import Finding, ImageStatus, Problem, ReportResult, ScanState, Severity
-from ecrscan.render.formats import FORMATTERS, NEEDS_FINDINGS, ReportFormat, render_report
+from ecrscan.model import (
+    Finding,
+    ImageStatus,
+    Problem,
+    ReportResult,
+    ScanState,
+    Severity,
+)
+from ecrscan.render.formats import (
+    FORMATTERS,
+    NEEDS_FINDINGS,
+    ReportFormat,
+    render_report,
+)
 from ecrscan.render.markdown import report_markdown
 from ecrscan.render.report_common import image_uri, scan_age
 from tests.report_samples import (

@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ecrscan.ecr import AwsError, EcrGateway, ErrorKind
+from ecrscan.aws import AwsError, ErrorKind
+from ecrscan.ecr import EcrGateway
 from ecrscan.engine import Event, FatalError
 from ecrscan.ignore import IgnoreRule
 from ecrscan.imageref import parse_image_ref

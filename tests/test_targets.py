@@ -9,8 +9,15 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
-from ecrscan.discovery import Location, RepoKey, discover_in_use, merge_in_use, select_images
-from ecrscan.ecr import AwsError, EcrGateway, ErrorKind
+from ecrscan.aws import AwsError, ErrorKind
+from ecrscan.discovery import (
+    Location,
+    RepoKey,
+    discover_in_use,
+    merge_in_use,
+    select_images,
+)
+from ecrscan.ecr import EcrGateway
 from ecrscan.ecs import EcsGateway
 from ecrscan.model import Problem, Repository
 from ecrscan.targets import (

@@ -19,7 +19,12 @@ from typing import Any
 
 from ecrscan import __version__
 from ecrscan.model import Finding, ImageReport, ImageStatus, ReportResult, Severity
-from ecrscan.render.report_common import image_label, image_uri, sorted_findings, verdict_text
+from ecrscan.render.report_common import (
+    image_label,
+    image_uri,
+    sorted_findings,
+    verdict_text,
+)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

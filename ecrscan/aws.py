@@ -1,0 +1,160 @@
+"""What every AWS gateway of ecrscan shares: error classes, client configuration, and
+the one call loop with its retries through the shared throttle gate.
+
+The service gateways (:mod:`ecrscan.ecr`, :mod:`ecrscan.ecs`) subclass :class:`Gateway`;
+callers get AWS errors as :class:`AwsError` with an :class:`ErrorKind`, classified once,
+here.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ecrscan import __version__
+from ecrscan.backoff import BudgetSpent, Throttle
+from ecrscan.model import Problem
+
+PER_IMAGE_QUOTA_TEXT = "scan quota per image"
+
+
+class ErrorKind(enum.Enum):
+    THROTTLED = "throttled"
+    PER_IMAGE_QUOTA = "per_image_quota"  # already scanned in the last 24 h
+    ACCOUNT_QUOTA = "account_quota"  # e.g. 100,000 basic scans per region per day
+    SCAN_NOT_FOUND = "scan_not_found"  # never scanned
+    IMAGE_NOT_FOUND = "image_not_found"
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    IMAGE_ARCHIVED = "image_archived"
+    REPOSITORY_NOT_FOUND = "repository_not_found"
+    ACCESS_DENIED = "access_denied"
+    SERVER = "server"  # 5xx, worth a retry
+    OTHER = "other"
+
+    @property
+    def repository_fatal(self) -> bool:
+        """Errors that make the whole repository fail rather than one image."""
+        return self in (ErrorKind.REPOSITORY_NOT_FOUND, ErrorKind.ACCESS_DENIED)
+
+
+_CODE_KINDS = {
+    "ThrottlingException": ErrorKind.THROTTLED,
+    "Throttling": ErrorKind.THROTTLED,
+    "TooManyRequestsException": ErrorKind.THROTTLED,
+    "RequestLimitExceeded": ErrorKind.THROTTLED,
+    "ScanNotFoundException": ErrorKind.SCAN_NOT_FOUND,
+    "ImageNotFoundException": ErrorKind.IMAGE_NOT_FOUND,
+    "UnsupportedImageTypeException": ErrorKind.UNSUPPORTED_IMAGE,
+    "ImageArchivedException": ErrorKind.IMAGE_ARCHIVED,
+    "RepositoryNotFoundException": ErrorKind.REPOSITORY_NOT_FOUND,
+    "AccessDeniedException": ErrorKind.ACCESS_DENIED,
+    "AccessDenied": ErrorKind.ACCESS_DENIED,
+    "UnauthorizedOperation": ErrorKind.ACCESS_DENIED,
+    "ServerException": ErrorKind.SERVER,
+    "InternalFailure": ErrorKind.SERVER,
+    "ServiceUnavailable": ErrorKind.SERVER,
+}
+
+
+def classify(exc: ClientError) -> ErrorKind:
+    """Map a botocore ``ClientError`` to an :class:`ErrorKind`."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    if code == "LimitExceededException":
+        message = error.get("Message", "")
+        if PER_IMAGE_QUOTA_TEXT in message.lower():
+            return ErrorKind.PER_IMAGE_QUOTA
+        return ErrorKind.ACCOUNT_QUOTA
+    kind = _CODE_KINDS.get(code)
+    if kind is not None:
+        return kind
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if isinstance(status, int) and status >= 500:
+        return ErrorKind.SERVER
+    return ErrorKind.OTHER
+
+
+class AwsError(Exception):
+    """An AWS error, classified.  ``problem`` is the value results carry."""
+
+    def __init__(self, kind: ErrorKind, problem: Problem, operation: str = "") -> None:
+        super().__init__(str(problem))
+        self.kind = kind
+        self.problem = problem
+        self.operation = operation
+
+    @classmethod
+    def from_client_error(cls, exc: ClientError, operation: str) -> AwsError:
+        error = exc.response.get("Error", {})
+        return cls(
+            classify(exc),
+            Problem(code=error.get("Code", "Unknown"), message=error.get("Message", "")),
+            operation,
+        )
+
+
+class Gateway:
+    """Base of the service gateways: the shared throttle gate, the call counter per
+    operation, client construction and :meth:`_call`."""
+
+    def __init__(self, throttle: Throttle | None = None) -> None:
+        self.throttle = throttle or Throttle()
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+
+    @staticmethod
+    def _client(
+        session: Any,
+        service: str,
+        *,
+        region: str | None,
+        endpoint_url: str | None,
+        max_pool_connections: int,
+        retries: dict[str, Any],
+    ) -> Any:
+        config = Config(
+            region_name=region,
+            max_pool_connections=max_pool_connections,
+            user_agent_extra=f"ecrscan/{__version__}",
+            retries=retries,
+        )
+        kwargs: dict[str, Any] = {}
+        if region:
+            kwargs["region_name"] = region
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
+        return session.client(service, config=config, **kwargs)
+
+    def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
+        """Call ``operation``; retry throttling and 5xx through the shared gate."""
+        method: Callable[..., dict[str, Any]] = getattr(client, operation)
+        started = self.throttle.now()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.throttle.wait()
+            with self._calls_lock:
+                self.calls[operation] += 1
+            try:
+                response = method(**params)
+            except ClientError as exc:
+                error = AwsError.from_client_error(exc, operation)
+                if error.kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
+                    try:
+                        self.throttle.retry_or_raise(attempt, started)
+                    except BudgetSpent as spent:
+                        raise AwsError(
+                            error.kind,
+                            Problem(error.problem.code, f"{error.problem.message} ({spent})"),
+                            operation,
+                        ) from exc
+                    continue
+                raise error from exc
+            self.throttle.success()
+            return response
