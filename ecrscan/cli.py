@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,13 +41,16 @@ from ecrscan.engine import (
     FatalError,
     RescanSettings,
     list_repositories,
-    rescan,
     summarize,
 )
+from ecrscan.model import Coverage
+from ecrscan.orchestrate import InUseMode, Plan, nothing_covered, rescan_targets
 from ecrscan.policy import RepositoryFilter
 from ecrscan.progress import ProgressDisplay
 from ecrscan.render import json as json_render
 from ecrscan.render import table as table_render
+from ecrscan.render.coverage import STAGES
+from ecrscan.targets import check_regions, check_role_arns
 
 EXIT_OK = 0
 EXIT_BREACH = 1
@@ -79,6 +83,8 @@ class AppContext:
     """What the group passes to its commands; tests may pass their own ``session_factory``."""
 
     region: str | None = None
+    # Regions given with --region on the command line before the command (repeatable).
+    regions: tuple[str, ...] = ()
     profile: str | None = None
     endpoint_url: str | None = None
     verbose: int = 0
@@ -192,6 +198,134 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+_LIST_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def _split(values: tuple[str, ...] | None) -> list[str]:
+    """Repeated values, each of which may itself be a comma-separated list."""
+    return [part for value in values or () for part in _LIST_SEPARATORS.split(value) if part]
+
+
+def _regions_callback(ctx: click.Context, param: click.Parameter, values: Any) -> Any:
+    try:
+        return check_regions(_split(values))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _roles_callback(ctx: click.Context, param: click.Parameter, values: Any) -> Any:
+    try:
+        return tuple(role.arn for role in check_role_arns(_split(values)))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _pulled_within_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is None:
+        return None
+    return _expiry_callback(ctx, param, value)
+
+
+def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--region (repeatable), --role-arn, --in-use and --pulled-within: the accounts,
+    regions and images a rescan or report covers."""
+    func = click.option(
+        "--pulled-within", "pulled_within", envvar="ECRSCAN_PULLED_WITHIN",
+        callback=_pulled_within_callback, metavar="DURATION",
+        help="Only images whose last recorded pull (lastRecordedPullTime, updated by AWS "
+        "about once a day) is within DURATION (same grammar as --expiry: 30d, 1m2w). "
+        "Images never pulled are left out and counted. Env: ECRSCAN_PULLED_WITHIN.",
+    )(func)
+    func = click.option(
+        "--in-use", "in_use", type=click.Choice([m.value for m in InUseMode],
+                                                 case_sensitive=False),
+        envvar="ECRSCAN_IN_USE",
+        help="Only images ECS uses: 'ecs' = referenced by ACTIVE task definitions, "
+        "'ecs-services' = by the task definitions of services with running or desired "
+        "tasks. Tags resolve to the images carrying them now; non-ECR images are "
+        "listed as skipped, other accounts' and regions' images as out of scope. "
+        "IAM: ecs:ListTaskDefinitions, ecs:DescribeTaskDefinition (ecs-services: also "
+        "ecs:ListClusters, ecs:ListServices, ecs:DescribeServices). Env: ECRSCAN_IN_USE.",
+    )(func)
+    func = click.option(
+        "--role-arn", "role_arns", multiple=True, envvar="ECRSCAN_ROLE_ARNS",
+        callback=_roles_callback, metavar="ARN",
+        help="Also audit the account of this IAM role, through sts:AssumeRole (session "
+        "name ecrscan-<version>-<time>). Repeatable, one role per account; your own "
+        "account is audited too. Env: ECRSCAN_ROLE_ARNS (comma-separated).",
+    )(func)
+    func = click.option(
+        "--region", "regions", multiple=True, envvar="ECRSCAN_REGIONS",
+        callback=_regions_callback, metavar="REGION",
+        help="Audit this region; repeatable (--region eu-west-1 --region us-east-1) or "
+        "comma-separated. Default: AWS_REGION / AWS_DEFAULT_REGION / the profile's "
+        "region. Env: ECRSCAN_REGIONS (comma-separated).",
+    )(func)
+    return func
+
+
+def make_plan(
+    app: AppContext,
+    regions: tuple[str, ...],
+    role_arns: tuple[str, ...],
+    in_use: str | None,
+    pulled_within: tuple[Any, str] | None,
+    concurrency: int,
+) -> Plan:
+    """The run's targets and image scope from the options.  Regions given before the
+    command (``ecrscan --region a rescan``) and after it add up; ECRSCAN_REGIONS applies
+    when neither is given on the command line."""
+    source = click.get_current_context().get_parameter_source("regions")
+    if app.regions and source is not click.core.ParameterSource.COMMANDLINE:
+        wanted = app.regions
+    else:
+        wanted = tuple(dict.fromkeys((*app.regions, *regions)))
+    if wanted:
+        app.region = wanted[0]
+    delta, text = pulled_within if pulled_within else (None, "")
+    return Plan(
+        regions=wanted,
+        role_arns=role_arns,
+        in_use=InUseMode(in_use.lower()) if in_use else None,
+        pulled_within=delta,
+        pulled_within_text=text,
+        endpoint_url=app.endpoint_url,
+        concurrency=concurrency,
+    )
+
+
+def coverage_errors(coverage: Coverage | None) -> None:
+    """Name every failed target and unreadable task definition on stderr; stop with
+    exit 3 (nothing written) when no target could be audited at all."""
+    if coverage is None:
+        return
+    failed = [(t, stage, problem) for t in coverage.failed_targets for stage, problem in t.errors]
+    if nothing_covered(coverage):
+        if len(coverage.targets) == 1 and len(failed) == 1:
+            raise IncompleteError(str(failed[0][2]))
+        raise IncompleteError("no account/region could be audited: " + "; ".join(
+            f"{t.label}: {STAGES[stage]}: {problem}" for t, stage, problem in failed
+        ))
+    for target, stage, problem in failed:
+        role = f" (role {target.role_arn})" if target.role_arn else ""
+        click.echo(f"ecrscan: error: {target.label}{role}: {STAGES[stage]} failed: {problem}",
+                   err=True)
+    for arn, problem in coverage.unreadable:
+        click.echo(f"ecrscan: error: task definition {arn}: {problem}", err=True)
+
+
+def coverage_incomplete(coverage: Coverage | None) -> str:
+    """The coverage part of an "incomplete" message ("" when the targets are whole)."""
+    if coverage is None:
+        return ""
+    parts = []
+    if coverage.failed_targets:
+        parts.append(f"{len(coverage.failed_targets)} account/region targets failed")
+    if coverage.unreadable:
+        parts.append(f"{len(coverage.unreadable)} task definitions unreadable")
+    return ", ".join(parts)
+
+
 def _output_callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
     """Refuse an output path whose directory does not exist before any AWS call."""
     if value is not None and not value.absolute().parent.is_dir():
@@ -256,8 +390,11 @@ def warn(app: AppContext, message: str) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--region",
+    multiple=True,
     envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
-    help="AWS region. Env: AWS_REGION, AWS_DEFAULT_REGION.",
+    metavar="REGION",
+    help="AWS region. rescan and report take it repeated (or after the command) to audit "
+    "several regions. Env: AWS_REGION, AWS_DEFAULT_REGION.",
 )
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS named profile. Env: AWS_PROFILE.")
 @click.option(
@@ -277,7 +414,7 @@ def warn(app: AppContext, message: str) -> None:
 @click.pass_context
 def cli(
     ctx: click.Context,
-    region: str | None,
+    region: tuple[str, ...],
     profile: str | None,
     endpoint_url: str | None,
     verbose: int,
@@ -294,7 +431,14 @@ def cli(
     configuration error, 3 an AWS or runtime error left the work incomplete.
     """
     app = ctx.ensure_object(AppContext)
-    app.region = region or app.region
+    app.region = (region[0] if region else None) or app.region
+    if ctx.get_parameter_source("region") is click.core.ParameterSource.COMMANDLINE:
+        # checked here, not in a callback: AWS_REGION / AWS_DEFAULT_REGION stay botocore's
+        try:
+            app.regions = check_regions(_split(region))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--region'") from None
+        app.region = app.regions[0]
     app.profile = profile or app.profile
     app.endpoint_url = endpoint_url or app.endpoint_url
     app.verbose = verbose
@@ -322,6 +466,8 @@ def repos(
 
     IAM: ecr:DescribeRepositories.
     """
+    if len(app.regions) > 1:
+        raise click.UsageError("repos lists one region: give --region once")
     repo_filter = RepositoryFilter.compile(include, exclude)
     gateway = app.gateway()
     repositories = list_repositories(gateway, repo_filter)
@@ -345,6 +491,7 @@ def repos(
     "Env: ECR_IMAGES_DURATION_DELTA.",
 )
 @filter_options
+@target_options
 @click.option(
     "--dry-run", is_flag=True, envvar="ECRSCAN_DRY_RUN",
     help="Plan only: read scan states and report what is due, start nothing. "
@@ -371,6 +518,10 @@ def rescan_cmd(
     expiry: tuple[Any, str],
     include: str | None,
     exclude: tuple[str, ...],
+    regions: tuple[str, ...],
+    role_arns: tuple[str, ...],
+    in_use: str | None,
+    pulled_within: tuple[Any, str] | None,
     dry_run: bool,
     concurrency: int,
     via_queue: str | None,
@@ -384,13 +535,25 @@ def rescan_cmd(
     on an ENHANCED (Amazon Inspector) registry no scans are started.  A scan refused
     because the image was already scanned in the last 24 h counts as "already scanned".
 
+    With --in-use, --pulled-within, several --region or --role-arn, only the images in
+    scope are checked; each result names its account and region, and what was left out
+    is listed.  A failing account or region does not stop the others (exit 3).
+
     IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
-    ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run).
+    ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
+    --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
     """
     delta, expiry_text = expiry
+    plan = make_plan(app, regions, role_arns, in_use, pulled_within, concurrency)
     if via_queue:
         if dry_run:
             raise click.UsageError("--dry-run and --via-queue cannot be combined")
+        if plan.in_use or plan.pulled_within or plan.role_arns or len(plan.regions) > 1:
+            raise click.UsageError(
+                "--via-queue sends repository jobs to one deployed region: it cannot be "
+                "combined with --in-use, --pulled-within, --role-arn or several --region "
+                "(set ECS_DISCOVERY_ENABLED on the deployed functions instead)"
+            )
         source = click.get_current_context().get_parameter_source("expiry")
         job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry_text
         return _rescan_via_queue(
@@ -404,15 +567,19 @@ def rescan_cmd(
         concurrency=concurrency,
     )
     now = app.clock()
-    gateway = app.gateway(concurrency)
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
-        result = rescan(gateway, now, settings, progress=display.callback)
+        result = rescan_targets(app.session(), now, settings, plan, progress=display.callback)
+    coverage_errors(result.coverage)
+    multi = result.coverage is not None and len(result.coverage.targets) > 1
     for notice in result.notices:
         warn(app, notice)
     for repo in result.repositories:
         if repo.error:
-            click.echo(f"ecrscan: error: repository {repo.repository.name}: {repo.error}", err=True)
-    log.info("AWS calls: %s", dict(gateway.calls))
+            where = f" ({repo.repository.registry_id}/{repo.region})" if multi else ""
+            click.echo(
+                f"ecrscan: error: repository {repo.repository.name}{where}: {repo.error}",
+                err=True,
+            )
     if fmt == "json":
         emit(app, fmt, output, lambda: json_render.dumps(json_render.rescan_document(result)))
     else:
@@ -420,9 +587,10 @@ def rescan_cmd(
     if result.incomplete:
         summary = summarize(result)["TOTAL"]
         errors = sum(1 for r in result.repositories if r.error)
+        targets = coverage_incomplete(result.coverage)
         raise IncompleteError(
             f"incomplete: {errors} repositories failed, {summary['failed']} images failed, "
-            f"{summary['not_started']} due scans not started"
+            f"{summary['not_started']} due scans not started" + (f", {targets}" if targets else "")
         )
 
 

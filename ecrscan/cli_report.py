@@ -27,17 +27,23 @@ from ecrscan.cli import (
     IncompleteError,
     aws_errors,
     cli,
+    coverage_errors,
+    coverage_incomplete,
     emit,
     filter_options,
     log,
+    make_plan,
+    target_options,
     warn,
 )
+from ecrscan.cli_event import event_options
 from ecrscan.ecr import EcrGateway
 from ecrscan.engine import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ecrscan.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.imageref import ImageRef, parse_image_ref
 from ecrscan.model import ImageReport, ImageStatus, ReportResult, Severity
 from ecrscan.notify import build_messages, publish
+from ecrscan.orchestrate import report_targets
 from ecrscan.policy import RepositoryFilter
 from ecrscan.progress import ProgressDisplay
 from ecrscan.render.formats import NEEDS_FINDINGS, ReportFormat, render_report
@@ -149,6 +155,7 @@ def _topic_region(topic_arn: str | None, wanted: bool) -> str | None:
 
 @cli.command("report")
 @filter_options
+@target_options
 @click.option(
     "--latest", is_flag=True, envvar="ECRSCAN_LATEST",
     help="Only the most recently pushed image of each repository. Env: ECRSCAN_LATEST.",
@@ -237,10 +244,15 @@ def _topic_region(topic_arn: str | None, wanted: bool) -> str | None:
 )
 @click.pass_obj
 @aws_errors
+@event_options
 def report(
     app: AppContext,
     include: str | None,
     exclude: tuple[str, ...],
+    regions: tuple[str, ...],
+    role_arns: tuple[str, ...],
+    in_use: str | None,
+    pulled_within: tuple[Any, str] | None,
     latest: bool,
     images: tuple[ImageRef, ...],
     wait: bool,
@@ -262,6 +274,8 @@ def report(
     exactly the --image references.  Counts come from each image's last scan; findings
     are read when --details, --ignore-file, or a format that lists findings (sarif, csv)
     needs them.  Nothing is scanned: run `ecrscan rescan` first, or use --wait.
+    With --event FILE, one EventBridge scan event is judged instead, exactly as the
+    deployed reporter function judges it, without any AWS call (unless --publish).
 
     \b
     Exit codes:
@@ -276,9 +290,14 @@ def report(
       ecrscan report --image "$REPO:$GIT_SHA" --wait --timeout 15m --fail-on HIGH \\
           --format sarif --output ecrscan.sarif
 
+    Registry reports can cover several regions (--region repeated) and accounts
+    (--role-arn), and only the images ECS uses (--in-use) or pulled lately
+    (--pulled-within); each image names its account and region, and what was left out
+    is listed.  A failing account or region does not stop the others (exit 3).
+
     IAM: ecr:DescribeRepositories and ecr:DescribeImages (whole registry) or
     ecr:DescribeImages (--image), ecr:DescribeImageScanFindings; sns:Publish with
-    --publish.
+    --publish; --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
     """
     # Every check that can fail without AWS comes first: exit 2, no call made.
     thresholds = _thresholds(fail_on, threshold_specs)
@@ -287,6 +306,13 @@ def report(
     report_format = ReportFormat(fmt.lower())
     if images and (include or exclude or latest):
         warn(app, "--filter, --exclude and --latest do not apply to --image references")
+    plan = make_plan(app, regions, role_arns, in_use, pulled_within, concurrency)
+    if images and (plan.in_use or plan.pulled_within or plan.role_arns or len(plan.regions) > 1):
+        raise click.UsageError(
+            "--image names exact images (a full URI carries its account and region): it "
+            "cannot be combined with --in-use, --pulled-within, --role-arn or several "
+            "--region"
+        )
     settings = ReportSettings(
         filter=RepositoryFilter.compile(include, exclude),
         latest=latest,
@@ -311,7 +337,13 @@ def report(
 
     now = app.clock()
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
-        result = build_report(gateway_for, now, settings, progress=display.callback)
+        if images:
+            result = build_report(gateway_for, now, settings, progress=display.callback)
+        else:
+            result = report_targets(
+                app.session(), now, settings, plan, progress=display.callback
+            )
+    coverage_errors(result.coverage)
 
     for notice in result.notices:
         warn(app, notice)
@@ -361,6 +393,9 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
     if result.repository_errors:
         names = [f"{name} ({problem})" for name, problem in result.repository_errors]
         parts.append(f"repositories not read: {_listing(names)}")
+    targets = coverage_incomplete(result.coverage)
+    if targets:
+        parts.append(targets)
     if result.breached:
         parts.append(f"{len(result.breached)} image(s) breach thresholds")
     return "incomplete audit: " + "; ".join(parts)

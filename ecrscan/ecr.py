@@ -17,7 +17,7 @@ Retries are configured per call kind:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,10 @@ from ecrscan.model import (
 )
 
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
+DESCRIBE_IDS_BATCH = 100  # DescribeImages takes at most 100 imageIds a call
+IMAGE_NOT_FOUND = "image not found"  # the reason a requested image id is skipped
+
+
 @dataclass(frozen=True, slots=True)
 class ScanStart:
     """The outcome of one StartImageScan."""
@@ -44,6 +48,17 @@ class ScanStart:
     outcome: Outcome
     detail: str = ""
     status: str | None = None  # the scan status AWS returned on success
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLookup:
+    """:meth:`EcrGateway.find_images`: the images found (one per digest, in the order
+    of the ids), and for each id that names no image a placeholder ``Image`` holding
+    the repository, the registry id and the digest and/or tag asked for (``digest`` is
+    "" for an id given by tag alone)."""
+
+    images: tuple[Image, ...]
+    missing: tuple[Image, ...] = ()
 
 
 class AccountQuotaExceeded(Exception):
@@ -122,22 +137,17 @@ class EcrGateway(Gateway):
     def images(
         self, repository: Repository, image_ids: Sequence[dict[str, str]] | None = None
     ) -> Iterator[Image]:
-        """Every image of ``repository`` (DescribeImages, 1000 a page, all pages)."""
+        """Every image of ``repository`` (DescribeImages, 1000 a page, all pages); with
+        ``image_ids``, those of the ids that name an image (see :meth:`find_images`,
+        which also says which ids name none)."""
+        if image_ids:
+            yield from self.find_images(repository, image_ids).images
+            return
         params: dict[str, Any] = {
             "repositoryName": repository.name,
+            "maxResults": PAGE_SIZE,
             **self._registry(repository.registry_id),
         }
-        if image_ids:
-            # DescribeImages takes at most 100 image ids a call.
-            ids = list(image_ids)
-            for start in range(0, len(ids), 100):
-                page = self._call(
-                    self._read, "describe_images", **params, imageIds=ids[start : start + 100]
-                )
-                for item in page.get("imageDetails", []):
-                    yield _image(item, repository)
-            return
-        params["maxResults"] = PAGE_SIZE
         while True:
             page = self._call(self._read, "describe_images", **params)
             for item in page.get("imageDetails", []):
@@ -146,6 +156,47 @@ class EcrGateway(Gateway):
             if not token:
                 return
             params["nextToken"] = token
+
+    def find_images(
+        self, repository: Repository, image_ids: Sequence[dict[str, str]]
+    ) -> ImageLookup:
+        """The images the ids name (DescribeImages with ``imageIds``, 100 ids a call),
+        and a placeholder for each id that names no image.
+
+        DescribeImages fails the whole call with ``ImageNotFoundException`` when one of
+        its ids names no image (deleted since the ids were collected, or a tag that
+        moved).  Then the repository is listed once (every page) and the ids are looked
+        up in that listing, so the images that exist are still found and each missing
+        id becomes a value in :attr:`ImageLookup.missing` instead of an error for the
+        whole repository.  Other errors (repository gone, access denied) raise
+        :class:`AwsError` as usual.
+        """
+        ids = list({_id_key(i): dict(i) for i in image_ids}.values())
+        params: dict[str, Any] = {
+            "repositoryName": repository.name,
+            **self._registry(repository.registry_id),
+        }
+        found: dict[str, Image] = {}
+        missing: list[Image] = []
+        listing: _ImageIndex | None = None
+        for start in range(0, len(ids), DESCRIBE_IDS_BATCH):
+            chunk = ids[start : start + DESCRIBE_IDS_BATCH]
+            try:
+                page = self._call(self._read, "describe_images", **params, imageIds=chunk)
+                index = _ImageIndex(_image(i, repository) for i in page.get("imageDetails", []))
+            except AwsError as exc:
+                if exc.kind is not ErrorKind.IMAGE_NOT_FOUND:
+                    raise
+                if listing is None:
+                    listing = _ImageIndex(self.images(repository))
+                index = listing
+            for image_id in chunk:
+                image = index.get(image_id)
+                if image is None:
+                    missing.append(_placeholder(repository, image_id, self.registry_id))
+                else:
+                    found.setdefault(image.digest, image)
+        return ImageLookup(tuple(found.values()), tuple(missing))
 
     def scan_state(self, image: Image) -> ScanState:
         """The image's last scan (DescribeImageScanFindings, ``maxResults=1``).
@@ -270,6 +321,45 @@ class EcrGateway(Gateway):
 
 
 # -- conversions (pure) -----------------------------------------------------------
+
+
+class _ImageIndex:
+    """Images by digest and by tag, to look image ids up in."""
+
+    def __init__(self, images: Iterable[Image]) -> None:
+        self._by_digest: dict[str, Image] = {}
+        self._by_tag: dict[str, Image] = {}
+        for image in images:
+            self._by_digest.setdefault(image.digest, image)
+            for tag in image.tags:
+                self._by_tag.setdefault(tag, image)
+
+    def get(self, image_id: dict[str, str]) -> Image | None:
+        """The image an id names: by digest (and then it must carry the tag, when one
+        is given too, as DescribeImages requires), else by tag."""
+        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+        if digest:
+            image = self._by_digest.get(digest)
+            if image is None or (tag and tag not in image.tags):
+                return None
+            return image
+        return self._by_tag.get(tag) if tag else None
+
+
+def _id_key(image_id: dict[str, str]) -> tuple[str, str]:
+    return image_id.get("imageDigest", ""), image_id.get("imageTag", "")
+
+
+def _placeholder(
+    repository: Repository, image_id: dict[str, str], registry_id: str | None
+) -> Image:
+    tag = image_id.get("imageTag")
+    return Image(
+        repository=repository.name,
+        registry_id=repository.registry_id or registry_id or "",
+        digest=image_id.get("imageDigest", ""),
+        tags=(tag,) if tag else (),
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:

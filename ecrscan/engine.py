@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws import AwsError, ErrorKind
-from ecrscan.ecr import AccountQuotaExceeded
+from ecrscan.ecr import IMAGE_NOT_FOUND, AccountQuotaExceeded
 from ecrscan.model import (
     Decision,
     Image,
@@ -38,6 +38,7 @@ from ecrscan.model import (
     Verdict,
 )
 from ecrscan.policy import RepositoryFilter, apply_scan_type, decide
+from ecrscan.scope import ImageScope, apply_scope, select_repositories
 
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
@@ -72,6 +73,9 @@ class RescanSettings:
     repositories: tuple[str, ...] = ()
     # ... and, for a single repository, to these image ids (Lambda jobs).
     image_ids: tuple[dict[str, str], ...] = ()
+    # Only the images in use / pulled recently (applied after listing; what it leaves
+    # out is counted per repository in RescanResult.scopes).
+    scope: ImageScope | None = None
 
 
 class FatalError(Exception):
@@ -145,6 +149,10 @@ def rescan(
         repositories, repo_errors_upfront = _named_repositories(gateway, settings)
     else:
         repositories = list_repositories(gateway, settings.filter)
+    region = getattr(gateway, "region", None) or ""
+    repositories, scopes = select_repositories(
+        repositories, settings.scope, settings.filter, region
+    )
     notify(Event.REPOSITORIES, len(repositories))
 
     state = _RunState()
@@ -182,11 +190,15 @@ def rescan(
                     kind, repo = pending.pop(fut)
                     if kind == "images":
                         try:
-                            images = fut.result()
+                            images, missing = fut.result()
                         except AwsError as exc:
                             state.fail_repository(repo.name, exc.problem)
                             notify(Event.REPOSITORY_DONE, 1)
                             continue
+                        results[repo.name].extend(_not_found(image) for image in missing)
+                        images, scoped = apply_scope(repo, images, settings.scope, now, region)
+                        if scoped is not None:
+                            scopes.append(scoped)
                         notify(Event.IMAGES_FOUND, len(images))
                         open_images[repo.name] = len(images)
                         if not images:
@@ -222,6 +234,7 @@ def rescan(
             repository=repo,
             images=tuple(sorted(results[repo.name], key=_image_order)),
             error=state.repo_errors.get(repo.name),
+            region=region,
         )
         for repo in repositories
     )
@@ -233,15 +246,32 @@ def rescan(
         scan_type=scan_type,
         notices=tuple(notices),
         region=getattr(gateway, "region", None),
+        scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
     )
 
 
-def _list_images(gateway: Any, repo: Repository, ids: tuple[dict[str, str], ...]) -> list[Image]:
-    """Every image of ``repo`` (or the given ids); transport errors become AwsError."""
+def _list_images(
+    gateway: Any, repo: Repository, ids: tuple[dict[str, str], ...]
+) -> tuple[list[Image], tuple[Image, ...]]:
+    """Every image of ``repo``, or the images the given ids name and a placeholder for
+    each id naming none; transport errors become AwsError."""
     try:
-        return list(gateway.images(repo, ids or None))
+        if ids:
+            lookup = gateway.find_images(repo, ids)
+            return list(lookup.images), lookup.missing
+        return list(gateway.images(repo)), ()
     except BotoCoreError as exc:
         raise _transport_error(exc, "describe_images") from exc
+
+
+def _not_found(image: Image) -> ImageResult:
+    """A requested image id that names no image (deleted since the job was queued, or a
+    tag that moved): skipped, not a failure: a retry could not find it either."""
+    wanted = f"@{image.digest}" if image.digest else f":{image.tags[0]}"
+    return ImageResult(
+        image, None, Verdict(Decision.SKIPPED, IMAGE_NOT_FOUND), Outcome.SKIPPED,
+        f"no image {image.repository}{wanted}",
+    )
 
 
 def _transport_error(exc: BotoCoreError, operation: str) -> AwsError:

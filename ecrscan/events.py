@@ -12,7 +12,8 @@ Two event kinds carry a finished scan of one image:
 or empty) and ``image-tags`` may be empty.  :func:`parse_scan_event` turns either event
 into a :class:`ScanEvent` or raises :class:`EventError` saying what is wrong, and
 :func:`image_report` evaluates it against thresholds, so the reporter Lambda function
-and ``ecrscan report --event`` reach the same verdict.
+and ``ecrscan report --event`` reach the same verdict; :func:`wants_notification` and
+:func:`event_messages` decide what both publish.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ecrscan.model import Image, ImageReport, ImageStatus, Problem, ScanState, Severity
+from ecrscan.notify import SnsMessage, build_messages
 from ecrscan.thresholds import Thresholds
 
 ECR_SCAN = ("aws.ecr", "ECR Image Scan")
@@ -138,6 +140,22 @@ def image_report(scan: ScanEvent, thresholds: Thresholds) -> ImageReport:
         account=scan.registry_id,
         region=scan.region,
     )
+
+
+def wants_notification(report: ImageReport, notify_failures: bool) -> bool:
+    """Whether the reporter publishes for this evaluated event: on a breach, and on a
+    scan that did not complete when ``notify_failures`` (``NOTIFY_ON_SCAN_FAILURE``)."""
+    return report.status is ImageStatus.BREACH or (
+        report.status is ImageStatus.SCAN_FAILED and notify_failures
+    )
+
+
+def event_messages(
+    scan: ScanEvent, report: ImageReport, thresholds: Thresholds
+) -> list[SnsMessage]:
+    """The SNS messages the reporter publishes for one evaluated event (whether to
+    publish at all is :func:`wants_notification`'s call)."""
+    return build_messages([report], thresholds, always=True, region=scan.region or None)
 
 
 # -- field helpers -----------------------------------------------------------------

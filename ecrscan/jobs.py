@@ -6,13 +6,20 @@ A job is one SQS message whose body is a JSON object::
      "registryId": "123456789012",          # optional: the registry (account) id
      "expiry": "7d",                        # optional: overrides the images function's
                                             #   ECR_IMAGES_DURATION_DELTA
-     "images": [{"imageDigest": "sha256:..."}, {"imageTag": "latest"}]}
+     "images": [{"imageDigest": "sha256:..."}, {"imageTag": "latest"}],
                                             # optional: only these images
+     "roleArn": "arn:aws:iam::210987654321:role/ecrscan-audit"}
+                                            # optional: assume this role to reach the
+                                            #   registry (another account); the images
+                                            #   function only accepts the roles listed
+                                            #   in its ECS_DISCOVERY_ROLES
 
 The repositories function and ``ecrscan rescan --via-queue`` produce jobs with
-:func:`job_body` and :func:`send_jobs`; the images function reads them with
-:func:`parse_job`.  Every malformed body is a :class:`JobError` (a ``ValueError``) that
-says what is wrong.
+:func:`job_body` (:func:`repository_jobs`: one per repository; :func:`image_jobs`: the
+exact images in-use discovery found, at most :data:`IMAGES_PER_JOB` a job) and
+:func:`send_jobs`; the images function reads them with :func:`parse_job`.  Every key but
+``repositoryName`` is optional, so older producers' jobs stay valid.  Every malformed
+body is a :class:`JobError` (a ``ValueError``) that says what is wrong.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ from botocore.exceptions import ClientError
 
 from ecrscan.duration import DurationError, parse_duration
 from ecrscan.model import Repository
+from ecrscan.targets import parse_role_arn
 
 BATCH_SIZE = 10  # SendMessageBatch takes at most ten entries
 DEFAULT_EXPIRY = "7d"
-_KEYS = ("repositoryName", "registryId", "expiry", "images")
+IMAGES_PER_JOB = 100  # one DescribeImages call (100 ids at most) per job
+_KEYS = ("repositoryName", "registryId", "expiry", "images", "roleArn")
 _IMAGE_ID_KEYS = ("imageDigest", "imageTag")
 
 
@@ -44,6 +53,7 @@ class Job:
     registry_id: str | None = None
     expiry: str | None = None  # None: the consumer's default
     images: tuple[dict[str, str], ...] = ()  # empty: every image of the repository
+    role_arn: str | None = None  # assume this role to reach the registry
 
 
 def job_body(
@@ -51,6 +61,7 @@ def job_body(
     registry_id: str | None = None,
     expiry: str | None = None,
     images: Sequence[dict[str, str]] | None = None,
+    role_arn: str | None = None,
 ) -> str:
     """The JSON body of one job (optional keys only when given)."""
     body: dict[str, Any] = {"repositoryName": repository_name}
@@ -60,6 +71,8 @@ def job_body(
         body["expiry"] = expiry
     if images:
         body["images"] = [dict(i) for i in images]
+    if role_arn:
+        body["roleArn"] = role_arn
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -67,6 +80,27 @@ def repository_jobs(repositories: Iterable[Repository], expiry: str | None = Non
     """One job body per repository (what the repositories function and
     ``ecrscan rescan --via-queue`` send)."""
     return [job_body(r.name, r.registry_id or None, expiry) for r in repositories]
+
+
+def image_jobs(
+    repository: Repository,
+    digests: Iterable[str],
+    expiry: str | None = None,
+    role_arn: str | None = None,
+) -> list[str]:
+    """Jobs for exactly these images of one repository, by digest (sorted, at most
+    :data:`IMAGES_PER_JOB` a job); none for no digests."""
+    ordered = sorted(set(digests))
+    return [
+        job_body(
+            repository.name,
+            repository.registry_id or None,
+            expiry,
+            [{"imageDigest": d} for d in ordered[start : start + IMAGES_PER_JOB]],
+            role_arn,
+        )
+        for start in range(0, len(ordered), IMAGES_PER_JOB)
+    ]
 
 
 def parse_job(body: str) -> Job:
@@ -94,11 +128,21 @@ def parse_job(body: str) -> Job:
             parse_duration(expiry)
         except DurationError as exc:
             raise JobError(f"bad expiry in job for {name}: {exc}") from None
+    role_arn = data.get("roleArn")
+    if role_arn is not None:
+        try:
+            role_arn = parse_role_arn(role_arn if isinstance(role_arn, str) else "").arn
+        except ValueError:
+            raise JobError(
+                f"roleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), "
+                f"got {data['roleArn']!r}"
+            ) from None
     return Job(
         repository_name=name.strip(),
         registry_id=registry_id,
         expiry=expiry,
         images=_image_ids(data.get("images")),
+        role_arn=role_arn,
     )
 
 

@@ -2,9 +2,11 @@
 event parser and the SNS message builder the CLI uses too.
 
 * :func:`repositories_handler` (scheduled): lists the repositories and sends one job
-  per repository to the jobs queue.
-* :func:`images_handler` (SQS): rescans the repository of each job; returns the
-  messages that failed as ``batchItemFailures`` so SQS redelivers exactly those.
+  per repository to the jobs queue; with ECS discovery, jobs naming exactly the images
+  ECS task definitions use (:mod:`ecrscan.dispatch`), in this and other accounts.
+* :func:`images_handler` (SQS): rescans the repository (or the images) of each job,
+  with a role's credentials when the job names one; returns the messages that failed
+  as ``batchItemFailures`` so SQS redelivers exactly those.
 * :func:`reporter_handler` (EventBridge): evaluates a scan-complete event against the
   thresholds and publishes to SNS on a breach (and, if asked, on a failed scan).
 
@@ -29,8 +31,10 @@ from botocore.config import Config
 
 from ecrscan import __version__, notify
 from ecrscan.backoff import Throttle
+from ecrscan.dispatch import InUsePlan, plan_in_use_jobs
 from ecrscan.duration import parse_duration
-from ecrscan.ecr import EcrGateway
+from ecrscan.ecr import IMAGE_NOT_FOUND, EcrGateway
+from ecrscan.ecs import EcsGateway
 from ecrscan.engine import (
     FatalError,
     RescanSettings,
@@ -38,13 +42,27 @@ from ecrscan.engine import (
     rescan,
     summarize,
 )
-from ecrscan.events import image_report, parse_scan_event
+from ecrscan.events import (
+    event_messages,
+    image_report,
+    parse_scan_event,
+    wants_notification,
+)
 from ecrscan.jobs import DEFAULT_EXPIRY, JobError, parse_job, repository_jobs, send_jobs
-from ecrscan.model import ImageStatus, Outcome, RescanResult
+from ecrscan.model import Outcome, RescanResult
 from ecrscan.policy import RepositoryFilter
+from ecrscan.targets import (
+    Target,
+    check_role_arns,
+    default_session_name,
+    resolve_targets,
+)
 from ecrscan.thresholds import Thresholds
 
 DEFAULT_TIME_MARGIN_SECONDS = 10.0
+# Assumed-role credentials last an hour (targets.resolve_targets); a warm container
+# assumes the role again after this long.
+ROLE_SESSION_REUSE_SECONDS = 45 * 60
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -55,6 +73,15 @@ class ConfigurationError(ValueError):
 
 class JobsNotQueued(RuntimeError):
     """SQS refused some jobs even after retries: the scheduled run is incomplete."""
+
+
+class DiscoveryIncomplete(RuntimeError):
+    """ECS discovery could not read part of the in-use set (an account, a task
+    definition, a repository): the jobs for the rest were queued, this run is incomplete."""
+
+
+class RoleNotAssumed(RuntimeError):
+    """The role a job names could not be assumed."""
 
 
 # -- process-wide state: nothing is built at import time -----------------------------
@@ -68,6 +95,9 @@ class _Clients:
         self._session_factory = session_factory
         self._session: Any = None
         self._gateways: dict[str | None, EcrGateway] = {}
+        # (registry id, role ARN) -> (when the role was assumed, the gateway)
+        self._role_gateways: dict[tuple[str | None, str], tuple[float, EcrGateway]] = {}
+        self._ecs: EcsGateway | None = None
         self._sqs: Any = None
         self._sns: Any = None
 
@@ -81,10 +111,35 @@ class _Clients:
             self._session = factory()
         return self._session
 
-    def gateway(self, registry_id: str | None = None) -> EcrGateway:
+    def gateway(self, registry_id: str | None = None, role_arn: str | None = None) -> EcrGateway:
+        """The ECR gateway for a registry, with the function's credentials or, given
+        ``role_arn``, the role's (assumed once, and again after
+        :data:`ROLE_SESSION_REUSE_SECONDS`: the credentials last an hour)."""
+        if role_arn:
+            return self._role_gateway(registry_id, role_arn)
         if registry_id not in self._gateways:
             self._gateways[registry_id] = EcrGateway(self.session(), registry_id=registry_id)
         return self._gateways[registry_id]
+
+    def _role_gateway(self, registry_id: str | None, role_arn: str) -> EcrGateway:
+        key = (registry_id, role_arn)
+        cached = self._role_gateways.get(key)
+        if cached is not None and _monotonic() - cached[0] < ROLE_SESSION_REUSE_SECONDS:
+            return cached[1]
+        targets, failures = resolve_targets(self.session(), [], [role_arn], include_base=False)
+        if failures:
+            raise RoleNotAssumed(f"cannot assume {role_arn}: {failures[0].problem}")
+        target = targets[0]
+        gateway = EcrGateway(
+            target.session, region=target.region, registry_id=registry_id or target.account
+        )
+        self._role_gateways[key] = (_monotonic(), gateway)
+        return gateway
+
+    def ecs(self) -> EcsGateway:
+        if self._ecs is None:
+            self._ecs = EcsGateway(self.session())
+        return self._ecs
 
     def sqs(self) -> Any:
         if self._sqs is None:
@@ -119,16 +174,28 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
+def _monotonic() -> float:
+    return time.monotonic()
+
+
 # -- the handlers --------------------------------------------------------------------
 
 
 def repositories_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Send one job per repository to the jobs queue; raise if any job was not queued.
+    """Queue the rescan jobs; raise if any job was not queued.
 
     Environment: ``REPOSITORIES_FILTER_REGEXP`` (``re.search`` on the name; empty: all)
     and ``IMAGES_SCAN_JOBS_QUEUE_URL``.  Event keys ``repositoriesFilterRegexp`` and
     ``jobsQueueUrl`` override them, and ``expiry`` (e.g. ``"1d"``) is written into every
     job for a one-off run.
+
+    Without ECS discovery: one job per repository.  With ``ECS_DISCOVERY_ENABLED`` true:
+    jobs naming, by digest, the images ACTIVE ECS task definitions reference, in this
+    account and in the account of each role in ``ECS_DISCOVERY_ROLES`` (comma-separated
+    role ARNs, assumed to read that account's ECS and ECR; its jobs carry the role for
+    the images function).  Whatever gets no job is counted in the ``discovery`` part of
+    the result and listed in the log line; if part of the in-use set could not be read
+    the jobs for the rest are queued and :class:`DiscoveryIncomplete` is raised.
     """
     env = _environ()
     overrides = _overrides(event)
@@ -145,29 +212,47 @@ def repositories_handler(event: Any, context: Any) -> dict[str, Any]:
         repo_filter = RepositoryFilter.compile(pattern or None)
     except ValueError as exc:
         raise ConfigurationError(f"REPOSITORIES_FILTER_REGEXP: {exc}") from None
+    discovery = _flag(env.get("ECS_DISCOVERY_ENABLED"), "ECS_DISCOVERY_ENABLED")
+    roles = _discovery_roles(env)
 
-    repositories = list_repositories(_clients.gateway(), repo_filter)
-    report = send_jobs(
-        _clients.sqs(), queue_url, repository_jobs(repositories, expiry), sleep=_sleep
-    )
-    result = {
-        "repositories": len(repositories),
+    plan: InUsePlan | None = None
+    if discovery:
+        plan = _plan_in_use(repo_filter, expiry, roles)
+        bodies = list(plan.jobs)
+        repositories = len(plan.repositories)
+    else:
+        listed = list_repositories(_clients.gateway(), repo_filter)
+        bodies = repository_jobs(listed, expiry)
+        repositories = len(listed)
+    report = send_jobs(_clients.sqs(), queue_url, bodies, sleep=_sleep)
+    result: dict[str, Any] = {
+        "repositories": repositories,
         "queued": report.sent,
         "failed": len(report.failed),
         "retried": report.retried,
         "queueUrl": queue_url,
         "filter": pattern or None,
     }
+    if plan is not None:
+        result["discovery"] = plan.summary()
+    details = plan.details() if plan is not None else {}
     if report.failed:
-        _log(context, "ERROR", "jobs not queued", **result, errors=[
+        _log(context, "ERROR", "jobs not queued", **result, **details, errors=[
             {"job": f.body, "code": f.code, "message": f.message} for f in report.failed
         ])
         first = report.failed[0]
         raise JobsNotQueued(
-            f"{len(report.failed)} of {len(repositories)} jobs could not be queued to "
+            f"{len(report.failed)} of {len(bodies)} jobs could not be queued to "
             f"{queue_url} (first: {first.code}: {first.message})"
         )
-    _log(context, "INFO", "jobs queued", **result)
+    if plan is not None and plan.incomplete:
+        _log(context, "ERROR", "in-use discovery incomplete", **result, **details)
+        failures = plan.failures()
+        raise DiscoveryIncomplete(
+            f"ECS discovery incomplete, {report.sent} jobs queued for the rest: "
+            f"{len(failures)} failure(s) (first: {failures[0]})"
+        )
+    _log(context, "INFO", "jobs queued", **result, **details)
     return result
 
 
@@ -179,11 +264,17 @@ def images_handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     not start before ``context.get_remaining_time_in_millis()`` ran low (a margin of
     ``ECRSCAN_TIME_MARGIN_SECONDS`` plus the longest job so far) fail too, so SQS
     redelivers them instead of the whole batch dying with the function.
+
+    A requested image that no longer exists (``images`` of the job) is skipped with the
+    reason "image not found" and does not fail the message: a redelivery could not find
+    it either.  A job with ``roleArn`` runs with that role's credentials; the role must
+    be one of ``ECS_DISCOVERY_ROLES``, otherwise the message fails as malformed.
     """
     now = _clock()
     env = _environ()
     default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY
     _duration(default_expiry, "ECR_IMAGES_DURATION_DELTA")
+    allowed_roles = frozenset(_discovery_roles(env))
     budget = _TimeBudget(context, _margin(env.get("ECRSCAN_TIME_MARGIN_SECONDS")))
     records = _sqs_records(event)
 
@@ -195,7 +286,7 @@ def images_handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
             _log(context, "WARNING", "out of time: messages left for redelivery",
                  messageIds=late, remainingSeconds=budget.last)
             break
-        if not _run_job(record, now, default_expiry, budget, context):
+        if not _run_job(record, now, default_expiry, allowed_roles, budget, context):
             failures.append(record["messageId"])
     _log(context, "INFO", "batch done", messages=len(records), failed=len(failures))
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
@@ -231,15 +322,10 @@ def reporter_handler(event: Any, context: Any) -> dict[str, Any]:
         ],
         "published": 0,
     }
-    wanted = report.status is ImageStatus.BREACH or (
-        report.status is ImageStatus.SCAN_FAILED and notify_failures
-    )
-    if wanted:
+    if wants_notification(report, notify_failures):
         if not topic_arn:
             raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
-        messages = notify.build_messages(
-            [report], thresholds, always=True, region=scan.region or None
-        )
+        messages = event_messages(scan, report, thresholds)
         message_ids = notify.publish(_clients.sns(), topic_arn, messages)
         result["published"] = len(message_ids)
         result["messageIds"] = message_ids
@@ -254,6 +340,7 @@ def _run_job(
     record: Mapping[str, Any],
     now: datetime,
     default_expiry: str,
+    allowed_roles: frozenset[str],
     budget: _TimeBudget,
     context: Any,
 ) -> bool:
@@ -262,6 +349,11 @@ def _run_job(
     message_id = record["messageId"]
     try:
         job = parse_job(record.get("body"))
+        if job.role_arn and job.role_arn not in allowed_roles:
+            raise JobError(
+                f"roleArn {job.role_arn} is not one of ECS_DISCOVERY_ROLES "
+                f"({', '.join(sorted(allowed_roles)) or 'none set'})"
+            )
     except JobError as exc:
         _log(context, "ERROR", "malformed job", messageId=message_id, error=str(exc))
         return False
@@ -272,9 +364,11 @@ def _run_job(
         repositories=(job.repository_name,),
         image_ids=job.images,
     )
-    fields = {"messageId": message_id, "repository": job.repository_name}
+    fields: dict[str, Any] = {"messageId": message_id, "repository": job.repository_name}
+    if job.role_arn:
+        fields["roleArn"] = job.role_arn
     try:
-        gateway = _clients.gateway(job.registry_id)
+        gateway = _clients.gateway(job.registry_id, job.role_arn)
         # Throttling backoff must never outlast what is left of the invocation.
         gateway.throttle = Throttle(budget_seconds=budget.seconds_for_job())
         result = rescan(gateway, now, settings)
@@ -291,8 +385,16 @@ def _run_job(
              errors=_job_errors(result), notices=list(result.notices))
         return False
     _log(context, "INFO", "job done", **fields, expiry=expiry_text, counts=totals,
-         notices=list(result.notices))
+         notFound=_not_found(result), notices=list(result.notices))
     return True
+
+
+def _not_found(result: RescanResult) -> list[str]:
+    """The requested images that no longer exist (skipped, not failures)."""
+    return [
+        r.detail for r in result.all_images()
+        if r.outcome is Outcome.SKIPPED and r.verdict.reason == IMAGE_NOT_FOUND
+    ]
 
 
 def _job_errors(result: RescanResult) -> list[str]:
@@ -355,6 +457,40 @@ def _overrides(event: Any) -> dict[str, str]:
             raise ConfigurationError(f"event key {key} must be a string, got {value!r}")
         found[key] = value
     return found
+
+
+def _discovery_roles(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``ECS_DISCOVERY_ROLES``: comma-separated role ARNs (blanks ignored), one per account."""
+    raw = env.get("ECS_DISCOVERY_ROLES") or ""
+    try:
+        roles = check_role_arns([part for part in raw.split(",") if part.strip()])
+    except ValueError as exc:
+        raise ConfigurationError(f"ECS_DISCOVERY_ROLES: {exc}") from None
+    return tuple(role.arn for role in roles)
+
+
+def _plan_in_use(
+    repo_filter: RepositoryFilter, expiry: str | None, roles: tuple[str, ...]
+) -> InUsePlan:
+    """The in-use jobs of this account and each role's account, in this region."""
+    targets, failures = resolve_targets(
+        _clients.session(), [], roles, session_name=default_session_name(_clock())
+    )
+
+    def gateways_for(target: Target) -> tuple[EcrGateway, EcsGateway]:
+        if not target.role_arn:
+            return _clients.gateway(), _clients.ecs()
+        return (
+            EcrGateway(target.session, region=target.region, registry_id=target.account),
+            EcsGateway(target.session, region=target.region),
+        )
+
+    return plan_in_use_jobs(
+        targets, gateways_for, repo_filter, expiry=expiry,
+        role_accounts={t.account for t in targets if t.role_arn}
+        | {f.account for f in failures if f.role_arn},
+        failures=failures,
+    )
 
 
 def _duration(text: str, what: str) -> None:

@@ -155,6 +155,7 @@ class RepositoryResult:
     repository: Repository
     images: tuple[ImageResult, ...] = ()
     error: Problem | None = None
+    region: str = ""  # the region the repository lives in ("" when not recorded)
 
     def count(self, what: Decision | Outcome) -> int:
         if isinstance(what, Decision):
@@ -164,6 +165,93 @@ class RepositoryResult:
     @property
     def failed_images(self) -> int:
         return self.count(Outcome.FAILED)
+
+
+# -- scope and coverage: which images and targets a run covered ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepoScope:
+    """How an image scope (``--in-use``, ``--pulled-within``) narrowed one repository.
+
+    ``listed`` images were found; ``not_in_use``, ``never_pulled`` and
+    ``not_pulled_recently`` of them were left out (in that order of tests), the rest
+    audited.  ``task_definitions``: the ECS task definitions referencing the repository
+    (with ``--in-use``); ``unmatched_tags``/``unmatched_digests``: their references no
+    image carries.  ``missing``: the repository itself does not exist, so every
+    reference is unmatched.
+    """
+
+    repository: str
+    registry_id: str = ""
+    region: str = ""
+    listed: int = 0
+    not_in_use: int = 0
+    never_pulled: int = 0
+    not_pulled_recently: int = 0
+    unmatched_tags: tuple[str, ...] = ()
+    unmatched_digests: tuple[str, ...] = ()
+    task_definitions: tuple[str, ...] = ()
+    missing: bool = False
+
+    @property
+    def excluded(self) -> int:
+        return self.not_in_use + self.never_pulled + self.not_pulled_recently
+
+    @property
+    def unmatched(self) -> bool:
+        return bool(self.unmatched_tags or self.unmatched_digests)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOutcome:
+    """One (account, region) a run covered or tried to cover.  ``errors`` are
+    ``(stage, problem)`` pairs, stage ``credentials`` (STS), ``discovery`` (ECS) or
+    ``audit`` (ECR); ``account`` is "" when even the caller's account is unknown."""
+
+    account: str
+    region: str
+    role_arn: str = ""
+    errors: tuple[tuple[str, Problem], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.account or 'unknown account'}/{self.region}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceNote:
+    """A container image a task definition references that the run did not audit.
+    ``location``: ``not_ecr`` or ``invalid`` (skipped), ``other_account`` or
+    ``other_region`` (out of scope)."""
+
+    image: str
+    location: str
+    reason: str
+    task_definitions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What a run covered: its targets and, with ``--in-use``, what discovery found
+    but did not audit.  ``unreadable``: task definitions DescribeTaskDefinition refused
+    (the in-use set may miss their images)."""
+
+    targets: tuple[TargetOutcome, ...] = ()
+    in_use: str | None = None  # "ecs" or "ecs-services"
+    pulled_within: str | None = None  # the --pulled-within text
+    task_definitions: int = 0
+    skipped: tuple[ReferenceNote, ...] = ()
+    out_of_scope: tuple[ReferenceNote, ...] = ()
+    unreadable: tuple[tuple[str, Problem], ...] = ()
+
+    @property
+    def failed_targets(self) -> tuple[TargetOutcome, ...]:
+        return tuple(t for t in self.targets if t.errors)
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.failed_targets or self.unreadable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +265,14 @@ class RescanResult:
     scan_type: ScanType
     notices: tuple[str, ...] = ()
     region: str | None = None
+    scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
+    coverage: Coverage | None = None  # targets and in-use discovery (multi-target runs)
 
     @property
     def incomplete(self) -> bool:
         """True when part of the work was left undone by an error or a quota."""
+        if self.coverage is not None and self.coverage.incomplete:
+            return True
         for repo in self.repositories:
             if repo.error is not None:
                 return True
@@ -263,6 +355,8 @@ class ReportResult:
     notices: tuple[str, ...] = ()
     repository_errors: tuple[tuple[str, Problem], ...] = ()
     details: bool = False  # findings were read (--details, an ignore file, a listing format)
+    scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
+    coverage: Coverage | None = None  # targets and in-use discovery (registry reports)
 
     @property
     def breached(self) -> tuple[ImageReport, ...]:
@@ -272,7 +366,7 @@ class ReportResult:
     def incomplete(self) -> bool:
         """An error, a missing or failed scan, or a scan still pending: the audit is not
         whole, whatever the thresholds say."""
-        if self.repository_errors:
+        if self.repository_errors or (self.coverage is not None and self.coverage.incomplete):
             return True
         return any(r.status not in (ImageStatus.OK, ImageStatus.BREACH) for r in self.images)
 

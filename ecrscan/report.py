@@ -59,10 +59,12 @@ from ecrscan.model import (
     Problem,
     ReportResult,
     Repository,
+    RepoScope,
     ScanState,
     Severity,
 )
 from ecrscan.policy import RepositoryFilter
+from ecrscan.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.thresholds import Thresholds
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
@@ -89,6 +91,9 @@ class ReportSettings:
     timeout: float = DEFAULT_TIMEOUT
     concurrency: int = DEFAULT_CONCURRENCY
     needs_findings: bool = False  # the output format lists findings
+    # Registry reports only: the images in use / pulled recently (applied after
+    # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
+    scope: ImageScope | None = None
 
     @property
     def read_findings(self) -> bool:
@@ -149,11 +154,14 @@ def build_report(
     concurrency = max(1, min(int(settings.concurrency), MAX_CONCURRENCY))
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ecrscan") as pool:
+        scopes: list[RepoScope] = []
         if settings.images:
             done, waiting, more = _scan_references(run, gateways, pool, notify)
             repository_errors: list[tuple[str, Problem]] = []
         else:
-            done, waiting, more, repository_errors = _scan_registry(run, gateways, pool, notify)
+            done, waiting, more, repository_errors = _scan_registry(
+                run, gateways, pool, notify, scopes
+            )
         notices.extend(more)
         if waiting:
             done.extend(_wait_for_scans(run, pool, waiting, sleep, clock))
@@ -166,6 +174,7 @@ def build_report(
         notices=tuple(notices),
         repository_errors=tuple(sorted(repository_errors)),
         details=settings.read_findings,
+        scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
     )
 
 
@@ -199,10 +208,21 @@ def _scan_references(
 
 
 def _scan_registry(
-    run: _Run, gateways: _Gateways, pool: ThreadPoolExecutor, notify: ProgressCallback
+    run: _Run,
+    gateways: _Gateways,
+    pool: ThreadPoolExecutor,
+    notify: ProgressCallback,
+    scopes: list[RepoScope],
 ) -> tuple[Done, list[_Waiting], list[str], list[tuple[str, Problem]]]:
+    """Every (kept) image of the filtered repositories; ``scopes`` receives what the
+    image scope left out."""
     gateway = gateways.get(None, None)
-    repositories = list_repositories(gateway, run.settings.filter)
+    region = getattr(gateway, "region", None) or ""
+    scope = run.settings.scope
+    repositories, missing = select_repositories(
+        list_repositories(gateway, run.settings.filter), scope, run.settings.filter, region
+    )
+    scopes.extend(missing)
     notify(Event.REPOSITORIES, len(repositories))
     # future -> (its repository, the image it inspects; None for a listing)
     pending: dict[Future[Any], tuple[Repository, _Target | None]] = {
@@ -233,6 +253,9 @@ def _scan_registry(
                 continue
             images = [i for i in listed if (i.image_status or "").upper() != "ARCHIVED"]
             archived += len(listed) - len(images)
+            images, scoped = apply_scope(repo, images, scope, run.now, region)
+            if scoped is not None:
+                scopes.append(scoped)
             if run.settings.latest:
                 images = _latest(images)
             notify(Event.IMAGES_FOUND, len(images))

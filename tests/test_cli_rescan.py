@@ -278,7 +278,7 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert list(doc) == ["schema_version", "command", "generated_at", "region", "expiry",
                          "dry_run", "scan_type", "complete", "notices", "totals",
-                         "repositories", "images"]
+                         "repositories", "images", "account", "targets", "scope"]
     assert doc["schema_version"] == 1
     assert doc["command"] == "rescan"
     generated = datetime.fromisoformat(doc["generated_at"])
@@ -293,7 +293,8 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
     assert doc["totals"]["images"] == 4 and doc["totals"]["started"] == 2
     assert [r["name"] for r in doc["repositories"]] == ["other/db", "team/api", "team/web"]
     for repo in doc["repositories"]:
-        assert list(repo) == ["name", "registry_id", "counts", "error"]
+        assert list(repo) == ["name", "registry_id", "counts", "error", "account", "region",
+                              "scope"]
         assert list(repo["counts"]) == counters
         assert repo["error"] is None
         assert repo["registry_id"] == "123456789012"
@@ -302,12 +303,13 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
     assert len(images) == 4
     new, fresh, old = (images[seeded[k]] for k in ("api-new", "api-fresh", "web-old"))
     assert list(new) == ["repository", "registry_id", "digest", "tags", "pushed_at",
-                         "last_scan_at", "status", "decision", "reason", "outcome", "detail"]
+                         "last_scan_at", "status", "decision", "reason", "outcome", "detail",
+                         "account", "region"]
     assert new == {
         "repository": "team/api", "registry_id": "123456789012", "digest": seeded["api-new"],
         "tags": ["v2"], "pushed_at": new["pushed_at"], "last_scan_at": None,
         "status": "NEVER_SCANNED", "decision": "due", "reason": "never scanned",
-        "outcome": "started", "detail": None,
+        "outcome": "started", "detail": None, "account": "123456789012", "region": REGION,
     }
     pushed = datetime.fromisoformat(new["pushed_at"])
     assert abs(pushed - (NOW - timedelta(days=1))) < timedelta(seconds=2)

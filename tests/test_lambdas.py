@@ -51,6 +51,10 @@ class CountingSession:
         self.built.append(service)
         return self.session.client(service, **kwargs)
 
+    @property
+    def region_name(self) -> str | None:
+        return self.session.region_name
+
 
 @pytest.fixture(autouse=True)
 def lambda_env(monkeypatch):
@@ -237,12 +241,12 @@ def test_images_handler_reports_exactly_the_failed_messages(registry, repos, ses
         "{not json",                                            # m1 malformed
         job_body("ghost"),                                      # m2 unknown repository
         job_body("web"),                                        # m3 ok
-        job_body("app", images=[{"imageDigest": MISSING_DIGEST}]),  # m4 AWS error
+        job_body("app", images=[{"imageDigest": MISSING_DIGEST}]),  # m4 image gone: skipped
         '{"repositoryName": "app", "expiry": "7x"}',            # m5 bad expiry
     )
     response = lambdas.images_handler(event, FakeContext())
 
-    assert failures(response) == ["m1", "m2", "m4", "m5"]
+    assert failures(response) == ["m1", "m2", "m5"]
     assert last_scan(registry, "app", repos["new"]) is not None  # started
     assert last_scan(registry, "app", repos["fresh"]) == fresh_before  # left alone
     assert last_scan(registry, "web", repos["old"]).date() == datetime.now().date()  # rescanned
@@ -251,7 +255,8 @@ def test_images_handler_reports_exactly_the_failed_messages(registry, repos, ses
     assert logs["m1"]["message"] == "malformed job" and "not valid JSON" in logs["m1"]["error"]
     assert logs["m2"]["message"] == "job incomplete"
     assert "RepositoryNotFoundException" in logs["m2"]["errors"][0]
-    assert "ImageNotFoundException" in logs["m4"]["errors"][0]
+    assert logs["m4"]["message"] == "job done" and logs["m4"]["counts"]["skipped"] == 1
+    assert logs["m4"]["notFound"] == [f"no image app@{MISSING_DIGEST}"]
     assert "bad expiry" in logs["m5"]["error"]
 
 

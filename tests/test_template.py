@@ -17,9 +17,11 @@ from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
 from ecrscan import lambdas
-from ecrscan.jobs import job_body
+from ecrscan.jobs import parse_job
 from tests.conftest import REGION
+from tests.registry import FakeRegistry
 from tests.test_events import ECR_SAMPLE, load_event, variant
+from tests.test_jobs import drain
 from tests.test_lambdas import FakeContext, sqs_event
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +35,21 @@ FUNCTIONS = {
 SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
 # IAM actions whose name differs from the API operation.
 IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+# Calls AWS allows whatever the policy says (no statement needed or wanted).
+NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+# Accounts and roles of the ECS discovery exercise (moto's default account is the base).
+OTHER_ACCOUNT = "111111111111"
+ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/ecrscan-audit"
+UNUSED_ROLE = "arn:aws:iam::222222222222:role/ecrscan-audit"
+# Parameter values the environment and IAM checks run with (besides the defaults).
+CONFIGURATIONS = {
+    "defaults": {},
+    "ecs-discovery": {"EcsDiscoveryEnabled": "true"},
+    "ecs-discovery-with-roles": {
+        "EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": f"{ROLE},{UNUSED_ROLE}",
+    },
+    "roles-without-discovery": {"EcsDiscoveryRoles": ROLE},
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +68,49 @@ def function_property(template: dict[str, Any], name: str, key: str) -> Any:
     return template.get("Globals", {}).get("Function", {}).get(key)
 
 
-def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+def parameters(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    return {k: overrides.get(k, v.get("Default")) for k, v in template["Parameters"].items()}
+
+
+def condition(template: dict[str, Any], name: str, params: Mapping[str, str]) -> bool:
+    """A condition of the template, evaluated for these parameter values."""
+
+    def value(item: Any) -> Any:
+        return params[item["Ref"]] if isinstance(item, dict) else item
+
+    def evaluate(expr: dict[str, Any]) -> bool:
+        (function, args), = expr.items()
+        if function == "Fn::Equals":
+            return value(args[0]) == value(args[1])
+        if function == "Fn::Not":
+            return not evaluate(args[0])
+        if function == "Fn::And":
+            return all(evaluate(a) for a in args)
+        if function == "Condition":
+            return condition(template, args, params)
+        raise AssertionError(f"condition function {function} not evaluated by this test")
+
+    return evaluate(template["Conditions"][name])
+
+
+def if_resolved(item: Any, template: dict[str, Any], params: Mapping[str, str]) -> Any:
+    """``item`` with a top-level Fn::If decided (``None`` for AWS::NoValue)."""
+    if isinstance(item, dict) and "Fn::If" in item:
+        name, then, otherwise = item["Fn::If"]
+        item = then if condition(template, name, params) else otherwise
+    return None if item == {"Ref": "AWS::NoValue"} else item
+
+
+def statements(
+    template: dict[str, Any], function: str, overrides: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The policy statements of the function's role for these parameter values."""
     role = function_property(template, function, "Role")
     assert role == {"Fn::GetAtt": [role["Fn::GetAtt"][0], "Arn"]}, "each function has its own role"
     policies = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]["Policies"]
-    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    params = parameters(template, overrides or {})
+    found = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    return [s for s in (if_resolved(s, template, params) for s in found) if s is not None]
 
 
 def actions(statement: Mapping[str, Any]) -> set[str]:
@@ -120,6 +175,8 @@ def test_parameters_and_their_defaults(template):
         "LowThreshold": "0",
         "NotificationEmail": "",
         "NotifyOnScanFailure": "false",
+        "EcsDiscoveryEnabled": "false",
+        "EcsDiscoveryRoles": "",
     }
     assert all(p.get("Description") for p in params.values())
 
@@ -184,24 +241,30 @@ class RecordingEnv(Mapping[str, str]):
         return len(self.values)
 
 
-def resolve(value: Any, template: dict[str, Any], stack: Mapping[str, str]) -> str:
-    """A template value with its parameter defaults and stack resources filled in."""
+def resolve(
+    value: Any, template: dict[str, Any], stack: Mapping[str, str], params: Mapping[str, str]
+) -> str:
+    """A template value with its parameter values and stack resources filled in."""
+    value = if_resolved(value, template, params)
     if isinstance(value, str):
         return value
     ref = value["Ref"]
     if ref in template["Parameters"]:
-        return template["Parameters"][ref]["Default"]
+        return params[ref]
     return stack[ref]
 
 
-def template_env(template, function: str, stack: Mapping[str, str]) -> dict[str, str]:
+def template_env(
+    template, function: str, stack: Mapping[str, str], overrides: Mapping[str, str]
+) -> dict[str, str]:
+    params = parameters(template, overrides)
     variables = dict(
         template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     )
     variables.update(
         template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
     )
-    return {k: resolve(v, template, stack) for k, v in variables.items()}
+    return {k: resolve(v, template, stack, params) for k, v in variables.items()}
 
 
 class CallRecorder:
@@ -219,23 +282,71 @@ class CallRecorder:
     def client(self, service: str, **kwargs: Any) -> Any:
         return self.session.client(service, **kwargs)
 
+    @property
+    def region_name(self) -> str | None:
+        return self.session.region_name
 
-@pytest.fixture
-def exercised(template, registry, monkeypatch) -> dict[str, tuple[RecordingEnv, set[str]]]:
-    """Run each handler, configured exactly as the template configures it (parameter
-    defaults), through its main paths; return the variables read and the calls made."""
+
+def role_session(role_arn: str) -> boto3.Session:
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=role_arn, RoleSessionName="test-setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+
+
+def task_definition(session: Any, family: str, image: str) -> None:
+    session.client("ecs", region_name=REGION).register_task_definition(
+        family=family, containerDefinitions=[{"name": "c", "image": image, "memory": 128}]
+    )
+
+
+Exercise = tuple[dict[str, str], dict[str, tuple[RecordingEnv, set[str]]]]
+_exercises: dict[str, Exercise] = {}  # the handlers run once per configuration
+
+
+@pytest.fixture(params=list(CONFIGURATIONS))
+def exercised(request, template, monkeypatch) -> Exercise:
+    """Run each handler, configured exactly as the template configures it for one set of
+    parameter values, through its main paths (the images function consumes the jobs the
+    repositories function queued); return the values, the variables read and the calls
+    made."""
+    if request.param not in _exercises:
+        registry = request.getfixturevalue("registry")
+        _exercises[request.param] = exercise(request.param, template, registry, monkeypatch)
+    return _exercises[request.param]
+
+
+def exercise(name: str, template, registry, monkeypatch) -> Exercise:
+    overrides = CONFIGURATIONS[name]
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
     topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="report")["TopicArn"]
     stack = {"JobsQueue": queue_url, "ReportTopic": topic_arn}
+    long_ago = datetime.now(UTC) - timedelta(days=30)
     registry.create_repo("app")
     due = registry.push("app", "v1")
-    registry.set_scan("app", due, completed_at=datetime.now(UTC) - timedelta(days=30))
+    registry.set_scan("app", due, completed_at=long_ago)
+    host = f"dkr.ecr.{REGION}.amazonaws.com"
+    task_definition(boto3.Session(region_name=REGION), "app",
+                    f"{registry.account}.{host}/app:v1")
+    task_definition(boto3.Session(region_name=REGION), "shared",
+                    f"{OTHER_ACCOUNT}.{host}/shared:1")
+    other = role_session(ROLE)
+    shared = FakeRegistry(other.client("ecr"), REGION, OTHER_ACCOUNT)
+    shared.create_repo("shared")
+    shared.set_scan("shared", shared.push("shared", "1"), completed_at=long_ago)
+    jobs: list[str] = []
 
     runs = {
         "RepositoriesFunction": [lambda: lambdas.repositories_handler({}, FakeContext())],
         "ImagesFunction": [
-            lambda: lambdas.images_handler(sqs_event(job_body("app")), FakeContext())
+            lambda: jobs.extend(drain(sqs, queue_url)),
+            lambda: lambdas.images_handler(sqs_event(*jobs), FakeContext()),
         ],
         "ReporterFunction": [
             lambda: lambdas.reporter_handler(load_event(ECR_SAMPLE), FakeContext()),
@@ -246,21 +357,26 @@ def exercised(template, registry, monkeypatch) -> dict[str, tuple[RecordingEnv, 
     }
     seen = {}
     for function, calls in runs.items():
-        env = RecordingEnv(template_env(template, function, stack))
+        env = RecordingEnv(template_env(template, function, stack, overrides))
         recorder = CallRecorder()
         monkeypatch.setattr(lambdas, "_environ", lambda env=env: env)
         monkeypatch.setattr(lambdas, "_clients", lambdas._Clients(lambda r=recorder: r))
         for call in calls:
             result = call()
-            if function == "ImagesFunction":
+            if function == "ImagesFunction" and result is not None:
                 assert result == {"batchItemFailures": []}
         seen[function] = (env, recorder.calls)
-    return seen
+    roles = [parse_job(job).role_arn for job in jobs]
+    expected = {"defaults": [None], "ecs-discovery": [None], "roles-without-discovery": [None],
+                "ecs-discovery-with-roles": [None, ROLE]}[name]
+    assert sorted(roles, key=str) == expected, "the exercise did not queue the expected jobs"
+    return overrides, seen
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_environment_set_by_the_template_is_what_the_handler_reads(template, exercised, function):
-    env, _ = exercised[function]
+    _, seen = exercised
+    env, _ = seen[function]
     assert env.read == set(env.values), (
         f"read but not set: {sorted(env.read - set(env.values))}; "
         f"set but never read: {sorted(set(env.values) - env.read)}"
@@ -269,26 +385,67 @@ def test_environment_set_by_the_template_is_what_the_handler_reads(template, exe
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_iam_allows_exactly_the_calls_each_handler_makes(template, exercised, function):
-    _, calls = exercised[function]
+    overrides, seen = exercised
+    _, calls = seen[function]
     granted = set()
-    for statement in statements(template, function):
+    for statement in statements(template, function, overrides):
         assert statement["Effect"] == "Allow"
         if statement["Sid"] not in SERVICE_SIDS:
             granted |= actions(statement)
     assert calls, "the handler made no AWS call: the exercise is broken"
-    assert granted == calls
+    assert granted == calls - NO_PERMISSION_NEEDED
+
+
+def test_discovery_permissions_only_when_enabled(template):
+    def granted(function: str, overrides: Mapping[str, str]) -> set[str]:
+        return {a for s in statements(template, function, overrides) for a in actions(s)}
+
+    discovery = {"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "ecr:DescribeImages"}
+    assert not granted("RepositoriesFunction", {}) & (discovery | {"sts:AssumeRole"})
+    assert discovery <= granted("RepositoriesFunction", {"EcsDiscoveryEnabled": "true"})
+    for function in ("RepositoriesFunction", "ImagesFunction"):
+        assert "sts:AssumeRole" not in granted(function, {"EcsDiscoveryEnabled": "true"})
+        assert "sts:AssumeRole" not in granted(function, {"EcsDiscoveryRoles": ROLE})
+        with_roles = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": f"{ROLE},{UNUSED_ROLE}"}
+        (assume,) = [s for s in statements(template, function, with_roles)
+                     if "sts:AssumeRole" in actions(s)]
+        assert actions(assume) == {"sts:AssumeRole"}
+        assert assume["Resource"] == {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]}
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("", True),
+    (ROLE, True),
+    (f"{ROLE},{UNUSED_ROLE}", True),
+    ("arn:aws-us-gov:iam::111111111111:role/path/audit", True),
+    (f"{ROLE}, {UNUSED_ROLE}", False),  # Fn::Split would keep the space
+    ("arn:aws:iam::1111:role/x", False),
+    (f"{ROLE},", False),
+    ("arn:aws:iam::111111111111:user/bob", False),
+])
+def test_discovery_roles_pattern(template, value, ok):
+    import re
+
+    pattern = template["Parameters"]["EcsDiscoveryRoles"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is ok
 
 
 def test_iam_resources_are_scoped(template):
     repository_arn = {
         "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"
     }
+    every = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": ROLE}
     for function in FUNCTIONS:
-        for statement in statements(template, function):
+        for statement in statements(template, function, every):
             resource = statement["Resource"]
             acts = actions(statement)
             if resource == "*":
-                assert acts == {"ecr:GetRegistryScanningConfiguration"}, statement
+                assert acts in (
+                    {"ecr:GetRegistryScanningConfiguration"},
+                    {"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"},
+                ), statement
+            elif acts == {"sts:AssumeRole"}:
+                assert resource == {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]}, statement
             elif all(a.startswith("ecr:") for a in acts):
                 assert resource == repository_arn, statement
             else:  # SQS, SNS, logs: a resource of this stack

@@ -9,8 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ecrscan.engine import summarize
+from ecrscan.engine import summarize, summary_row
 from ecrscan.model import ImageResult, Repository, RescanResult
+from ecrscan.render.coverage import (
+    scope_document,
+    scope_record,
+    single_account,
+    targets_document,
+)
 
 SCHEMA_VERSION = 1
 
@@ -43,7 +49,7 @@ def repositories_document(repositories: Sequence[Repository], region: str | None
     }
 
 
-def image_record(result: ImageResult) -> dict[str, Any]:
+def image_record(result: ImageResult, region: str | None = None) -> dict[str, Any]:
     image, state = result.image, result.state
     return {
         "repository": image.repository,
@@ -57,11 +63,14 @@ def image_record(result: ImageResult) -> dict[str, Any]:
         "reason": result.verdict.reason,
         "outcome": result.outcome.value if result.outcome else None,
         "detail": result.detail or None,
+        "account": image.registry_id or None,
+        "region": region,
     }
 
 
 def rescan_document(result: RescanResult) -> dict[str, Any]:
     summary = summarize(result)
+    scopes = {(s.registry_id, s.region, s.repository): s for s in result.scopes}
     return {
         "schema_version": SCHEMA_VERSION,
         "command": "rescan",
@@ -77,14 +86,26 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
             {
                 "name": repo.repository.name,
                 "registry_id": repo.repository.registry_id,
-                "counts": summary[repo.repository.name],
+                "counts": summary_row(repo),
                 "error": (
                     {"code": repo.error.code, "message": repo.error.message}
                     if repo.error
                     else None
                 ),
+                "account": repo.repository.registry_id or None,
+                "region": repo.region or result.region,
+                "scope": scope_record(
+                    scopes.get((repo.repository.registry_id, repo.region, repo.repository.name))
+                ),
             }
             for repo in result.repositories
         ],
-        "images": [image_record(r) for r in result.all_images()],
+        "images": [
+            image_record(r, repo.region or result.region)
+            for repo in result.repositories
+            for r in repo.images
+        ],
+        "account": single_account(result.coverage),
+        "targets": targets_document(result.coverage),
+        "scope": scope_document(result.coverage, result.scopes),
     }

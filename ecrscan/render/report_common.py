@@ -181,6 +181,12 @@ def headline(result: ReportResult) -> str:
         if result.repository_errors:
             n = len(result.repository_errors)
             parts.append(f"{n} {'repository' if n == 1 else 'repositories'} could not be read")
+        coverage = result.coverage
+        if coverage is not None and coverage.failed_targets:
+            n = len(coverage.failed_targets)
+            parts.append(f"{n} account/region {'target' if n == 1 else 'targets'} failed")
+        if coverage is not None and coverage.unreadable:
+            parts.append(f"{len(coverage.unreadable)} task definitions unreadable")
         if breached:
             parts.append(f"{breached} breaching")
         return "audit incomplete: " + ", ".join(parts)

@@ -13,6 +13,13 @@ Shape (``schema_version`` 1)::
                  "counts": {SEVERITY: int}, "raw_counts": {SEVERITY: int}, "ignored": int},
       "notices": [str],
       "repository_errors": [{"repository", "code", "message"}],
+      "account": str | null,                               # when one account
+      "targets": [{"account", "region", "role_arn", "complete",
+                   "errors": [{"stage", "code", "message"}]}] | null,   # null: --image
+      "scope": {"in_use", "pulled_within", "task_definitions", "listed", "excluded",
+                "not_in_use", "never_pulled", "not_pulled_recently", "skipped",
+                "out_of_scope", "unmatched", "unreadable_task_definitions",
+                "repositories"} | null,
       "images": [{
         "repository", "registry_id", "region", "reference", "uri", "digest", "tags",
         "pushed_at", "last_scan_at", "scan_status", "scan_status_description",
@@ -21,7 +28,8 @@ Shape (``schema_version`` 1)::
         "error": {"code", "message"} | null,
         "findings": [{"id", "severity", "package", "version", "fixed_in", "score",
                       "fix_available", "title", "description", "url", "arn",
-                      "ignored"}] | null          # null: findings were not read
+                      "ignored"}] | null,         # null: findings were not read
+        "account"
       }]
     }
 """
@@ -31,6 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecrscan.model import Finding, ImageReport, ReportResult
+from ecrscan.render.coverage import scope_document, single_account, targets_document
 from ecrscan.render.json import SCHEMA_VERSION, dumps, iso
 from ecrscan.render.report_common import (
     ignored_count,
@@ -63,6 +72,9 @@ def report_document(result: ReportResult) -> dict[str, Any]:
             for name, problem in result.repository_errors
         ],
         "images": [image_record(report, result.region) for report in result.images],
+        "account": single_account(result.coverage),
+        "targets": targets_document(result.coverage),
+        "scope": scope_document(result.coverage, result.scopes, per_repository=True),
     }
 
 
@@ -94,6 +106,7 @@ def image_record(report: ImageReport, default_region: str | None = None) -> dict
         "findings": (
             [finding_record(f) for f in report.findings] if report.findings is not None else None
         ),
+        "account": report.account or image.registry_id or None,
     }
 
 

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ecrscan.model import ImageReport, ImageStatus, ReportResult, Severity
+from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
 from ecrscan.render.report_common import (
     count,
     headline,
@@ -46,20 +47,27 @@ def report_table(result: ReportResult) -> RenderableType:
     if result.details:
         for report in result.breached:
             parts.append(findings_table(report))
+    extra = not_audited_table(result.coverage, result.scopes)
+    if extra is not None:
+        parts.append(extra)
     return Group(*parts)
 
 
 def images_table(result: ReportResult) -> Table:
     columns = severity_columns(result)
     table = Table(
-        title=f"ecrscan report: {headline(result)}",
+        title=f"ecrscan report: {headline(result)}{scope_title(result.coverage)}",
         title_justify="left",
         caption=f"thresholds: {thresholds_text(result)}",
         caption_justify="left",
         show_footer=True,
     )
     totals = total_counts(result)
-    table.add_column("repository", footer="TOTAL")
+    multi = multi_target(result.coverage)
+    if multi:
+        table.add_column("account", footer="TOTAL")
+        table.add_column("region")
+    table.add_column("repository", footer="" if multi else "TOTAL")
     table.add_column("tags")
     table.add_column("digest", style="dim")
     table.add_column("scanned", justify="right", footer="")
@@ -70,6 +78,7 @@ def images_table(result: ReportResult) -> Table:
     table.add_column("verdict", footer=_totals_text(result))
     for report in result.images:
         table.add_row(
+            *([report.account or report.image.registry_id, report.region] if multi else []),
             report.image.repository,
             tags_text(report.image.tags, limit=3),
             short_digest(report.image.digest),
@@ -79,6 +88,7 @@ def images_table(result: ReportResult) -> Table:
         )
     for repository, problem in result.repository_errors:
         table.add_row(
+            *(["", ""] if multi else []),
             repository, "", "", "", *("" for _ in columns),
             Text(f"error: {problem}", style=STATUS_STYLE[ImageStatus.ERROR]),
         )
