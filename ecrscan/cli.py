@@ -425,6 +425,7 @@ def cli(
     \b
     ecrscan repos                  list repositories (regex filters)
     ecrscan rescan --expiry 7d     rescan images whose last scan is older than 7 days
+    ecrscan report --fail-on HIGH  findings against thresholds (the CI gate)
 
     Credentials come from the standard AWS chain (environment, profile, SSO, instance
     role).  Exit codes: 0 done, 1 findings above thresholds (report), 2 usage or

@@ -93,7 +93,7 @@ def report_event(
 ) -> None:
     """The ``report --event`` command: every check first (exit 2, no AWS call), then
     the verdict, the output, the optional publication and the exit code."""
-    from ecrscan.cli_report import _thresholds, _topic_region, incomplete_message
+    from ecrscan.cli_report import incomplete_message, publish_region, resolve_thresholds
 
     ctx = click.get_current_context()
     _check_options(app, ctx)
@@ -104,10 +104,10 @@ def report_event(
             "use table, json, markdown or junit with --event (or `report --image "
             f"REPO@DIGEST --format {report_format.value}` to read the findings from ECR)"
         )
-    thresholds = _thresholds(options["fail_on"], options["threshold_specs"])
+    thresholds = resolve_thresholds(options["fail_on"], options["threshold_specs"])
     publish_always = bool(options["publish_always"])
     topic_arn = options["sns_topic_arn"]
-    topic_region = _topic_region(topic_arn, bool(options["publish_"]) or publish_always)
+    topic_region = publish_region(topic_arn, bool(options["publish_"]) or publish_always)
     scan = read_event(source)
 
     report = image_report(scan, thresholds)

@@ -109,7 +109,7 @@ def _image_refs(ctx: click.Context, param: click.Parameter, values: Sequence[str
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$")
 
 
-def _thresholds(fail_on: str | None, specs: Sequence[str]) -> Thresholds:
+def resolve_thresholds(fail_on: str | None, specs: Sequence[str]) -> Thresholds:
     """Defaults <- env CRITICAL/HIGH/MEDIUM/LOW; --fail-on replaces them; --threshold
     overrides single levels."""
     try:
@@ -133,7 +133,7 @@ def _ignore_rules(path: Path | None) -> tuple[IgnoreRule, ...]:
         raise click.BadParameter(str(exc), param_hint="'--ignore-file'") from None
 
 
-def _topic_region(topic_arn: str | None, wanted: bool) -> str | None:
+def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
     if not wanted:
         return None
     if not topic_arn:
@@ -300,9 +300,9 @@ def report(
     --publish; --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
     """
     # Every check that can fail without AWS comes first: exit 2, no call made.
-    thresholds = _thresholds(fail_on, threshold_specs)
+    thresholds = resolve_thresholds(fail_on, threshold_specs)
     rules = _ignore_rules(ignore_file)
-    topic_region = _topic_region(sns_topic_arn, publish_ or publish_always)
+    topic_region = publish_region(sns_topic_arn, publish_ or publish_always)
     report_format = ReportFormat(fmt.lower())
     if images and (include or exclude or latest):
         warn(app, "--filter, --exclude and --latest do not apply to --image references")
@@ -336,7 +336,7 @@ def report(
         )
 
     now = app.clock()
-    with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
+    with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
         if images:
             result = build_report(gateway_for, now, settings, progress=display.callback)
         else:

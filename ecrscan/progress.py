@@ -21,7 +21,8 @@ from ecrscan.engine import Event
 class ProgressDisplay:
     """A context manager whose :meth:`callback` the engine calls; silent when disabled."""
 
-    def __init__(self, console: Console | None) -> None:
+    def __init__(self, console: Console | None, *, scans: bool = True) -> None:
+        self._scans = scans  # show the "scans started" row (rescan); report starts none
         self._progress: Progress | None = None
         self._tasks: dict[str, Any] = {}
         if console is not None:
@@ -35,12 +36,14 @@ class ProgressDisplay:
             )
 
     @classmethod
-    def for_terminal(cls, enabled: bool = True, stream: Any = None) -> ProgressDisplay:
+    def for_terminal(
+        cls, enabled: bool = True, stream: Any = None, *, scans: bool = True
+    ) -> ProgressDisplay:
         """A bar on stderr when it is a terminal and ``enabled``; otherwise a no-op."""
         stream = stream or sys.stderr
         if enabled and hasattr(stream, "isatty") and stream.isatty():
-            return cls(Console(file=stream))
-        return cls(None)
+            return cls(Console(file=stream), scans=scans)
+        return cls(None, scans=scans)
 
     @property
     def active(self) -> bool:
@@ -52,8 +55,9 @@ class ProgressDisplay:
             self._tasks = {
                 "repos": self._progress.add_task("repositories", total=None),
                 "images": self._progress.add_task("images checked", total=0),
-                "scans": self._progress.add_task("scans started", total=None),
             }
+            if self._scans:
+                self._tasks["scans"] = self._progress.add_task("scans started", total=None)
         return self
 
     def __exit__(
@@ -79,5 +83,5 @@ class ProgressDisplay:
             progress.update(task, total=current + amount)
         elif event is Event.IMAGE_CHECKED:
             progress.advance(self._tasks["images"], amount)
-        elif event is Event.SCAN_STARTED:
+        elif event is Event.SCAN_STARTED and "scans" in self._tasks:
             progress.advance(self._tasks["scans"], amount)

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from ecrscan import __version__
 from ecrscan.cli import AppContext, cli
+from ecrscan.engine import Event
 from ecrscan.progress import ProgressDisplay
 from tests.conftest import REGION
 from tests.fakes import fresh_session, quick_registry
@@ -440,8 +441,10 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> FakeTerminal:
     screen = FakeTerminal()
     original = ProgressDisplay.for_terminal.__func__
 
-    def for_terminal(cls: type, enabled: bool = True, stream: Any = None) -> ProgressDisplay:
-        return original(cls, enabled=enabled, stream=screen)
+    def for_terminal(
+        cls: type, enabled: bool = True, stream: Any = None, **kwargs: Any
+    ) -> ProgressDisplay:
+        return original(cls, enabled=enabled, stream=screen, **kwargs)
 
     monkeypatch.setattr(ProgressDisplay, "for_terminal", classmethod(for_terminal))
     return screen
@@ -460,6 +463,18 @@ def test_quiet_has_no_progress_bar(seeded: dict[str, str], terminal: FakeTermina
     result = invoke(["--quiet", "rescan", "--dry-run"])
     assert result.exit_code == 0
     assert terminal.getvalue() == ""
+
+
+def test_report_progress_bar_has_no_scans_row() -> None:
+    screen = FakeTerminal()
+    with ProgressDisplay.for_terminal(enabled=True, stream=screen, scans=False) as display:
+        display.callback(Event.REPOSITORIES, 1)
+        display.callback(Event.IMAGES_FOUND, 2)
+        display.callback(Event.IMAGE_CHECKED, 2)
+        display.callback(Event.SCAN_STARTED, 1)  # ignored without the row
+    drawn = screen.getvalue()
+    assert "images checked" in drawn
+    assert "scans started" not in drawn
 
 
 def test_no_progress_bar_when_not_a_terminal() -> None:
