@@ -22,10 +22,13 @@ from ecrscan.backoff import BudgetSpent, Throttle
 from ecrscan.model import Problem
 
 PER_IMAGE_QUOTA_TEXT = "scan quota per image"
+# The code of a call not made because the run's deadline left no time (kind THROTTLED:
+# it can succeed later).
+DEADLINE_REACHED = "DeadlineReached"
 
 
 class ErrorKind(enum.Enum):
-    THROTTLED = "throttled"
+    THROTTLED = "throttled"  # or not sent: the run's deadline left no time (retry later)
     PER_IMAGE_QUOTA = "per_image_quota"  # already scanned in the last 24 h
     ACCOUNT_QUOTA = "account_quota"  # e.g. 100,000 basic scans per region per day
     SCAN_NOT_FOUND = "scan_not_found"  # never scanned
@@ -132,13 +135,19 @@ class Gateway:
         return session.client(service, config=config, **kwargs)
 
     def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """Call ``operation``; retry throttling and 5xx through the shared gate."""
+        """Call ``operation``; retry throttling and 5xx through the shared gate.  When
+        the gate's budget or the run's deadline is spent, raise the last error (or,
+        before any, ``THROTTLED`` with code :data:`DEADLINE_REACHED`)."""
         method: Callable[..., dict[str, Any]] = getattr(client, operation)
         started = self.throttle.now()
         attempt = 0
+        error: AwsError | None = None
         while True:
             attempt += 1
-            self.throttle.wait()
+            try:
+                self.throttle.wait()
+            except BudgetSpent as spent:
+                raise _spent(error, spent, operation) from None
             with self._calls_lock:
                 self.calls[operation] += 1
             try:
@@ -149,12 +158,17 @@ class Gateway:
                     try:
                         self.throttle.retry_or_raise(attempt, started)
                     except BudgetSpent as spent:
-                        raise AwsError(
-                            error.kind,
-                            Problem(error.problem.code, f"{error.problem.message} ({spent})"),
-                            operation,
-                        ) from exc
+                        raise _spent(error, spent, operation) from exc
                     continue
                 raise error from exc
             self.throttle.success()
             return response
+
+
+def _spent(error: AwsError | None, spent: BudgetSpent, operation: str) -> AwsError:
+    """The error a call gives up with: its last AWS error, with why it stopped."""
+    if error is None:
+        return AwsError(ErrorKind.THROTTLED, Problem(DEADLINE_REACHED, str(spent)), operation)
+    return AwsError(
+        error.kind, Problem(error.problem.code, f"{error.problem.message} ({spent})"), operation
+    )

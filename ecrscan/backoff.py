@@ -5,6 +5,9 @@ delay, and while the gate is "hot" it admits calls one at a time with a spacing,
 throttled call slows everyone down and the workers do not all retry at the same instant
 (no thundering herd).  Each success cools the gate by one level.
 
+A run may have a :class:`Deadline` (a Lambda invocation's end minus a margin): the gate
+never sleeps past it and admits no call once it is reached (:class:`BudgetSpent`).
+
 The clock, the sleep and the random source are injected so tests never really sleep.
 """
 
@@ -14,11 +17,32 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class BudgetSpent(Exception):
-    """Raised by :meth:`Throttle.retry_or_raise` when a call has used all its attempts."""
+    """Raised by :meth:`Throttle.retry_or_raise` when a call has used all its attempts,
+    and by :meth:`Throttle.wait` when the run's :class:`Deadline` leaves no time to wait."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An absolute time on ``clock`` after which a run starts nothing new."""
+
+    at: float
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.at - self.clock()
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
 
 
 @dataclass
@@ -38,9 +62,11 @@ class Throttle:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        deadline: Deadline | None = None,
     ) -> None:
         if base <= 0 or cap < base:
             raise ValueError("backoff needs 0 < base <= cap")
+        self.deadline = deadline
         self.base = base
         self.cap = cap
         self.max_attempts = max_attempts
@@ -63,10 +89,13 @@ class Throttle:
         return ceiling / 2 + self._rng() * ceiling / 2
 
     def wait(self) -> None:
-        """Block until this caller may make its request."""
+        """Block until this caller may make its request.  With a :attr:`deadline`, raise
+        :class:`BudgetSpent` instead of waiting when it is reached or the gate opens
+        only at or after it: no sleep ever ends past the deadline."""
         with self._lock:
             now = self._clock()
             slot = max(now, self._open_at)
+            self._check_deadline(slot - now)
             if self._level > 0:
                 # While hot, space admissions so waiting workers trickle out.
                 self._open_at = slot + self._delay(self._level) / 4
@@ -75,6 +104,18 @@ class Throttle:
                 self.stats.slept_seconds += pause
         if pause > 0:
             self._sleep(pause)
+
+    def _check_deadline(self, pause: float) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise BudgetSpent("the run's deadline is reached")
+        if pause >= left:
+            raise BudgetSpent(
+                f"the throttle gate opens in {pause:.1f}s, past the run's deadline "
+                f"({left:.1f}s left)"
+            )
 
     def success(self) -> None:
         if self._level:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import sys
-from collections.abc import Callable
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +50,7 @@ from ecrscan.model import Coverage
 from ecrscan.orchestrate import InUseMode, Plan, nothing_covered, rescan_targets
 from ecrscan.policy import RepositoryFilter
 from ecrscan.progress import ProgressDisplay
+from ecrscan.redact import RedactingFilter
 from ecrscan.render import json as json_render
 from ecrscan.render import table as table_render
 from ecrscan.render.coverage import STAGES
@@ -326,7 +330,7 @@ def coverage_incomplete(coverage: Coverage | None) -> str:
     return ", ".join(parts)
 
 
-def _output_callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+def check_output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
     """Refuse an output path whose directory does not exist before any AWS call."""
     if value is not None and not value.absolute().parent.is_dir():
         raise click.BadParameter(
@@ -341,7 +345,7 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "-o",
         "output",
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
-        callback=_output_callback,
+        callback=check_output_path,
         envvar="ECRSCAN_OUTPUT",
         help="Write the report to FILE instead of stdout (only once the run succeeded). "
         "Env: ECRSCAN_OUTPUT.",
@@ -359,9 +363,8 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def emit(app: AppContext, fmt: str, output: Path | None, document: Callable[[], Any]) -> None:
-    """Write a JSON string or a rich renderable to ``output`` or stdout."""
-    rendered = document()
+def emit(output: Path | None, rendered: Any) -> None:
+    """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout."""
     if output is not None:
         try:
             with output.open("w", encoding="utf-8") as handle:
@@ -377,6 +380,15 @@ def emit(app: AppContext, fmt: str, output: Path | None, document: Callable[[], 
     else:
         tty = sys.stdout.isatty()
         Console(file=sys.stdout, width=None if tty else 200).print(rendered)
+
+
+def log_calls(gateways: Iterable[Any]) -> None:
+    """``-v``: the AWS calls the gateways made, per operation (as rescan and registry
+    reports log them)."""
+    total: Counter[str] = Counter()
+    for gateway in gateways:
+        total.update(gateway.calls)
+    log.info("AWS calls: %s", dict(total))
 
 
 def warn(app: AppContext, message: str) -> None:
@@ -444,15 +456,47 @@ def cli(
     app.endpoint_url = endpoint_url or app.endpoint_url
     app.verbose = verbose
     app.quiet = quiet
+    _configure_logging(ctx, verbose)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (CliRunner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
+def _configure_logging(ctx: click.Context, verbose: int) -> None:
+    """Diagnostics to stderr, every record redacted (``-vv`` logs botocore's requests,
+    whose headers carry the session token and access key id); undone when the command
+    ends, so a process running several commands (tests) does not pile up handlers."""
     level = logging.WARNING
     if verbose == 1:
         level = logging.INFO
     elif verbose >= 2:
         level = logging.DEBUG
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    botocore_log = logging.getLogger("botocore")
+    levels = (log.level, botocore_log.level)
+    root.addHandler(handler)
     log.setLevel(level)
     if verbose >= 2:
-        logging.getLogger("botocore").setLevel(logging.DEBUG)
+        botocore_log.setLevel(logging.DEBUG)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        log.setLevel(levels[0])
+        botocore_log.setLevel(levels[1])
+
+    ctx.call_on_close(undo)
 
 
 @cli.command()
@@ -472,11 +516,12 @@ def repos(
     repo_filter = RepositoryFilter.compile(include, exclude)
     gateway = app.gateway()
     repositories = list_repositories(gateway, repo_filter)
+    log_calls([gateway])
     if fmt == "json":
-        emit(app, fmt, output, lambda: json_render.dumps(
+        emit(output, json_render.dumps(
             json_render.repositories_document(repositories, gateway.region)))
     else:
-        emit(app, fmt, output, lambda: table_render.repositories_table(repositories))
+        emit(output, table_render.repositories_table(repositories))
 
 
 @cli.command("rescan")
@@ -582,9 +627,9 @@ def rescan_cmd(
                 err=True,
             )
     if fmt == "json":
-        emit(app, fmt, output, lambda: json_render.dumps(json_render.rescan_document(result)))
+        emit(output, json_render.dumps(json_render.rescan_document(result)))
     else:
-        emit(app, fmt, output, lambda: table_render.rescan_table(result))
+        emit(output, table_render.rescan_table(result))
     if result.incomplete:
         summary = summarize(result)["TOTAL"]
         errors = sum(1 for r in result.repositories if r.error)
@@ -624,7 +669,7 @@ def _rescan_via_queue(
     ]
     warn(app, f"queued {report.sent} of {len(repositories)} repository jobs to {queue_url}")
     if fmt == "json":
-        emit(app, fmt, output, lambda: json_render.dumps({
+        emit(output, json_render.dumps({
             "schema_version": json_render.SCHEMA_VERSION,
             "command": "rescan",
             "via_queue": queue_url,
@@ -644,7 +689,35 @@ def _rescan_via_queue(
 
 
 def main() -> None:
-    cli(prog_name="ecrscan")
+    """The console script.  Exit 1 means "thresholds breached" and nothing else: Click's
+    own exit 1 (Ctrl-C, a broken pipe) and any unexpected exception (a bug) exit 3, the
+    latter with one line on stderr (the traceback with -v or ECRSCAN_DEBUG=1)."""
+    app = AppContext()
+    try:
+        code = cli.main(prog_name="ecrscan", obj=app, standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("ecrscan: error: interrupted: the work is incomplete", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    except SystemExit as exc:
+        # Without standalone mode, Click only calls sys.exit itself when stdout or stderr
+        # is a closed pipe (`ecrscan report | head`), with 1: the output is incomplete.
+        sys.exit(EXIT_INCOMPLETE if exc.code == EXIT_BREACH else exc.code)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug exits 3
+        if app.verbose or os.environ.get("ECRSCAN_DEBUG", "").strip() not in ("", "0"):
+            traceback.print_exc()
+            hint = ""
+        else:
+            hint = " (-v or ECRSCAN_DEBUG=1 shows the traceback)"
+        click.echo(
+            f"ecrscan: internal error: {type(exc).__name__}: {exc}; this is a bug, "
+            f"please report it{hint}",
+            err=True,
+        )
+        sys.exit(EXIT_INCOMPLETE)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 # `ecrscan report` lives in its own module and registers itself on the group.

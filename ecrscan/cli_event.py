@@ -17,6 +17,7 @@ command and takes the command over when ``--event`` is given.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -27,7 +28,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ecrscan.cli import EXIT_BREACH, AppContext, IncompleteError, emit, log, warn
+from ecrscan.cli import AppContext, emit, log, warn
 from ecrscan.events import (
     EventError,
     ScanEvent,
@@ -36,10 +37,8 @@ from ecrscan.events import (
     parse_scan_event,
     wants_notification,
 )
-from ecrscan.model import ImageReport, ReportResult
-from ecrscan.notify import publish
+from ecrscan.model import ImageReport, Problem, ReportResult
 from ecrscan.render.formats import NEEDS_FINDINGS, ReportFormat, render_report
-from ecrscan.render.report_common import headline, thresholds_text
 from ecrscan.thresholds import Thresholds
 
 STDIN = "-"
@@ -93,7 +92,7 @@ def report_event(
 ) -> None:
     """The ``report --event`` command: every check first (exit 2, no AWS call), then
     the verdict, the output, the optional publication and the exit code."""
-    from ecrscan.cli_report import incomplete_message, publish_region, resolve_thresholds
+    from ecrscan.cli_report import finish, publish_region, resolve_thresholds
 
     ctx = click.get_current_context()
     _check_options(app, ctx)
@@ -117,15 +116,13 @@ def report_event(
         generated_at=app.clock(),
         region=scan.region or None,
     )
-    emit(app, report_format.value, options["output"], lambda: render_report(report_format, result))
     if topic_region is not None and topic_arn:
-        _publish(app, scan, report, thresholds, topic_arn.strip(), topic_region,
-                 notify_failures=notify_failures, always=publish_always)
-    warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
-    if result.incomplete:
-        raise IncompleteError(incomplete_message(result, False))
-    if result.breached:
-        ctx.exit(EXIT_BREACH)
+        # before the output is written, so that its exit_code is the process's
+        result = dataclasses.replace(result, publish_error=_publish(
+            app, scan, report, thresholds, topic_arn.strip(), topic_region,
+            notify_failures=notify_failures, always=publish_always))
+    emit(options["output"], render_report(report_format, result))
+    finish(app, result, False)
 
 
 def read_event(source: str) -> ScanEvent:
@@ -196,13 +193,12 @@ def _publish(
     *,
     notify_failures: bool,
     always: bool,
-) -> None:
+) -> Problem | None:
+    """Publish as the reporter would; SNS's refusal as a value (None: sent or not
+    wanted)."""
+    from ecrscan.cli_report import send_to_sns
+
     if not (always or wants_notification(report, notify_failures)):
         log.info("the reporter would not publish this event: no SNS message published")
-        return
-    kwargs: dict[str, Any] = {"region_name": region}
-    if app.endpoint_url:
-        kwargs["endpoint_url"] = app.endpoint_url
-    ids = publish(app.session().client("sns", **kwargs), topic_arn,
-                  event_messages(scan, report, thresholds))
-    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+        return None
+    return send_to_sns(app, topic_arn, region, event_messages(scan, report, thresholds))

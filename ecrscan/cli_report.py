@@ -1,10 +1,12 @@
 """``ecrscan report``: findings against per-severity thresholds, the CI gate.
 
 Every input is checked before the first AWS call (thresholds, ignore file, image
-references, timeout, topic ARN: exit 2).  Then the engine builds the report, the report
-goes to stdout or ``--output`` (opened only once the report exists), optionally to SNS,
-and the exit code says what happened: 0 within thresholds, 1 a breach, 3 incomplete
-(an error, a scan missing, failed or still pending; outranks a breach).
+references, timeout, topic ARN, the --output directory: exit 2).  Then the engine builds
+the report, it is optionally published to SNS, then written to stdout or ``--output``
+(opened only once the report exists; written after publishing so that its JSON
+``exit_code`` is the process's), and the exit code says what happened: 0 within
+thresholds, 1 a breach, 3 incomplete (an error, a scan missing, failed or still pending),
+nothing to report or not published (3 outranks a breach).
 
 The command registers itself on the ``cli`` group; ``ecrscan/cli.py`` imports this module
 at its end, so either module may be imported first.
@@ -12,6 +14,7 @@ at its end, so either module may be imported first.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -19,19 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
+from ecrscan.aws import AwsError
 from ecrscan.cli import (
     EXIT_BREACH,
     AppContext,
     ConfigError,
     IncompleteError,
     aws_errors,
+    check_output_path,
     cli,
     coverage_errors,
     coverage_incomplete,
     emit,
     filter_options,
     log,
+    log_calls,
     make_plan,
     target_options,
     warn,
@@ -41,22 +48,25 @@ from ecrscan.ecr import EcrGateway
 from ecrscan.engine import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ecrscan.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.imageref import ImageRef, parse_image_ref
-from ecrscan.model import ImageReport, ImageStatus, ReportResult, Severity
-from ecrscan.notify import build_messages, publish
+from ecrscan.model import ImageReport, ImageStatus, Problem, ReportResult, Severity
+from ecrscan.notify import SnsMessage, build_messages, publish
 from ecrscan.orchestrate import report_targets
 from ecrscan.policy import RepositoryFilter
 from ecrscan.progress import ProgressDisplay
 from ecrscan.render.formats import NEEDS_FINDINGS, ReportFormat, render_report
 from ecrscan.render.report_common import (
     HINT_NO_SCAN,
+    HINT_NO_SCAN_WAITED,
     headline,
     image_label,
+    plural,
     thresholds_text,
 )
 from ecrscan.report import ReportSettings, build_report
 from ecrscan.thresholds import ThresholdError, Thresholds
 
 MAX_LISTED = 10  # images named per group in the "incomplete" message
+NOTHING_REPORTED = "nothing to report: the filters matched no image"
 
 # -- --timeout: its own small grammar (the rescan grammar's "m" means months) ------------
 
@@ -219,7 +229,7 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
 )
 @click.option(
     "--output", "-o", "output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    envvar=["ECRSCAN_REPORT_OUTPUT", "ECRSCAN_OUTPUT"],
+    callback=check_output_path, envvar=["ECRSCAN_REPORT_OUTPUT", "ECRSCAN_OUTPUT"],
     help="Write the report to FILE instead of stdout; the file is only opened once the "
     "report was built. Env: ECRSCAN_REPORT_OUTPUT, else ECRSCAN_OUTPUT.",
 )
@@ -283,7 +293,8 @@ def report(
       1  at least one image breaches a threshold
       2  usage or configuration error (no AWS call was made)
       3  AWS/runtime error, or the audit is incomplete: an image never scanned, its
-         scan failed or still pending, or unreadable (outranks 1)
+         scan failed or still pending, or unreadable; the filters matched no image
+         ("nothing to report"); or --publish failed (outranks 1)
 
     \b
     Example (CI gate on the image just pushed):
@@ -326,54 +337,89 @@ def report(
         needs_findings=report_format in NEEDS_FINDINGS,
     )
 
+    gateways: list[EcrGateway] = []
+
     def gateway_for(region: str | None, registry_id: str | None) -> EcrGateway:
-        return EcrGateway(
+        gateway = EcrGateway(
             app.session(),
             region=region or app.region,
             endpoint_url=app.endpoint_url,
             registry_id=registry_id,
             max_pool_connections=max(10, concurrency + 2),
         )
+        gateways.append(gateway)
+        return gateway
 
     now = app.clock()
     with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
         if images:
             result = build_report(gateway_for, now, settings, progress=display.callback)
-        else:
+        else:  # logs its calls per target
             result = report_targets(
                 app.session(), now, settings, plan, progress=display.callback
             )
+    if images:
+        log_calls(gateways)
     coverage_errors(result.coverage)
 
     for notice in result.notices:
         warn(app, notice)
     for name, problem in result.repository_errors:
         click.echo(f"ecrscan: error: repository {name}: {problem}", err=True)
-    emit(app, report_format.value, output, lambda: render_report(report_format, result))
     if topic_region is not None and sns_topic_arn:
-        _publish(app, result, sns_topic_arn.strip(), topic_region, publish_always)
+        # before the output is written, so that its exit_code is the process's
+        result = _publish(app, result, sns_topic_arn.strip(), topic_region, publish_always)
+    emit(output, render_report(report_format, result))
+    finish(app, result, wait)
+
+
+def finish(app: AppContext, result: ReportResult, waited: bool) -> None:
+    """The verdict on stderr and the exit code (``result.exit_code``)."""
+    if result.nothing_reported:
+        raise IncompleteError(NOTHING_REPORTED)
     warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
     if result.incomplete:
-        raise IncompleteError(incomplete_message(result, wait))
+        raise IncompleteError(incomplete_message(result, waited))
+    if result.publish_error is not None:
+        raise IncompleteError(f"the report was not published: {result.publish_error}")
     if result.breached:
         click.get_current_context().exit(EXIT_BREACH)
 
 
 def _publish(
     app: AppContext, result: ReportResult, topic_arn: str, region: str, always: bool
-) -> None:
+) -> ReportResult:
     messages = build_messages(
         result.images, result.thresholds, always=always, region=result.region,
         generated_at=result.generated_at,
     )
     if not messages:
         log.info("nothing breaches: no SNS message published")
-        return
+        return result
+    return dataclasses.replace(
+        result, publish_error=send_to_sns(app, topic_arn, region, messages)
+    )
+
+
+def send_to_sns(
+    app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]
+) -> Problem | None:
+    """Publish ``messages``; SNS's refusal (or a transport error) as a value, reported
+    on stderr, so the report still says what it found."""
     kwargs: dict[str, Any] = {"region_name": region}
     if app.endpoint_url:
         kwargs["endpoint_url"] = app.endpoint_url
-    ids = publish(app.session().client("sns", **kwargs), topic_arn, messages)
-    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+    try:
+        ids = publish(app.session().client("sns", **kwargs), topic_arn, messages)
+    except ClientError as exc:
+        problem = AwsError.from_client_error(exc, "publish").problem
+    except BotoCoreError as exc:
+        problem = Problem(type(exc).__name__, str(exc))
+    else:
+        warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+        return None
+    click.echo(f"ecrscan: error: publishing to {topic_arn} failed: {problem}", err=True)
+    return problem
 
 
 def incomplete_message(result: ReportResult, waited: bool) -> str:
@@ -381,7 +427,8 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
     groups = (
         (ImageStatus.PENDING, "scan still pending" + (" after --timeout" if waited else
                                                        " (use --wait)")),
-        (ImageStatus.NO_SCAN, f"never scanned ({HINT_NO_SCAN})"),
+        (ImageStatus.NO_SCAN, "never scanned (" + (HINT_NO_SCAN_WAITED if waited else
+                                                   HINT_NO_SCAN) + ")"),
         (ImageStatus.SCAN_FAILED, "scan failed"),
         (ImageStatus.ERROR, "could not be read"),
     )
@@ -396,8 +443,11 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
     targets = coverage_incomplete(result.coverage)
     if targets:
         parts.append(targets)
+    if result.publish_error is not None:
+        parts.append(f"the report was not published ({result.publish_error})")
     if result.breached:
-        parts.append(f"{len(result.breached)} image(s) breach thresholds")
+        n = len(result.breached)
+        parts.append(f"{plural(n, 'image')} {'breaches' if n == 1 else 'breach'} thresholds")
     return "incomplete audit: " + "; ".join(parts)
 
 

@@ -7,7 +7,8 @@ unparseable; :func:`select_images` keeps the images of a repository that a refer
 names.  :func:`discover_in_use` is the only part that calls AWS, through an
 :class:`~ecrscan.ecs.EcsGateway`, and returns an :class:`InUseSet` value: per
 (account, region, repository) the tags and digests referenced, and the references it
-skipped or found out of scope, each with a reason.
+skipped or found out of scope, each with a reason.  :func:`discover_targets` runs it over
+every target of a run and merges the sets (the CLI and the Lambda functions both use it).
 
 Docker's rule decides what is a registry host: a first path part with a dot or a colon,
 or ``localhost``; a reference without one is a Docker Hub image.  ECR hosts are parsed by
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from ecrscan.aws import AwsError
 from ecrscan.imageref import ImageRef, parse_image_ref
 from ecrscan.model import Image, Problem
+from ecrscan.targets import Target, TargetFailure, run_per_target
 
 DOCKER_HUB = "docker.io"
 _DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -195,6 +197,19 @@ def _merge_skipped(items: Iterable[SkippedImage]) -> tuple[SkippedImage, ...]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeHints:
+    """How to bring an out-of-scope image into scope, in the caller's words (the CLI
+    names its options, a Lambda function its settings).  Templates that may use
+    ``{account}`` and ``{region}`` (the image's); empty: no advice."""
+
+    account: str = ""  # an ECR registry of an account the run does not cover
+    region: str = ""  # an ECR registry of a covered account, in a region not covered
+
+
+NO_HINTS = ScopeHints()
+
+
 def build_in_use(
     references: Mapping[str, Iterable[str]],
     *,
@@ -202,11 +217,13 @@ def build_in_use(
     region: str,
     role_accounts: Set[str] = frozenset(),
     regions: Set[str] | None = None,
+    hints: ScopeHints = NO_HINTS,
 ) -> InUseSet:
     """Pure: an :class:`InUseSet` from task definition ARN -> container images.
 
     An ECR image is in scope when its account is ``account`` or one of
-    ``role_accounts`` and its region is one of ``regions`` (default: ``region`` only).
+    ``role_accounts`` and its region is one of ``regions`` (default: ``region`` only);
+    the reason of one out of scope ends with the caller's ``hints``.
     """
     in_scope_regions = set(regions) if regions else {region}
     in_scope_accounts = {account, *role_accounts}
@@ -220,7 +237,7 @@ def build_in_use(
                 skipped.append(SkippedImage(item.text, item.location, item.reason, (arn,)))
                 continue
             ref = item.ref
-            reason = _out_of_scope_reason(ref, in_scope_accounts, in_scope_regions)
+            reason = _out_of_scope_reason(ref, in_scope_accounts, in_scope_regions, hints)
             if reason:
                 out_of_scope.append(SkippedImage(item.text, item.location, reason, (arn,)))
                 continue
@@ -240,15 +257,17 @@ def build_in_use(
     )
 
 
-def _out_of_scope_reason(ref: ImageRef, accounts: Set[str], regions: Set[str]) -> str:
+def _out_of_scope_reason(
+    ref: ImageRef, accounts: Set[str], regions: Set[str], hints: ScopeHints
+) -> str:
     if ref.registry_id not in accounts:
-        return (
-            f"ECR registry of account {ref.registry_id}: out of scope "
-            "(give --role-arn for a role in that account to audit it)"
-        )
-    if ref.region not in regions:
-        return f"ECR registry in region {ref.region}: out of scope (add --region {ref.region})"
-    return ""
+        reason, hint = f"ECR registry of account {ref.registry_id}: out of scope", hints.account
+    elif ref.region not in regions:
+        reason, hint = f"ECR registry in region {ref.region}: out of scope", hints.region
+    else:
+        return ""
+    advice = hint.format(account=ref.registry_id, region=ref.region)
+    return f"{reason} ({advice})" if advice else reason
 
 
 def discover_in_use(
@@ -260,6 +279,7 @@ def discover_in_use(
     role_accounts: Set[str] = frozenset(),
     regions: Set[str] | None = None,
     concurrency: int = 8,
+    hints: ScopeHints = NO_HINTS,
 ) -> InUseSet:
     """The images ECS uses in one (account, region).
 
@@ -291,10 +311,61 @@ def discover_in_use(
                 references[arn] = answer
     found = build_in_use(
         references, account=account, region=region, role_accounts=role_accounts,
-        regions=regions,
+        regions=regions, hints=hints,
     )
     return InUseSet(
         found.repositories, found.skipped, found.out_of_scope, tuple(failures), len(arns)
+    )
+
+
+@dataclass(frozen=True)
+class TargetsInUse:
+    """In-use discovery over the targets of one run, merged."""
+
+    in_use: InUseSet
+    read: tuple[Target, ...] = ()  # the targets whose task definitions were listed
+    failures: tuple[TargetFailure, ...] = ()  # the targets whose listing failed
+
+
+def discover_targets(
+    targets: Sequence[Target],
+    ecs_for: Callable[[Target], Any],
+    *,
+    services_only: bool,
+    unreachable: Iterable[TargetFailure] = (),
+    hints: ScopeHints = NO_HINTS,
+    concurrency: int = 8,
+) -> TargetsInUse:
+    """:func:`discover_in_use` in every target (``ecs_for(target)``: its ECS gateway),
+    the sets merged: what the CLI and the Lambda functions share.
+
+    In scope: the ECR registries of every account and region the run covers, the
+    targets' and the ``unreachable`` ones' (targets whose credentials failed: their
+    images are named by that failure, not as out of scope), since a task definition in
+    one account may run an image of another.  A target whose listing fails becomes one
+    of :attr:`TargetsInUse.failures`; the others are still read.
+    """
+    unreachable = list(unreachable)
+    accounts = {t.account for t in targets} | {f.account for f in unreachable if f.account}
+    regions = {t.region for t in targets} | {f.region for f in unreachable}
+
+    def discover(target: Target) -> InUseSet:
+        return discover_in_use(
+            ecs_for(target),
+            services_only=services_only,
+            account=target.account,
+            region=target.region,
+            role_accounts=accounts,
+            regions=regions,
+            concurrency=concurrency,
+            hints=hints,
+        )
+
+    done, failed = run_per_target(targets, discover)
+    return TargetsInUse(
+        merge_in_use(found for _, found in done),
+        tuple(target for target, _ in done),
+        tuple(failed),
     )
 
 

@@ -1,8 +1,8 @@
 """Jobs for the images in use: what the repositories function queues with ECS discovery.
 
 :func:`plan_in_use_jobs` discovers, in each target (the function's own account and each
-role's account, one region), the images ACTIVE ECS task definitions reference
-(:func:`ecrscan.discovery.discover_in_use`), merges them, and turns each referenced
+role's account, one region), the images ACTIVE ECS task definitions reference, merged
+(:func:`ecrscan.discovery.discover_targets`, as the CLI does), and turns each referenced
 repository into jobs that name its images by digest (tags resolved through ECR now, by
 :meth:`~ecrscan.ecr.EcrGateway.find_images`), carrying the role to assume when the
 repository lives in another account (:func:`ecrscan.jobs.image_jobs`).
@@ -16,12 +16,18 @@ that could not be read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecrscan.aws import AwsError
-from ecrscan.discovery import InUseSet, RepoKey, RepoUse, discover_in_use, merge_in_use
+from ecrscan.discovery import (
+    NO_HINTS,
+    InUseSet,
+    RepoKey,
+    RepoUse,
+    ScopeHints,
+    discover_targets,
+)
 from ecrscan.engine import list_repositories
 from ecrscan.jobs import image_jobs
 from ecrscan.model import Problem, Repository
@@ -95,27 +101,28 @@ def plan_in_use_jobs(
     repo_filter: RepositoryFilter,
     *,
     expiry: str | None = None,
-    role_accounts: AbstractSet[str] = frozenset(),
     failures: Iterable[TargetFailure] = (),
+    hints: ScopeHints = NO_HINTS,
 ) -> InUsePlan:
     """Discover the images in use in every target and plan one job per repository (per
     :data:`~ecrscan.jobs.IMAGES_PER_JOB` images).  ``failures``: targets that could not
-    even be reached (role not assumed), carried into the plan.  A target whose ECS or
-    ECR listing fails becomes a failure too; the others are still planned."""
+    even be reached (role not assumed), carried into the plan.  Discovery is the CLI's
+    (:func:`~ecrscan.discovery.discover_targets`): every target's registry is in scope.
+    A target whose ECS or ECR listing fails becomes a failure too; the others are still
+    planned."""
+    failures = tuple(failures)
     gateways = {t: gateways_for(t) for t in targets}
+    found = discover_targets(
+        targets, lambda t: gateways[t][1], services_only=False, unreachable=failures,
+        hints=hints,
+    )
 
-    def discover(target: Target) -> tuple[InUseSet, dict[str, Repository]]:
-        ecr, ecs = gateways[target]
-        found = discover_in_use(
-            ecs, services_only=False, account=target.account, region=target.region,
-            role_accounts=role_accounts,
-        )
-        listed = list_repositories(ecr, RepositoryFilter())
-        return found, {r.name: r for r in listed}
+    def repositories(target: Target) -> dict[str, Repository]:
+        return {r.name: r for r in list_repositories(gateways[target][0], RepositoryFilter())}
 
-    done, failed = run_per_target(targets, discover)
-    in_use = merge_in_use(found for _, (found, _) in done)
-    covered = {(t.account, t.region): (t, listed) for t, (_, listed) in done}
+    done, unlisted = run_per_target(targets, repositories)
+    in_use = found.in_use
+    covered = {(t.account, t.region): (t, listed) for t, listed in done}
 
     jobs: list[str] = []
     with_jobs: list[RepoKey] = []
@@ -152,11 +159,11 @@ def plan_in_use_jobs(
         repositories=tuple(with_jobs),
         images=images,
         in_use=in_use,
-        accounts=tuple(dict.fromkeys(t.account for t, _ in done)),
+        accounts=tuple(dict.fromkeys(t.account for t in found.read)),
         filtered_out=tuple(filtered_out),
         missing_repositories=tuple(missing),
         not_found=tuple(not_found),
-        target_failures=(*failures, *failed),
+        target_failures=(*failures, *found.failures, *unlisted),
         repository_failures=tuple(repository_failures),
     )
 

@@ -22,7 +22,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws import AwsError, ErrorKind
+from ecrscan.aws import DEADLINE_REACHED, AwsError, ErrorKind
+from ecrscan.backoff import Deadline
 from ecrscan.ecr import IMAGE_NOT_FOUND, AccountQuotaExceeded
 from ecrscan.model import (
     Decision,
@@ -42,6 +43,7 @@ from ecrscan.scope import ImageScope, apply_scope, select_repositories
 
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
+TIME_BUDGET_SPENT = "time budget spent"  # the reason of images left for lack of time
 
 
 class Event(enum.Enum):
@@ -76,6 +78,9 @@ class RescanSettings:
     # Only the images in use / pulled recently (applied after listing; what it leaves
     # out is counted per repository in RescanResult.scopes).
     scope: ImageScope | None = None
+    # Start no image check and no scan after this (a Lambda invocation's end minus a
+    # margin); the images left are NOT_STARTED with TIME_BUDGET_SPENT.  None: no limit.
+    deadline: Deadline | None = None
 
 
 class FatalError(Exception):
@@ -101,6 +106,7 @@ class _RunState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.quota_problem: Problem | None = None
+        self.out_of_time = 0  # images not started because the deadline had passed
         self.repo_errors: dict[str, Problem] = {}
         # Repositories whose scan-state reads are refused: no further reads are sent.
         self.unreadable: set[str] = set()
@@ -109,6 +115,10 @@ class _RunState:
         with self.lock:
             if self.quota_problem is None:
                 self.quota_problem = problem
+
+    def left_for_lack_of_time(self) -> None:
+        with self.lock:
+            self.out_of_time += 1
 
     def fail_repository(self, name: str, problem: Problem, *, reads: bool = False) -> None:
         with self.lock:
@@ -228,6 +238,11 @@ def rescan(
             f"stopped starting scans: account scan quota exceeded ({state.quota_problem}); "
             "the remaining due images are reported as not started"
         )
+    if state.out_of_time:
+        notices.append(
+            f"stopped at the deadline ({TIME_BUDGET_SPENT}): {state.out_of_time} images "
+            "were not checked or their scans not started, reported as not started"
+        )
 
     repo_results = tuple(
         RepositoryResult(
@@ -321,9 +336,14 @@ def _check_image(
     """
     if image.summary is None and image.repository in state.unreadable:
         return _unreadable(image, str(state.repo_errors[image.repository]))
+    if _out_of_time(settings, state):
+        return _not_checked(image)
     try:
         scan_state = image.summary or _read_state(gateway, image)
     except AwsError as exc:
+        if exc.problem.code == DEADLINE_REACHED:  # the gate admits no call before it
+            state.left_for_lack_of_time()
+            return _not_checked(image)
         if exc.kind is ErrorKind.IMAGE_NOT_FOUND:
             return ImageResult(
                 image, None, Verdict(Decision.SKIPPED, "image deleted during the run"),
@@ -346,6 +366,11 @@ def _check_image(
     repo_error = state.repo_errors.get(image.repository)
     if repo_error is not None:
         return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(repo_error))
+    if _out_of_time(settings, state):
+        return ImageResult(
+            image, scan_state, verdict, Outcome.NOT_STARTED,
+            f"{TIME_BUDGET_SPENT}: scan not started before the deadline",
+        )
     try:
         start = gateway.start_scan(image)
     except AccountQuotaExceeded as exc:
@@ -362,6 +387,21 @@ def _check_image(
         problem = _transport_error(exc, "start_image_scan").problem
         return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(problem))
     return ImageResult(image, scan_state, verdict, start.outcome, start.detail)
+
+
+def _not_checked(image: Image) -> ImageResult:
+    return ImageResult(
+        image, None, Verdict(Decision.SKIPPED, "not checked"), Outcome.NOT_STARTED,
+        f"{TIME_BUDGET_SPENT}: not checked before the deadline",
+    )
+
+
+def _out_of_time(settings: RescanSettings, state: _RunState) -> bool:
+    """The deadline has passed (counted: each image is asked at most once)."""
+    if settings.deadline is None or not settings.deadline.passed:
+        return False
+    state.left_for_lack_of_time()
+    return True
 
 
 def _read_state(gateway: Any, image: Image) -> ScanState:
@@ -425,7 +465,8 @@ def summary_row(repo: RepositoryResult) -> dict[str, int]:
         "skipped": sum(
             1
             for r in images
-            if r.verdict.decision is Decision.SKIPPED and r.outcome is not Outcome.FAILED
+            if r.verdict.decision is Decision.SKIPPED
+            and r.outcome not in (Outcome.FAILED, Outcome.NOT_STARTED)
             or r.outcome is Outcome.SKIPPED
         ),
         "not_rescannable": repo.count(Decision.NOT_RESCANNABLE),

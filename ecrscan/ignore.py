@@ -73,6 +73,11 @@ def load_ignore_file(path: str | Path) -> tuple[IgnoreRule, ...]:
             document = tomllib.load(handle)
     except OSError as exc:
         raise IgnoreFileError(f"ignore file {source}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise IgnoreFileError(
+            f"ignore file {source}: not UTF-8 text (byte {exc.start}: "
+            f"{exc.object[exc.start:exc.start + 1]!r}); TOML files are UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise IgnoreFileError(f"ignore file {source}: not valid TOML: {exc}") from None
     return parse_ignore_document(document, source)

@@ -214,7 +214,8 @@ def send_jobs(
     the ones that still fail, or that SQS rejects as the sender's fault, come back in
     :attr:`SendReport.failed` (callers must fail loudly).  An error of the call itself
     (no such queue, access denied) stops the dispatch: that batch and every later one
-    are returned as failed with that error.
+    are returned as failed with that error, and entries held for another round as
+    failed with their own last error.
     """
     if attempts < 1:
         raise ValueError("attempts must be >= 1")
@@ -240,6 +241,9 @@ def send_jobs(
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 code, message = error.get("Code", "ClientError"), error.get("Message", str(exc))
+                # Entries of earlier chunks held for another round get none: they fail
+                # with their own last error, so every job is accounted for exactly once.
+                failed.extend(last_errors[i] for i, _ in again)
                 failed.extend(
                     FailedJob(body, code, message, sender_fault=True)
                     for _, body in pending[start:]

@@ -30,7 +30,8 @@ from typing import Any
 from botocore.config import Config
 
 from ecrscan import __version__, notify
-from ecrscan.backoff import Throttle
+from ecrscan.backoff import Deadline, Throttle
+from ecrscan.discovery import ScopeHints
 from ecrscan.dispatch import InUsePlan, plan_in_use_jobs
 from ecrscan.duration import parse_duration
 from ecrscan.ecr import IMAGE_NOT_FOUND, EcrGateway
@@ -63,6 +64,11 @@ DEFAULT_TIME_MARGIN_SECONDS = 10.0
 # Assumed-role credentials last an hour (targets.resolve_targets); a warm container
 # assumes the role again after this long.
 ROLE_SESSION_REUSE_SECONDS = 45 * 60
+# What the reason of an out-of-scope image advises, in the function's terms.
+SCOPE_HINTS = ScopeHints(
+    account="add a role in that account to ECS_DISCOVERY_ROLES to audit it",
+    region="the function covers only its own region",
+)
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -111,22 +117,28 @@ class _Clients:
             self._session = factory()
         return self._session
 
-    def gateway(self, registry_id: str | None = None, role_arn: str | None = None) -> EcrGateway:
+    def gateway(
+        self, registry_id: str | None = None, role_arn: str | None = None, session_name: str = ""
+    ) -> EcrGateway:
         """The ECR gateway for a registry, with the function's credentials or, given
-        ``role_arn``, the role's (assumed once, and again after
+        ``role_arn``, the role's (assumed as ``session_name`` once, and again after
         :data:`ROLE_SESSION_REUSE_SECONDS`: the credentials last an hour)."""
         if role_arn:
-            return self._role_gateway(registry_id, role_arn)
+            return self._role_gateway(registry_id, role_arn, session_name)
         if registry_id not in self._gateways:
             self._gateways[registry_id] = EcrGateway(self.session(), registry_id=registry_id)
         return self._gateways[registry_id]
 
-    def _role_gateway(self, registry_id: str | None, role_arn: str) -> EcrGateway:
+    def _role_gateway(
+        self, registry_id: str | None, role_arn: str, session_name: str
+    ) -> EcrGateway:
         key = (registry_id, role_arn)
         cached = self._role_gateways.get(key)
         if cached is not None and _monotonic() - cached[0] < ROLE_SESSION_REUSE_SECONDS:
             return cached[1]
-        targets, failures = resolve_targets(self.session(), [], [role_arn], include_base=False)
+        targets, failures = resolve_targets(
+            self.session(), [], [role_arn], session_name=session_name, include_base=False
+        )
         if failures:
             raise RoleNotAssumed(f"cannot assume {role_arn}: {failures[0].problem}")
         target = targets[0]
@@ -197,6 +209,7 @@ def repositories_handler(event: Any, context: Any) -> dict[str, Any]:
     the result and listed in the log line; if part of the in-use set could not be read
     the jobs for the rest are queued and :class:`DiscoveryIncomplete` is raised.
     """
+    now = _clock()
     env = _environ()
     overrides = _overrides(event)
     pattern = overrides.get("repositoriesFilterRegexp", env.get("REPOSITORIES_FILTER_REGEXP"))
@@ -217,7 +230,7 @@ def repositories_handler(event: Any, context: Any) -> dict[str, Any]:
 
     plan: InUsePlan | None = None
     if discovery:
-        plan = _plan_in_use(repo_filter, expiry, roles)
+        plan = _plan_in_use(repo_filter, expiry, roles, default_session_name(now))
         bodies = list(plan.jobs)
         repositories = len(plan.repositories)
     else:
@@ -263,7 +276,10 @@ def images_handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     AWS error (or a quota) left part of its work undone.  Messages the function could
     not start before ``context.get_remaining_time_in_millis()`` ran low (a margin of
     ``ECRSCAN_TIME_MARGIN_SECONDS`` plus the longest job so far) fail too, so SQS
-    redelivers them instead of the whole batch dying with the function.
+    redelivers them instead of the whole batch dying with the function.  A running job
+    has a deadline, the remaining time minus the margin: its throttling backoff never
+    sleeps past it, and no image check or scan starts after it (those images are
+    reported as not started, "time budget spent", and the message fails).
 
     A requested image that no longer exists (``images`` of the job) is skipped with the
     reason "image not found" and does not fail the message: a redelivery could not find
@@ -275,7 +291,7 @@ def images_handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY
     _duration(default_expiry, "ECR_IMAGES_DURATION_DELTA")
     allowed_roles = frozenset(_discovery_roles(env))
-    budget = _TimeBudget(context, _margin(env.get("ECRSCAN_TIME_MARGIN_SECONDS")))
+    budget = _TimeBudget(context, _margin(env.get("ECRSCAN_TIME_MARGIN_SECONDS")), _monotonic)
     records = _sqs_records(event)
 
     failures: list[str] = []
@@ -358,19 +374,22 @@ def _run_job(
         _log(context, "ERROR", "malformed job", messageId=message_id, error=str(exc))
         return False
     expiry_text = job.expiry or default_expiry
+    # One deadline for the job: no check or scan starts, and no throttling backoff
+    # sleeps, past what is left of the invocation minus the margin.
+    deadline = budget.deadline()
     settings = RescanSettings(
         expiry=parse_duration(expiry_text),
         expiry_text=expiry_text,
         repositories=(job.repository_name,),
         image_ids=job.images,
+        deadline=deadline,
     )
     fields: dict[str, Any] = {"messageId": message_id, "repository": job.repository_name}
     if job.role_arn:
         fields["roleArn"] = job.role_arn
     try:
-        gateway = _clients.gateway(job.registry_id, job.role_arn)
-        # Throttling backoff must never outlast what is left of the invocation.
-        gateway.throttle = Throttle(budget_seconds=budget.seconds_for_job())
+        gateway = _clients.gateway(job.registry_id, job.role_arn, default_session_name(now))
+        gateway.throttle = Throttle(sleep=_sleep, clock=_monotonic, deadline=deadline)
         result = rescan(gateway, now, settings)
     except FatalError as exc:
         _log(context, "ERROR", "job failed", **fields, error=str(exc.problem))
@@ -409,11 +428,13 @@ def _job_errors(result: RescanResult) -> list[str]:
 
 class _TimeBudget:
     """Whether another job fits in what is left of the invocation: more than the margin
-    plus the longest job seen so far.  Without a context (local runs) there is no limit."""
+    plus the longest job seen so far; and the deadline of the job that starts now.
+    Without a context (local runs) there is no limit."""
 
-    def __init__(self, context: Any, margin: float) -> None:
+    def __init__(self, context: Any, margin: float, clock: Callable[[], float]) -> None:
         self._remaining = getattr(context, "get_remaining_time_in_millis", None)
         self.margin = margin
+        self._clock = clock
         self.longest = 0.0
         self.last: float | None = None
 
@@ -426,10 +447,12 @@ class _TimeBudget:
         self.last = left
         return left > self.margin + self.longest
 
-    def seconds_for_job(self) -> float:
+    def deadline(self) -> Deadline | None:
+        """The end of the invocation minus the margin, on the injected clock, from the
+        remaining time read by the last :meth:`allows_next`."""
         if self.last is None:
-            return 120.0
-        return max(1.0, self.last - self.margin)
+            return None
+        return Deadline.after(self.last - self.margin, self._clock)
 
 
 def _sqs_records(event: Any) -> list[Mapping[str, Any]]:
@@ -470,12 +493,10 @@ def _discovery_roles(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _plan_in_use(
-    repo_filter: RepositoryFilter, expiry: str | None, roles: tuple[str, ...]
+    repo_filter: RepositoryFilter, expiry: str | None, roles: tuple[str, ...], session_name: str
 ) -> InUsePlan:
     """The in-use jobs of this account and each role's account, in this region."""
-    targets, failures = resolve_targets(
-        _clients.session(), [], roles, session_name=default_session_name(_clock())
-    )
+    targets, failures = resolve_targets(_clients.session(), [], roles, session_name=session_name)
 
     def gateways_for(target: Target) -> tuple[EcrGateway, EcsGateway]:
         if not target.role_arn:
@@ -486,10 +507,8 @@ def _plan_in_use(
         )
 
     return plan_in_use_jobs(
-        targets, gateways_for, repo_filter, expiry=expiry,
-        role_accounts={t.account for t in targets if t.role_arn}
-        | {f.account for f in failures if f.role_arn},
-        failures=failures,
+        targets, gateways_for, repo_filter, expiry=expiry, failures=failures,
+        hints=SCOPE_HINTS,
     )
 
 

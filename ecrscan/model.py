@@ -131,8 +131,8 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """An AWS error turned into a value: its code, AWS's message, and whether it is fatal
-    for the whole repository."""
+    """An AWS error turned into a value: its code (AWS's error code, or the botocore
+    exception's class name for a transport error) and AWS's message."""
 
     code: str
     message: str
@@ -161,10 +161,6 @@ class RepositoryResult:
         if isinstance(what, Decision):
             return sum(1 for r in self.images if r.verdict.decision is what)
         return sum(1 for r in self.images if r.outcome is what)
-
-    @property
-    def failed_images(self) -> int:
-        return self.count(Outcome.FAILED)
 
 
 # -- scope and coverage: which images and targets a run covered ------------------------
@@ -342,6 +338,7 @@ class ImageReport:
     error: Problem | None = None
     account: str = ""
     region: str = ""
+    waited: bool = False  # made with --wait: a missing scan is not helped by waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +354,8 @@ class ReportResult:
     details: bool = False  # findings were read (--details, an ignore file, a listing format)
     scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
     coverage: Coverage | None = None  # targets and in-use discovery (registry reports)
+    # --publish: why SNS refused the message (the report itself is whole); None if sent
+    publish_error: Problem | None = None
 
     @property
     def breached(self) -> tuple[ImageReport, ...]:
@@ -371,8 +370,16 @@ class ReportResult:
         return any(r.status not in (ImageStatus.OK, ImageStatus.BREACH) for r in self.images)
 
     @property
+    def nothing_reported(self) -> bool:
+        """No image to judge and no error either: the filters (or the image scope) matched
+        no image, which must not pass a CI gate as "all within thresholds"."""
+        return not self.images and not self.incomplete
+
+    @property
     def exit_code(self) -> int:
-        """3 incomplete (outranks a breach), 1 a breach, 0 all within thresholds."""
-        if self.incomplete:
+        """The process's exit code: 3 when the audit is incomplete, nothing was reported
+        or ``--publish`` failed (outranks a breach), 1 a breach, 0 all within
+        thresholds."""
+        if self.incomplete or self.nothing_reported or self.publish_error is not None:
             return 3
         return 1 if self.breached else 0

@@ -23,6 +23,7 @@ from ecrscan.render.report_common import (
     image_label,
     image_name,
     image_uri,
+    plural,
     tags_text,
     verdict_text,
 )
@@ -198,7 +199,8 @@ class _Builder:
         breached = len(self.breaching)
         where = f" in {self.region}" if self.region else ""
         if breached:
-            text = f"{breached} of {self.total} image(s) breach vulnerability thresholds{where}"
+            text = (f"{breached} of {plural(self.total, 'image')} breach vulnerability "
+                    f"thresholds{where}")
         else:
             text = f"no image breaches vulnerability thresholds{where} ({self.total} checked)"
         if self.problems:
@@ -230,7 +232,7 @@ class _Builder:
         elif self.problems:
             base = f"{self.title}: no breaches, {len(self.problems)} of {self.total} images not assessed"
         else:
-            base = f"{self.title}: no breaches, {self.total} image(s) checked"
+            base = f"{self.title}: no breaches, {plural(self.total, 'image')} checked"
         return subject_line(base + where, part_label)
 
 

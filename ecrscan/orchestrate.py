@@ -9,7 +9,7 @@ Lambda functions can call.  They
    account; a plain one-region run makes no STS call;
 2. with ``--in-use``, discover in every target the images ECS uses and merge the sets,
    since a task definition in one account may run an image of another
-   (:func:`ecrscan.discovery.discover_in_use`);
+   (:func:`ecrscan.discovery.discover_targets`, which the Lambda functions use too);
 3. run the engine once per target with that target's
    :class:`~ecrscan.scope.ImageScope` (the engine knows nothing of ECS or STS);
 4. merge the per-target results into one result whose ``coverage``
@@ -37,7 +37,7 @@ from botocore.exceptions import NoRegionError
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.backoff import Throttle
-from ecrscan.discovery import InUseSet, SkippedImage, discover_in_use, merge_in_use
+from ecrscan.discovery import InUseSet, ScopeHints, SkippedImage, discover_targets
 from ecrscan.ecr import EcrGateway
 from ecrscan.ecs import EcsGateway
 from ecrscan.engine import DEFAULT_CONCURRENCY, Event, ProgressCallback, RescanSettings, rescan
@@ -53,11 +53,21 @@ from ecrscan.model import (
 )
 from ecrscan.report import ReportSettings, build_report
 from ecrscan.scope import ImageScope
-from ecrscan.targets import Target, TargetFailure, resolve_targets, run_per_target
+from ecrscan.targets import (
+    Target,
+    TargetFailure,
+    default_session_name,
+    resolve_targets,
+    run_per_target,
+)
 
 log = logging.getLogger("ecrscan")
 
 MAX_NAMED = 5  # references named per notice; the JSON lists them all
+CLI_SCOPE_HINTS = ScopeHints(
+    account="give --role-arn for a role in that account to audit it",
+    region="add --region {region}",
+)
 
 
 class InUseMode(str, enum.Enum):
@@ -78,7 +88,9 @@ class Plan:
     pulled_within_text: str = ""
     endpoint_url: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
-    session_name: str | None = None  # default: ecrscan-<version>-<UTC time>
+    session_name: str | None = None  # default: ecrscan-<version>-<the run's now, UTC>
+    # What the reason of an out-of-scope image advises (default: the CLI's options).
+    scope_hints: ScopeHints = CLI_SCOPE_HINTS
 
     @property
     def needs_identity(self) -> bool:
@@ -137,15 +149,19 @@ class TargetGateways:
         return gateway
 
 
-def plan_targets(base_session: Any, plan: Plan) -> tuple[list[Target], list[TargetFailure]]:
+def plan_targets(
+    base_session: Any, plan: Plan, now: datetime
+) -> tuple[list[Target], list[TargetFailure]]:
     """The targets of the plan and the ones that could not be reached.  Without a need
     for the account (:attr:`Plan.needs_identity`) the single target's account is ""
-    and no STS call is made (its account and region are read off the results).  Raises
-    ``NoRegionError`` when no region is known."""
+    and no STS call is made (its account and region are read off the results).  Roles
+    are assumed with :attr:`Plan.session_name`, by default one naming ecrscan and
+    ``now``.  Raises ``NoRegionError`` when no region is known."""
     if plan.needs_identity:
         return resolve_targets(
             base_session, plan.regions, plan.role_arns,
-            session_name=plan.session_name, endpoint_url=plan.endpoint_url,
+            session_name=plan.session_name or default_session_name(now),
+            endpoint_url=plan.endpoint_url,
         )
     # A session-like object without ``region_name`` leaves the region to its clients.
     region = plan.regions[0] if plan.regions else getattr(base_session, "region_name", "")
@@ -161,28 +177,23 @@ class _Prepared:
     in_use: InUseSet | None = None
 
 
-def _prepare(base_session: Any, plan: Plan, gateways: TargetGateways) -> _Prepared:
-    targets, unreachable = plan_targets(base_session, plan)
+def _prepare(
+    base_session: Any, plan: Plan, gateways: TargetGateways, now: datetime
+) -> _Prepared:
+    targets, unreachable = plan_targets(base_session, plan, now)
     prepared = _Prepared(targets, [(_key(f), "credentials", f.problem) for f in unreachable])
     if plan.in_use is None:
         return prepared
-    accounts = {t.account for t in targets}
-    regions = set(plan.regions) or {t.region for t in targets}
-
-    def discover(target: Target) -> InUseSet:
-        return discover_in_use(
-            gateways.ecs(target),
-            services_only=plan.in_use is InUseMode.ECS_SERVICES,
-            account=target.account,
-            region=target.region,
-            role_accounts=accounts,
-            regions=regions,
-            concurrency=plan.concurrency,
-        )
-
-    found, failed = run_per_target(targets, discover)
-    prepared.in_use = merge_in_use(in_use for _, in_use in found)
-    prepared.failures += [(_key(f), "discovery", f.problem) for f in failed]
+    found = discover_targets(
+        targets,
+        gateways.ecs,
+        services_only=plan.in_use is InUseMode.ECS_SERVICES,
+        unreachable=unreachable,
+        hints=plan.scope_hints,
+        concurrency=plan.concurrency,
+    )
+    prepared.in_use = found.in_use
+    prepared.failures += [(_key(f), "discovery", f.problem) for f in found.failures]
     return prepared
 
 
@@ -228,7 +239,7 @@ def rescan_targets(
 ) -> RescanResult:
     """``rescan`` over every target of ``plan``; one merged result."""
     gateways = gateways or TargetGateways(plan.endpoint_url, plan.concurrency)
-    prepared = _prepare(base_session, plan, gateways)
+    prepared = _prepare(base_session, plan, gateways, now)
     notify = _Cumulative(progress)
 
     def work(target: Target) -> RescanResult:
@@ -268,7 +279,7 @@ def report_targets(
     """A registry ``report`` over every target of ``plan``; one merged result.  The
     ``--wait`` timeout is one deadline for the whole run, not one per target."""
     gateways = gateways or TargetGateways(plan.endpoint_url, plan.concurrency)
-    prepared = _prepare(base_session, plan, gateways)
+    prepared = _prepare(base_session, plan, gateways, now)
     notify = _Cumulative(progress)
     deadline = clock() + max(0.0, settings.timeout)
 

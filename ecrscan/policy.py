@@ -8,7 +8,7 @@ has an explicit entry in :data:`STATUS_RULES`; a status AWS adds later falls bac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,9 +95,6 @@ class RepositoryFilter:
         if self.include is not None and not self.include.search(name):
             return False
         return not any(p.search(name) for p in self.exclude)
-
-    def select(self, names: Iterable[str]) -> list[str]:
-        return [n for n in names if self.matches(n)]
 
 
 def _compile(pattern: str, option: str) -> re.Pattern[str]:

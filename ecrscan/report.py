@@ -17,28 +17,27 @@ functions of that result.  It reads and never acts: no scan is started here.
   not be registered yet - are polled in rounds with capped exponential backoff until
   their scan ends or ``timeout`` seconds have passed.  ``sleep`` and ``clock`` are
   injected so tests never sleep.
-* Failures are values: an AWS error on one image is an ``ERROR`` entry, on one repository
-  listing a ``repository_errors`` entry.  Only failing to list the repositories at all
-  raises (:class:`~ecrscan.engine.FatalError`).
+* Failures are values: an AWS error, or a transport error that survived botocore's
+  retries (read timeout, connection refused ...), on one image is an ``ERROR`` entry, on
+  one repository listing a ``repository_errors`` entry.  Only failing to list the
+  repositories at all raises (:class:`~ecrscan.engine.FatalError`).
 
-Workers run in a thread pool; gateways are created, and the progress callback is called,
-in the calling thread only.
+Workers run in a thread pool fed by a :class:`~ecrscan.pool.BoundedRunner` (a bounded
+window of calls, finished ones in completion order); gateways are created, and the
+progress callback is called, in the calling thread only.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ThreadPoolExecutor,
-    as_completed,
-    wait,
-)
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError, IncompleteReadError
 
 from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.engine import (
@@ -58,12 +57,13 @@ from ecrscan.model import (
     ImageStatus,
     Problem,
     ReportResult,
-    Repository,
     RepoScope,
+    Repository,
     ScanState,
     Severity,
 )
 from ecrscan.policy import RepositoryFilter
+from ecrscan.pool import BoundedRunner, window_for
 from ecrscan.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.thresholds import Thresholds
 
@@ -77,6 +77,11 @@ COMPLETE_STATUSES = frozenset({"COMPLETE", "ACTIVE"})  # ACTIVE: enhanced, monit
 WAITING_STATUSES = frozenset({"IN_PROGRESS", "PENDING"})
 
 GatewayFactory = Callable[[str | None, str | None], Any]
+
+# botocore errors of one call that survived its retries (connection refused or reset,
+# read timeout, truncated response): that image or listing fails, the report goes on.
+# Set-up errors (no credentials, no region ...) still stop the run with one clear line.
+TRANSPORT_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError)
 
 
 @dataclass(frozen=True)
@@ -122,16 +127,20 @@ class _Gateways:
     def __init__(self, factory: GatewayFactory) -> None:
         self._factory = factory
         self._cache: dict[tuple[str | None, str | None], Any] = {}
-        self.first_region: str | None = None
+        self._regions: set[str | None] = set()
 
     def get(self, region: str | None, registry_id: str | None) -> Any:
         key = (region, registry_id)
         if key not in self._cache:
             gateway = self._factory(region, registry_id)
             self._cache[key] = gateway
-            if self.first_region is None:
-                self.first_region = getattr(gateway, "region", region)
+            self._regions.add(getattr(gateway, "region", region))
         return self._cache[key]
+
+    @property
+    def region(self) -> str | None:
+        """The one region every gateway works in; None when they span several."""
+        return next(iter(self._regions)) if len(self._regions) == 1 else None
 
 
 def build_report(
@@ -153,24 +162,27 @@ def build_report(
     notify = progress or (lambda event, amount: None)
     concurrency = max(1, min(int(settings.concurrency), MAX_CONCURRENCY))
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ecrscan") as pool:
+    with (
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ecrscan") as pool,
+        BoundedRunner[Any](pool, window_for(concurrency)) as runner,
+    ):
         scopes: list[RepoScope] = []
         if settings.images:
-            done, waiting, more = _scan_references(run, gateways, pool, notify)
+            done, waiting, more = _scan_references(run, gateways, runner, notify)
             repository_errors: list[tuple[str, Problem]] = []
         else:
             done, waiting, more, repository_errors = _scan_registry(
-                run, gateways, pool, notify, scopes
+                run, gateways, runner, notify, scopes
             )
         notices.extend(more)
         if waiting:
-            done.extend(_wait_for_scans(run, pool, waiting, sleep, clock))
+            done.extend(_wait_for_scans(run, runner, waiting, sleep, clock))
 
     return ReportResult(
         images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),
         thresholds=settings.thresholds,
         generated_at=now,
-        region=gateways.first_region,
+        region=gateways.region,
         notices=tuple(notices),
         repository_errors=tuple(sorted(repository_errors)),
         details=settings.read_findings,
@@ -182,19 +194,16 @@ Done = list[tuple[tuple[Any, ...], ImageReport]]
 
 
 def _scan_references(
-    run: _Run, gateways: _Gateways, pool: ThreadPoolExecutor, notify: ProgressCallback
+    run: _Run, gateways: _Gateways, runner: BoundedRunner[Any], notify: ProgressCallback
 ) -> tuple[Done, list[_Waiting], list[str]]:
     refs = list(dict.fromkeys(run.settings.images))  # drop repeats, keep the order
-    futures = {
-        pool.submit(run.resolve, gateways.get(ref.region, ref.registry_id), ref, (i,)): ref
-        for i, ref in enumerate(refs)
-    }
+    for i, ref in enumerate(refs):
+        runner.submit(ref, run.resolve, gateways.get(ref.region, ref.registry_id), ref, (i,))
     notify(Event.IMAGES_FOUND, len(refs))
     done: Done = []
     waiting: list[_Waiting] = []
     notices: list[str] = []
-    for future in as_completed(futures):
-        ref = futures[future]
+    for ref, future in runner.completed():
         order, outcome = future.result()
         notify(Event.IMAGE_CHECKED, 1)
         image = outcome.target.image if isinstance(outcome, _Waiting) else outcome.image
@@ -210,7 +219,7 @@ def _scan_references(
 def _scan_registry(
     run: _Run,
     gateways: _Gateways,
-    pool: ThreadPoolExecutor,
+    runner: BoundedRunner[Any],
     notify: ProgressCallback,
     scopes: list[RepoScope],
 ) -> tuple[Done, list[_Waiting], list[str], list[tuple[str, Problem]]]:
@@ -224,59 +233,58 @@ def _scan_registry(
     )
     scopes.extend(missing)
     notify(Event.REPOSITORIES, len(repositories))
-    # future -> (its repository, the image it inspects; None for a listing)
-    pending: dict[Future[Any], tuple[Repository, _Target | None]] = {
-        pool.submit(lambda r=repo: list(gateway.images(r))): (repo, None)
-        for repo in repositories
-    }
+    # tag: (the repository, the image inspected; None for the repository's listing)
+    for repo in repositories:
+        runner.submit((repo, None), _list_images, gateway, repo)
     open_images: dict[str, int] = {}
     done: Done = []
     waiting: list[_Waiting] = []
     errors: list[tuple[str, Problem]] = []
     archived = 0
-    while pending:
-        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in finished:
-            repo, target = pending.pop(future)
-            if target is not None:
-                _collect(target.order, future.result(), done, waiting)  # never AwsError
-                notify(Event.IMAGE_CHECKED, 1)
-                open_images[repo.name] -= 1
-                if open_images[repo.name] == 0:
-                    notify(Event.REPOSITORY_DONE, 1)
-                continue
-            try:
-                listed: list[Image] = future.result()
-            except AwsError as exc:
-                errors.append((repo.name, exc.problem))
+    for (repo, target), future in runner.completed():
+        if target is not None:
+            _collect(target.order, future.result(), done, waiting)  # errors are values
+            notify(Event.IMAGE_CHECKED, 1)
+            open_images[repo.name] -= 1
+            if open_images[repo.name] == 0:
                 notify(Event.REPOSITORY_DONE, 1)
-                continue
-            images = [i for i in listed if (i.image_status or "").upper() != "ARCHIVED"]
-            archived += len(listed) - len(images)
-            images, scoped = apply_scope(repo, images, scope, run.now, region)
-            if scoped is not None:
-                scopes.append(scoped)
-            if run.settings.latest:
-                images = _latest(images)
-            notify(Event.IMAGES_FOUND, len(images))
-            open_images[repo.name] = len(images)
-            if not images:
-                notify(Event.REPOSITORY_DONE, 1)
-            for image in images:
-                target = _Target(gateway, image, _registry_order(image))
-                pending[pool.submit(run.inspect, target, True)] = (repo, target)
+            continue
+        try:
+            listed: list[Image] = future.result()
+        except (AwsError, *TRANSPORT_ERRORS) as exc:
+            errors.append((repo.name, _problem(exc)))
+            notify(Event.REPOSITORY_DONE, 1)
+            continue
+        images = [i for i in listed if (i.image_status or "").upper() != "ARCHIVED"]
+        archived += len(listed) - len(images)
+        images, scoped = apply_scope(repo, images, scope, run.now, region)
+        if scoped is not None:
+            scopes.append(scoped)
+        if run.settings.latest:
+            images = _latest(images)
+        notify(Event.IMAGES_FOUND, len(images))
+        open_images[repo.name] = len(images)
+        if not images:
+            notify(Event.REPOSITORY_DONE, 1)
+        for image in images:
+            target = _Target(gateway, image, _registry_order(image))
+            runner.submit((repo, target), run.inspect, target, True)
     notices = []
     if archived:
         notices.append(
-            f"{archived} archived image(s) left out: archived images cannot be pulled "
-            "or scanned until restored"
+            f"{archived} archived image{'' if archived == 1 else 's'} left out: archived "
+            "images cannot be pulled or scanned until restored"
         )
     return done, waiting, notices, errors
 
 
+def _list_images(gateway: Any, repo: Repository) -> list[Image]:
+    return list(gateway.images(repo))
+
+
 def _wait_for_scans(
     run: _Run,
-    pool: ThreadPoolExecutor,
+    runner: BoundedRunner[Any],
     waiting: list[_Waiting],
     sleep: Callable[[float], None],
     clock: Callable[[], float],
@@ -292,9 +300,10 @@ def _wait_for_scans(
             break
         sleep(min(delay, remaining))
         delay = min(delay * 2, POLL_CAP)
-        rounds = [(w.target, pool.submit(run.inspect, w.target, False)) for w in waiting]
+        for item in waiting:
+            runner.submit(item.target, run.inspect, item.target, False)
         waiting = []
-        for target, future in rounds:
+        for target, future in runner.completed():
             _collect(target.order, future.result(), done, waiting)
     for item in waiting:
         done.append((item.target.order, run.unfinished(item)))
@@ -313,6 +322,14 @@ def _collect(
 def _latest(images: Iterable[Image]) -> list[Image]:
     ordered = sorted(images, key=lambda i: (i.pushed_at is not None, i.pushed_at, i.digest))
     return ordered[-1:]
+
+
+def _problem(exc: Exception) -> Problem:
+    """An :class:`AwsError`'s problem, or a transport error as one (its class name as
+    the code, as the rescan engine reports it)."""
+    if isinstance(exc, AwsError):
+        return exc.problem
+    return Problem(type(exc).__name__, str(exc))
 
 
 def _registry_order(image: Image) -> tuple[Any, ...]:
@@ -334,7 +351,7 @@ class _Run:
         """Look the reference up, then inspect the image it names."""
         try:
             image = gateway.image_by_reference(ref.repository, ref.registry_id, ref.tag, ref.digest)
-        except AwsError as exc:
+        except (AwsError, *TRANSPORT_ERRORS) as exc:
             placeholder = Image(
                 repository=ref.repository,
                 registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
@@ -342,7 +359,7 @@ class _Run:
                 tags=(ref.tag,) if ref.tag else (),
             )
             target = _Target(gateway, placeholder, order, str(ref))
-            return order, self._report(target, None, ImageStatus.ERROR, error=exc.problem)
+            return order, self._report(target, None, ImageStatus.ERROR, error=_problem(exc))
         return order, self.inspect(_Target(gateway, image, order, str(ref)), True)
 
     def inspect(self, target: _Target, first: bool) -> ImageReport | _Waiting:
@@ -360,6 +377,8 @@ class _Run:
             if exc.kind in (ErrorKind.IMAGE_ARCHIVED, ErrorKind.UNSUPPORTED_IMAGE):
                 status = ImageStatus.SCAN_FAILED
             return self._report(target, None, status, error=exc.problem)
+        except TRANSPORT_ERRORS as exc:
+            return self._report(target, None, ImageStatus.ERROR, error=_problem(exc))
 
         if state.never_scanned:
             if self.settings.wait and self._recently_pushed(image):
@@ -409,6 +428,7 @@ class _Run:
             reference=target.reference,
             account=target.image.registry_id or getattr(gateway, "registry_id", None) or "",
             region=getattr(gateway, "region", "") or "",
+            waited=self.settings.wait,
             **fields,
         )
 

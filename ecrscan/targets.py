@@ -137,15 +137,17 @@ def resolve_targets(
     regions: Sequence[str],
     role_arns: Sequence[str],
     *,
-    session_name: str | None = None,
+    session_name: str,
     endpoint_url: str | None = None,
     include_base: bool = True,
     duration_seconds: int = 3600,
 ) -> tuple[list[Target], list[TargetFailure]]:
     """One target per (base credentials or role) x region, and the failures.
 
-    ``regions`` empty means the base session's region.  Malformed regions, role ARNs or
-    session names raise ``ValueError`` before any AWS call; a missing region raises
+    ``regions`` empty means the base session's region.  ``session_name`` is the
+    ``RoleSessionName`` of every AssumeRole (the caller's: :func:`default_session_name`
+    of its ``now``, for one).  Malformed regions, role ARNs or session names raise
+    ``ValueError`` before any AWS call; a missing region raises
     botocore's ``NoRegionError`` and missing credentials its ``NoCredentialsError``
     (nothing could be covered at all).  Everything AWS refuses (GetCallerIdentity,
     AssumeRole: access denied, expired token …) becomes a :class:`TargetFailure` per
@@ -156,7 +158,7 @@ def resolve_targets(
     if not wanted[0]:
         raise NoRegionError()
     roles = check_role_arns(role_arns)
-    name = check_session_name(session_name or default_session_name(datetime.now(UTC)))
+    name = check_session_name(session_name)
 
     sts_kwargs: dict[str, Any] = {"region_name": wanted[0]}
     if endpoint_url:

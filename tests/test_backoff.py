@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ecrscan.backoff import BudgetSpent, Throttle
+from ecrscan.backoff import BudgetSpent, Deadline, Throttle
 from tests.fakes import FakeTime, fake_throttle
 
 
@@ -144,3 +144,51 @@ def test_budget_spent_after_budget_seconds() -> None:
 def test_invalid_settings(base: float, cap: float) -> None:
     with pytest.raises(ValueError):
         Throttle(base=base, cap=cap)
+
+
+# -- a run's deadline -------------------------------------------------------------------
+
+
+def test_the_gate_never_sleeps_past_the_deadline() -> None:
+    fake = FakeTime()
+    deadline = Deadline(fake.now + 3.0, fake.clock)
+    gate = make(fake, rng=1.0, base=1.0, cap=64.0, deadline=deadline)
+    gate.throttled()  # closed for 1 s: fits before the deadline
+    gate.wait()
+    assert fake.sleeps == [1.0]
+    gate.throttled()  # closed for 2 s: opens exactly at the deadline, no time to call
+    with pytest.raises(BudgetSpent, match=r"opens in 2\.0s, past the run's deadline"):
+        gate.wait()
+    assert fake.sleeps == [1.0]  # raised instead of sleeping
+    assert fake.now <= deadline.at
+
+
+def test_past_the_deadline_even_a_cool_gate_admits_nothing() -> None:
+    fake = FakeTime()
+    gate = make(fake, deadline=Deadline.after(5.0, fake.clock))
+    gate.wait()
+    fake.now += 5.0
+    with pytest.raises(BudgetSpent, match="deadline is reached"):
+        gate.wait()
+    assert fake.sleeps == []
+
+
+def test_threads_waiting_at_a_hot_gate_all_wake_before_the_deadline() -> None:
+    fake = Recorder()
+    gate = make(fake, rng=0.0, base=1.0, deadline=Deadline(fake.now + 2.0, fake.clock))
+    gate.throttled()  # open in 0.5 s, then admissions 0.125 s apart
+    spent: list[BudgetSpent] = []
+
+    def worker() -> None:
+        try:
+            gate.wait()
+        except BudgetSpent as exc:
+            spent.append(exc)
+
+    workers = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert fake.sleeps and max(fake.sleeps) < 2.0  # every sleep ends before the deadline
+    assert len(fake.sleeps) + len(spent) == 16 and spent

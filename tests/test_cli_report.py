@@ -95,7 +95,9 @@ def test_exit_3_names_images_never_scanned_and_pending(registry: FakeRegistry) -
     assert result.exit_code == 3
     assert "incomplete audit" in result.stderr
     assert "scan still pending after --timeout: app:busy" in result.stderr
-    assert "never scanned (run `ecrscan rescan` or use --wait): app:old" in result.stderr
+    # --wait was given: the hint does not suggest it again
+    assert "never scanned (run `ecrscan rescan`): app:old" in result.stderr
+    assert "use --wait" not in result.stderr
 
 
 def test_error_outranks_breach(registry: FakeRegistry, tmp_path: Path) -> None:
@@ -107,7 +109,7 @@ def test_error_outranks_breach(registry: FakeRegistry, tmp_path: Path) -> None:
     # the report was built, so it is written: it says what is missing
     assert [i["status"] for i in json.loads(out.read_text())["images"]] == ["breach", "error"]
     assert "could not be read: app:gone [ImageNotFoundException]" in result.stderr
-    assert "1 image(s) breach thresholds" in result.stderr
+    assert "1 image breaches thresholds" in result.stderr
 
 
 def test_fatal_aws_error_exits_3_and_writes_no_output(tmp_path: Path) -> None:

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from ecrscan import lambdas
 from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.discovery import (
     InUseSet,
     Location,
     RepoKey,
     RepoUse,
+    ScopeHints,
     SkippedImage,
     build_in_use,
     classify_image,
@@ -23,6 +25,7 @@ from ecrscan.discovery import (
 )
 from ecrscan.duration import parse_duration
 from ecrscan.model import Image, Problem
+from ecrscan.orchestrate import CLI_SCOPE_HINTS
 from ecrscan.recency import pulled_within
 
 A = "123456789012"
@@ -151,7 +154,7 @@ def test_other_accounts_are_out_of_scope_unless_a_role_is_given():
     (item,) = without.out_of_scope
     assert item.location is Location.OTHER_ACCOUNT
     assert item.task_definitions == (TD1, TD2)
-    assert f"account {B}" in item.reason and "--role-arn" in item.reason
+    assert item.reason == f"ECR registry of account {B}: out of scope"  # no advice given
 
     with_role = build_in_use(refs, account=A, region=R, role_accounts={B})
     assert with_role.out_of_scope == ()
@@ -164,7 +167,7 @@ def test_other_regions_are_in_scope_only_when_requested():
     single = build_in_use(refs, account=A, region=R, role_accounts={B})
     assert single.repositories == {}
     assert [i.reason for i in single.out_of_scope] == [
-        "ECR registry in region eu-west-1: out of scope (add --region eu-west-1)"
+        "ECR registry in region eu-west-1: out of scope"
     ] * 2
     both = build_in_use(refs, account=A, region=R, role_accounts={B},
                         regions={R, "eu-west-1"})
@@ -174,6 +177,31 @@ def test_other_regions_are_in_scope_only_when_requested():
         "lib": RepoUse(frozenset({"v1"}), frozenset(), frozenset({TD1}))
     }
     assert both.for_target(A, R) == {}
+
+
+@pytest.mark.parametrize(
+    ("hints", "account_reason", "region_reason"),
+    [
+        (CLI_SCOPE_HINTS,
+         (f"ECR registry of account {B}: out of scope "
+          "(give --role-arn for a role in that account to audit it)"),
+         "ECR registry in region eu-west-1: out of scope (add --region eu-west-1)"),
+        (lambdas.SCOPE_HINTS,
+         (f"ECR registry of account {B}: out of scope "
+          "(add a role in that account to ECS_DISCOVERY_ROLES to audit it)"),
+         ("ECR registry in region eu-west-1: out of scope "
+          "(the function covers only its own region)")),
+        (ScopeHints(account="ask the owner of {account}", region="{region} is not ours"),
+         f"ECR registry of account {B}: out of scope (ask the owner of {B})",
+         "ECR registry in region eu-west-1: out of scope (eu-west-1 is not ours)"),
+    ],
+)
+def test_out_of_scope_reasons_carry_the_callers_hints(hints, account_reason, region_reason):
+    refs = {TD1: (f"{B}.dkr.ecr.{R}.amazonaws.com/base:1",
+                  f"{A}.dkr.ecr.eu-west-1.amazonaws.com/app:v1")}
+    found = build_in_use(refs, account=A, region=R, hints=hints)
+    assert {i.location: i.reason for i in found.out_of_scope} == {
+        Location.OTHER_ACCOUNT: account_reason, Location.OTHER_REGION: region_reason}
 
 
 def test_invalid_references_are_skipped_with_the_parser_message():

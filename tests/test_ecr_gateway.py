@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws import AwsError, ErrorKind, classify
+from ecrscan.aws import DEADLINE_REACHED, AwsError, ErrorKind, classify
+from ecrscan.backoff import Deadline
 from ecrscan.ecr import PAGE_SIZE, AccountQuotaExceeded, EcrGateway, ScanStart
 from ecrscan.engine import RescanSettings, rescan
 from ecrscan.model import NEVER_SCANNED, Image, Outcome, Problem, Repository, ScanType
@@ -284,6 +285,32 @@ def test_scan_state_read_is_retried_through_the_gate(stubbed: Stubbed) -> None:
     assert stubbed.gateway.calls["describe_image_scan_findings"] == 3
     assert stubbed.gateway.throttle.stats.throttled == 2
     assert len(stubbed.time.sleeps) == 2
+
+
+def test_throttled_calls_give_up_at_the_runs_deadline(stubbed: Stubbed) -> None:
+    fake = stubbed.time
+    deadline = Deadline(fake.now + 10.0, fake.clock)
+    stubbed.gateway.throttle = fake_throttle(fake, rng=1.0, base=1.0, cap=64.0,
+                                             budget_seconds=1e9, deadline=deadline)
+    for _ in range(4):  # throttled, waits 1, 2, 4 s; the fourth 8 s wait would end at 15 s
+        stubbed.read.add_client_error(
+            "describe_image_scan_findings", "ThrottlingException", "Rate exceeded",
+            expected_params=findings_params(),
+        )
+    with pytest.raises(AwsError) as info:
+        stubbed.gateway.scan_state(image())
+    assert info.value.kind is ErrorKind.THROTTLED
+    assert info.value.problem.code == "ThrottlingException"
+    assert "past the run's deadline" in info.value.problem.message
+    assert fake.sleeps == [1.0, 2.0, 4.0] and fake.now <= deadline.at
+
+    # once the deadline is reached, no request is sent at all
+    fake.now = deadline.at
+    with pytest.raises(AwsError) as info:
+        stubbed.gateway.scan_state(image())
+    assert info.value.kind is ErrorKind.THROTTLED
+    assert info.value.problem.code == DEADLINE_REACHED
+    assert stubbed.gateway.calls["describe_image_scan_findings"] == 4
 
 
 @pytest.mark.parametrize(

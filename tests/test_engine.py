@@ -21,8 +21,9 @@ from botocore.exceptions import ReadTimeoutError
 from dateutil.relativedelta import relativedelta
 from moto import mock_aws
 
+from ecrscan.backoff import Deadline
 from ecrscan.ecr import EcrGateway
-from ecrscan.engine import Event, RescanSettings, rescan, summarize
+from ecrscan.engine import TIME_BUDGET_SPENT, Event, RescanSettings, rescan, summarize
 from ecrscan.model import Decision, Outcome, Problem, RescanResult, ScanType
 from ecrscan.policy import RepositoryFilter
 from tests.conftest import REGION
@@ -403,6 +404,46 @@ def test_throttling_budget_spent_is_not_started(seeded: Seeded) -> None:
         Outcome.NOT_STARTED}
     assert alpha.error is None
     assert result.incomplete
+
+
+def test_past_the_deadline_no_image_check_starts(seeded: Seeded) -> None:
+    """The deadline passes during the second scan-state read: no further read or scan is
+    sent, and every image left is NOT_STARTED with the reason, as a value."""
+    fake = FakeTime()
+    deadline = Deadline(fake.now + 60.0, fake.clock)
+    reads = seeded.count("DescribeImageScanFindings")
+    starts = seeded.count("StartImageScan")
+
+    def time_passes(params: dict[str, Any], **_: Any) -> None:
+        if sum(reads.values()) == 2:
+            fake.now = deadline.at + 1
+
+    seeded.session.events.register("before-call.ecr.DescribeImageScanFindings", time_passes)
+    gateway = seeded.gateway(throttle=fake_throttle(fake, deadline=deadline))
+    result = run(seeded, gateway, concurrency=1, deadline=deadline)
+
+    images = list(result.all_images())
+    assert len(images) == len(MIXED) and sum(reads.values()) == 2
+    assert sum(starts.values()) <= 1  # at most the first image's, before the deadline
+    late = [r for r in images if r.outcome is Outcome.NOT_STARTED]
+    not_checked = [r for r in late if r.state is None]
+    assert len(not_checked) == len(MIXED) - 2
+    assert all(r.detail.startswith(f"{TIME_BUDGET_SPENT}: ") for r in late)
+    assert {r.verdict.reason for r in not_checked} == {"not checked"}
+    assert result.incomplete
+    assert any(f"stopped at the deadline ({TIME_BUDGET_SPENT}): {len(late)} images" in n
+               for n in result.notices)
+    total = summarize(result)["TOTAL"]
+    assert total["not_started"] == len(late) and total["images"] == len(MIXED)
+    assert total["skipped"] == 0  # not-checked images are not counted twice
+
+
+def test_without_a_deadline_nothing_is_left_for_lack_of_time(seeded: Seeded) -> None:
+    fake = FakeTime()
+    fake.now += 1e9  # however late it is
+    result = run(seeded, seeded.gateway(throttle=fake_throttle(fake)), concurrency=1)
+    assert not any(r.outcome is Outcome.NOT_STARTED for r in result.all_images())
+    assert not result.incomplete
 
 
 def test_transport_error_fails_one_image_only(seeded: Seeded) -> None:

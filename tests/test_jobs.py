@@ -5,6 +5,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from ecrscan.jobs import (
     BATCH_SIZE,
@@ -204,3 +205,27 @@ def test_send_jobs_with_nothing_to_send_makes_no_call():
 def test_send_jobs_needs_one_attempt():
     with pytest.raises(ValueError):
         send_jobs(object(), "url", ["{}"], attempts=0)
+
+
+def test_send_jobs_call_error_after_a_retryable_entry_failure_accounts_for_every_job(sqs):
+    """Round 1: the first chunk sends nine and reports one as retryable; the second
+    chunk's call fails.  The held entry must come back failed, not vanish."""
+    client, url = sqs
+
+    class DownAfterFirstCall(FlakySqs):
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> Any:
+            if self.calls:
+                self.calls.append(Entries)
+                raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}},
+                                  "SendMessageBatch")
+            return super().send_message_batch(QueueUrl, Entries)
+
+    bodies = [job_body(f"r{i}") for i in range(15)]
+    flaky = DownAfterFirstCall(client, failures={bodies[0]: 1})
+    report = send_jobs(flaky, url, bodies, sleep=pytest.fail)
+    failed = [f.body for f in report.failed]
+    assert report.sent == 9 and len(failed) == 6 and report.sent + len(failed) == len(bodies)
+    assert sorted(failed) == sorted([bodies[0], *bodies[10:]])  # each exactly once
+    assert sorted(drain(client, url) + failed) == sorted(bodies)
+    held = next(f for f in report.failed if f.body == bodies[0])
+    assert (held.code, held.message) == ("InternalError", "injected failure")

@@ -3,16 +3,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from ecrscan import lambdas
 from ecrscan.events import EventError
 from ecrscan.jobs import job_body, parse_job
 from tests.conftest import REGION
+from tests.fakes import FakeTime
 from tests.test_events import ECR_SAMPLE, INSPECTOR_SAMPLE, load_event, variant
 from tests.test_jobs import FlakySqs, drain
 
@@ -318,6 +321,50 @@ def test_images_handler_time_margin_is_configurable(registry, repos, session, mo
     response = lambdas.images_handler(sqs_event(job_body("app")), FakeContext(5_000))
     assert failures(response) == []
     assert last_scan(registry, "app", repos["new"]) is not None
+
+
+class ClockedContext(FakeContext):
+    """A context whose remaining time runs on the fake clock the handler is given."""
+
+    def __init__(self, fake: FakeTime, seconds: float) -> None:
+        super().__init__()
+        self.fake = fake
+        self.end = fake.now + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.end - self.fake.now) * 1000)
+
+
+def test_a_throttled_job_stops_at_the_deadline_and_fails_its_message(
+    registry, repos, session, monkeypatch, capsys
+):
+    """40 s left, 10 s margin: StartImageScan is throttled for ever, yet the job gives up
+    within 30 s of (fake) time instead of sleeping until the function is killed; its
+    message and the one it left no time for are batch item failures."""
+    fake = FakeTime()
+    monkeypatch.setattr(lambdas, "_monotonic", fake.clock)
+    monkeypatch.setattr(lambdas, "_sleep", fake.sleep)
+
+    def throttled(params: Any, **_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+                          "StartImageScan")
+
+    session.session.events.register("before-call.ecr.StartImageScan", throttled)
+    context = ClockedContext(fake, 40.0)
+    started, wall = fake.now, time.monotonic()
+
+    response = lambdas.images_handler(sqs_event(job_body("web"), job_body("app")), context)
+
+    assert failures(response) == ["m0", "m1"]
+    assert fake.sleeps and fake.now - started <= 30.0  # never slept past the deadline
+    assert time.monotonic() - wall < 10  # and never really slept
+    logs = log_lines(capsys)
+    (job,) = [line for line in logs if line.get("messageId") == "m0"]
+    assert job["message"] == "job incomplete" and job["counts"]["not_started"] == 1
+    assert "past the run's deadline" in job["errors"][0]
+    (late,) = [line for line in logs if line["level"] == "WARNING"]
+    assert late["messageIds"] == ["m1"]
+    assert last_scan(registry, "app", repos["new"]) is None  # not reached
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,13 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from ecrscan import lambdas
+from ecrscan.duration import parse_duration
+from ecrscan.engine import RescanSettings
 from ecrscan.jobs import IMAGES_PER_JOB, JobError, image_jobs, job_body, parse_job
 from ecrscan.model import Repository
+from ecrscan.orchestrate import InUseMode, Plan, rescan_targets
+from ecrscan.policy import RepositoryFilter
+from ecrscan.targets import default_session_name
 from tests.conftest import REGION
 from tests.fakes import fresh_session
 from tests.registry import FakeRegistry
@@ -197,6 +202,56 @@ def test_discovery_with_a_role_queues_jobs_that_carry_it(world, session, monkeyp
     assert "sts" in session.built and "ecs" in session.built
 
 
+def test_a_role_accounts_task_definition_may_run_an_image_of_the_functions_registry(
+    world, session, monkeypatch, capsys
+):
+    """Shared-registry setup: ACC1's ECS runs an image of the function's own registry.
+    Every target's registry is in scope (as in the CLI), so it gets a job."""
+    consumer = register(role_session(ROLE1), "consumer", f"{host(BASE)}/web:v0")
+    monkeypatch.setenv("ECS_DISCOVERY_ENABLED", "true")
+    monkeypatch.setenv("ECS_DISCOVERY_ROLES", ROLE1)
+    result = lambdas.repositories_handler({}, FakeContext())
+
+    (web,) = [j for j in queued(world) if (j["registryId"], j["repositoryName"]) ==
+              (BASE, "web")]
+    assert "roleArn" not in web  # the function's own credentials scan it
+    assert digests_of(web) == sorted([world.digest(BASE, "web:v1"),
+                                      world.digest(BASE, "web:v0")])
+    (line,) = [e for e in log_lines(capsys) if e["message"] == "jobs queued"]
+    # only ACC2 (no role) is out of scope, with advice in the function's terms
+    assert result["discovery"]["outOfScope"] == 1
+    assert [(s["image"], s["reason"]) for s in line["outOfScopeImages"]] == [(
+        f"{host(ACC2)}/thing:1",
+        (f"ECR registry of account {ACC2}: out of scope "
+         "(add a role in that account to ECS_DISCOVERY_ROLES to audit it)"),
+    )]
+    assert all(consumer not in s["taskDefinitions"] for s in line["outOfScopeImages"])
+
+
+def test_the_cli_and_the_repositories_function_scope_in_use_images_alike(
+    world, session, monkeypatch
+):
+    """Same world, same roles: the CLI's discovery (orchestrate) and the function's
+    (dispatch) leave the same images in scope and out of it."""
+    register(role_session(ROLE1), "consumer", f"{host(BASE)}/web:v0")
+    monkeypatch.setenv("ECS_DISCOVERY_ENABLED", "true")
+    monkeypatch.setenv("ECS_DISCOVERY_ROLES", ROLE1)
+    lambdas.repositories_handler({}, FakeContext())
+    function_jobs = {(j["registryId"], j["repositoryName"]): sorted(digests_of(j))
+                     for j in queued(world)}
+
+    plan = Plan(role_arns=(ROLE1,), in_use=InUseMode.ECS, session_name="ecrscan-test")
+    settings = RescanSettings(expiry=parse_duration("7d"), dry_run=True,
+                              filter=RepositoryFilter.compile(FILTER))
+    cli = rescan_targets(fresh_session(REGION), datetime.now(UTC), settings, plan)
+    cli_images: dict[tuple[str, str], list[str]] = {}
+    for repo in cli.repositories:
+        key = (repo.repository.registry_id, repo.repository.name)
+        cli_images[key] = sorted(r.image.digest for r in repo.images)
+    assert {k: v for k, v in cli_images.items() if v} == function_jobs
+    assert [n.image for n in cli.coverage.out_of_scope] == [f"{host(ACC2)}/thing:1"]
+
+
 def test_the_images_function_acts_in_the_role_account(world, session, monkeypatch):
     monkeypatch.setenv("ECS_DISCOVERY_ENABLED", "true")
     monkeypatch.setenv("ECS_DISCOVERY_ROLES", ROLE1)
@@ -314,6 +369,26 @@ def test_role_credentials_are_reused_then_renewed(world, session, monkeypatch):
     clock["now"] += lambdas.ROLE_SESSION_REUSE_SECONDS
     assert failures(lambdas.images_handler(sqs_event(job), FakeContext())) == []
     assert len(assumed) == 2
+
+
+def test_role_sessions_are_named_after_the_invocations_clock(world, session, monkeypatch):
+    """Both functions pass default_session_name(now) of their own per-invocation clock;
+    the role's RoleSessionName tells CloudTrail which invocation called."""
+    monkeypatch.setenv("ECS_DISCOVERY_ENABLED", "true")
+    monkeypatch.setenv("ECS_DISCOVERY_ROLES", ROLE1)
+    names: list[str] = []
+    session.session.events.register(
+        "before-call.sts.AssumeRole",
+        lambda params, **_: names.append(params["body"]["RoleSessionName"]))
+    runs = [datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2030, 1, 2, 3, 9, 0, tzinfo=UTC)]
+    reads = iter(runs)
+    monkeypatch.setattr(lambdas, "_clock", lambda: next(reads))
+
+    lambdas.repositories_handler({}, FakeContext())
+    job = job_body("tools", ACC1, images=[{"imageDigest": world.digest(ACC1, "tools:v1")}],
+                   role_arn=ROLE1)
+    assert failures(lambdas.images_handler(sqs_event(job), FakeContext())) == []
+    assert names == [default_session_name(runs[0]), default_session_name(runs[1])]
 
 
 def test_a_role_job_whose_role_cannot_be_assumed_fails_only_its_message(

@@ -262,6 +262,23 @@ def test_in_use_across_accounts_needs_the_role(world) -> None:
     assert doc["scope"]["task_definitions"] == 1  # ACC1 has no task definitions
 
 
+def test_in_use_image_of_an_account_whose_role_failed_is_not_called_out_of_scope(world):
+    """The role was given but could not be assumed: its account is named as a failed
+    target (exit 3), not advised to "give --role-arn" (discovery shared with the Lambda)."""
+    ecs = fresh_session(EAST).client("ecs")
+    register(ecs, "svc", f"{host()}/east-app:v1", f"{host(ACC2)}/elsewhere:1")
+    sessions = Sessions()
+    sessions.refuse("sts", "AssumeRole", "AccessDenied", "not authorized",
+                    when=body_field("RoleArn", ROLE2), status=403)
+    result = invoke(["rescan", "--in-use", "ecs", "--role-arn", ROLE2, "--dry-run",
+                     "--format", "json"], sessions)
+    assert result.exit_code == 3
+    doc = json.loads(result.stdout)
+    assert placed(doc) == {(ACCOUNT, EAST, "east-app")}
+    assert doc["scope"]["out_of_scope"] == []
+    assert target_rows(doc)[-1] == (ACC2, EAST, ROLE2, False)
+
+
 def test_discovery_failing_in_one_region_is_named_and_the_audit_goes_on(world) -> None:
     ecs = fresh_session(EAST).client("ecs")
     register(ecs, "svc", f"{host()}/east-app:v1", f"{host(region=WEST)}/west-app:v1")

@@ -63,7 +63,7 @@ def test_nothing_breaches_nothing_sent():
 def test_publish_always_sends_a_no_breach_message():
     reports = [report("team/api", ("1",), (MEDIUM_BASH,)), report("team/b", ("2",), ())]
     [message] = build_messages(reports, THRESHOLDS, always=True, region=REGION)
-    assert message.subject == "ecrscan: no breaches, 2 image(s) checked [us-east-1]"
+    assert message.subject == "ecrscan: no breaches, 2 images checked [us-east-1]"
     text = body(message)
     assert text["default"].startswith(
         "ecrscan: no image breaches vulnerability thresholds in us-east-1 (2 checked).")
@@ -91,7 +91,7 @@ def test_single_image_for_the_reporter_lambda():
     text = body(message)
     assert set(text) == {"default", "email"}
     assert text["default"] == (
-        "ecrscan: 1 of 1 image(s) breach vulnerability thresholds in us-east-1.\n"
+        "ecrscan: 1 of 1 image breach vulnerability thresholds in us-east-1.\n"
         f"- team/web:2.0 ({image.image.digest[7:19]}): CRITICAL 1>0, HIGH 1>0\n"
     )
     email = text["email"]
@@ -111,7 +111,7 @@ def test_run_message_lists_breaches_and_unassessed_images():
     text = body(message)
     default, email = text["default"], text["email"]
     assert default.startswith(
-        "nightly audit: 1 of 5 image(s) breach vulnerability thresholds; 2 not assessed.")
+        "nightly audit: 1 of 5 images breach vulnerability thresholds; 2 not assessed.")
     assert "team/web:2.0" in default and "team/api" not in default and "team/worker" not in default
     assert re.search(r"^- legacy/app@sha256:\w{12}: no scan", default, re.M)
     assert "Images not assessed" in email and "AccessDeniedException" in email

@@ -20,6 +20,7 @@ from ecrscan.discovery import (
 from ecrscan.ecr import EcrGateway
 from ecrscan.ecs import EcsGateway
 from ecrscan.model import Problem, Repository
+from ecrscan.orchestrate import Plan, plan_targets
 from ecrscan.targets import (
     Target,
     TargetFailure,
@@ -112,7 +113,7 @@ class NoCalls:
 ])
 def test_invalid_input_fails_before_any_aws_call(regions, roles, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        resolve_targets(NoCalls(), regions, roles, **kwargs)
+        resolve_targets(NoCalls(), regions, roles, **{"session_name": SESSION, **kwargs})
 
 
 def test_no_region_at_all():
@@ -120,7 +121,7 @@ def test_no_region_at_all():
         region_name = None
 
     with pytest.raises(NoRegionError):
-        resolve_targets(NoRegion(), [], [])
+        resolve_targets(NoRegion(), [], [], session_name=SESSION)
 
 
 # -- moto STS -----------------------------------------------------------------------
@@ -132,7 +133,8 @@ def test_missing_credentials_stop_the_run(mocked, monkeypatch):
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata wait
     with pytest.raises(NoCredentialsError):
-        resolve_targets(boto3.Session(region_name="us-east-1"), [], [ROLE1])
+        resolve_targets(boto3.Session(region_name="us-east-1"), [], [ROLE1],
+                        session_name=SESSION)
 
 
 def test_two_roles_two_regions(mocked):
@@ -157,13 +159,25 @@ def test_two_roles_two_regions(mocked):
         assert target.session.region_name == target.region
 
 
-def test_default_session_name_is_used(mocked):
-    targets, _ = resolve_targets(boto3.Session(region_name="us-east-1"), [], [ROLE1],
-                                 include_base=False)
-    (target,) = targets
+def test_the_session_name_is_the_callers_no_clock_is_read_here():
+    with pytest.raises(TypeError, match="session_name"):
+        resolve_targets(NoCalls(), [], [ROLE1])  # type: ignore[call-arg]
+
+
+def test_a_run_names_its_role_sessions_after_its_own_now(mocked):
+    """The CLI path (orchestrate.plan_targets) names the session from the run's ``now``,
+    not from a clock of its own."""
+    now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+    targets, _ = plan_targets(boto3.Session(region_name="us-east-1"),
+                              Plan(role_arns=(ROLE1,)), now)
+    target = next(t for t in targets if t.role_arn)
     assert target.region == "us-east-1"  # the base session's region
     session_name = identity(target)["Arn"].rsplit("/", 1)[1]
-    assert session_name.startswith("ecrscan-") and len(session_name) <= 64
+    assert session_name == default_session_name(now)
+    assert session_name.startswith("ecrscan-") and session_name.endswith("-20260331T120000Z")
+    named = plan_targets(boto3.Session(region_name="us-east-1"),
+                         Plan(role_arns=(ROLE1,), session_name=SESSION), now)[0]
+    assert identity(named[-1])["Arn"].endswith(f"/{SESSION}")
 
 
 def test_one_role_failing_does_not_stop_the_others(mocked):

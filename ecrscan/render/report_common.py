@@ -21,6 +21,12 @@ from ecrscan.thresholds import DEFAULT_LEVELS
 STATUS_ORDER = tuple(ImageStatus)
 
 HINT_NO_SCAN = "run `ecrscan rescan` or use --wait"
+HINT_NO_SCAN_WAITED = "run `ecrscan rescan`"  # --wait was given: waiting did not help
+
+
+def plural(number: int, noun: str) -> str:
+    """``1 image``, ``2 images`` (regular plurals only)."""
+    return f"{number} {noun if number == 1 else noun + 's'}"
 
 
 def count(counts: Mapping[str, int], severity: Severity) -> int:
@@ -117,7 +123,7 @@ def verdict_text(report: ImageReport) -> str:
     if status is ImageStatus.BREACH:
         return "breach: " + ", ".join(breach_text(b) for b in report.breaches)
     if status is ImageStatus.NO_SCAN:
-        return f"no scan ({HINT_NO_SCAN})"
+        return f"no scan ({HINT_NO_SCAN_WAITED if report.waited else HINT_NO_SCAN})"
     if status is ImageStatus.PENDING:
         scan = report.state.status if report.state and report.state.status else "PENDING"
         return f"scan pending ({scan})"

@@ -8,6 +8,7 @@ Shape (``schema_version`` 1)::
       "schema_version": 1, "command": "report",
       "generated_at": ISO-8601, "region": str | null,
       "complete": bool, "exit_code": 0 | 1 | 3, "details": bool,
+      "publish_error": {"code", "message"} | null,          # --publish refused
       "thresholds": {SEVERITY: int | null, ...},          # null = off
       "totals": {"images", "ok", "breach", "no_scan", "pending", "scan_failed", "error",
                  "counts": {SEVERITY: int}, "raw_counts": {SEVERITY: int}, "ignored": int},
@@ -64,6 +65,10 @@ def report_document(result: ReportResult) -> dict[str, Any]:
         "complete": not result.incomplete,
         "exit_code": result.exit_code,
         "details": result.details,
+        "publish_error": (
+            {"code": result.publish_error.code, "message": result.publish_error.message}
+            if result.publish_error is not None else None
+        ),
         "thresholds": result.thresholds.describe(),
         "totals": totals,
         "notices": list(result.notices),

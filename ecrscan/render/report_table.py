@@ -14,6 +14,7 @@ from ecrscan.render.report_common import (
     headline,
     ignored_count,
     image_label,
+    plural,
     scan_age,
     severity_columns,
     short_digest,
@@ -141,8 +142,8 @@ def _cell(result: ReportResult, report: ImageReport, severity: Severity) -> Text
 
 def _totals_text(result: ReportResult) -> str:
     totals = status_totals(result)
-    parts = [f"{totals['images']} images"]
+    parts = [plural(totals["images"], "image")]
     parts += [f"{n} {name.replace('_', ' ')}" for name, n in totals.items() if name != "images" and n]
     if result.repository_errors:
-        parts.append(f"{len(result.repository_errors)} repository errors")
+        parts.append(plural(len(result.repository_errors), "repository error"))
     return ", ".join(parts)
