@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError, IncompleteReadError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ecrscan import __version__
 from ecrscan.backoff import BudgetSpent, Throttle
@@ -38,6 +39,7 @@ class ErrorKind(enum.Enum):
     REPOSITORY_NOT_FOUND = "repository_not_found"
     ACCESS_DENIED = "access_denied"
     SERVER = "server"  # 5xx, worth a retry
+    NETWORK = "network"  # connection refused/reset, read timeout, truncated response
     OTHER = "other"
 
     @property
@@ -102,6 +104,12 @@ class AwsError(Exception):
         )
 
 
+# botocore errors of one call that survived botocore's own retries.  They become
+# AwsError(NETWORK) so that one image or repository fails and the run goes on; set-up
+# errors (no credentials, no region) are not among them and still stop the run.
+TRANSPORT_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError)
+
+
 class Gateway:
     """Base of the service gateways: the shared throttle gate, the call counter per
     operation, client construction and :meth:`_call`."""
@@ -161,6 +169,9 @@ class Gateway:
                         raise _spent(error, spent, operation) from exc
                     continue
                 raise error from exc
+            except TRANSPORT_ERRORS as exc:
+                problem = Problem(type(exc).__name__, str(exc))
+                raise AwsError(ErrorKind.NETWORK, problem, operation) from exc
             self.throttle.success()
             return response
 

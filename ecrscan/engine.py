@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws import DEADLINE_REACHED, AwsError, ErrorKind
@@ -34,7 +33,6 @@ from ecrscan.model import (
     Repository,
     RepositoryResult,
     RescanResult,
-    ScanState,
     ScanType,
     Verdict,
 )
@@ -269,14 +267,11 @@ def _list_images(
     gateway: Any, repo: Repository, ids: tuple[dict[str, str], ...]
 ) -> tuple[list[Image], tuple[Image, ...]]:
     """Every image of ``repo``, or the images the given ids name and a placeholder for
-    each id naming none; transport errors become AwsError."""
-    try:
-        if ids:
-            lookup = gateway.find_images(repo, ids)
-            return list(lookup.images), lookup.missing
-        return list(gateway.images(repo)), ()
-    except BotoCoreError as exc:
-        raise _transport_error(exc, "describe_images") from exc
+    each id naming none."""
+    if ids:
+        lookup = gateway.find_images(repo, ids)
+        return list(lookup.images), lookup.missing
+    return list(gateway.images(repo)), ()
 
 
 def _not_found(image: Image) -> ImageResult:
@@ -287,11 +282,6 @@ def _not_found(image: Image) -> ImageResult:
         image, None, Verdict(Decision.SKIPPED, IMAGE_NOT_FOUND), Outcome.SKIPPED,
         f"no image {image.repository}{wanted}",
     )
-
-
-def _transport_error(exc: BotoCoreError, operation: str) -> AwsError:
-    """A botocore error that survived its retries (connection reset, read timeout ...)."""
-    return AwsError(ErrorKind.OTHER, Problem(type(exc).__name__, str(exc)), operation)
 
 
 def _drain(finished: queue.SimpleQueue[Future[Any]]) -> list[Future[Any]]:
@@ -339,7 +329,7 @@ def _check_image(
     if _out_of_time(settings, state):
         return _not_checked(image)
     try:
-        scan_state = image.summary or _read_state(gateway, image)
+        scan_state = image.summary or gateway.scan_state(image)
     except AwsError as exc:
         if exc.problem.code == DEADLINE_REACHED:  # the gate admits no call before it
             state.left_for_lack_of_time()
@@ -383,9 +373,6 @@ def _check_image(
         if exc.kind.repository_fatal:
             state.fail_repository(image.repository, exc.problem)
         return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(exc.problem))
-    except BotoCoreError as exc:
-        problem = _transport_error(exc, "start_image_scan").problem
-        return ImageResult(image, scan_state, verdict, Outcome.FAILED, str(problem))
     return ImageResult(image, scan_state, verdict, start.outcome, start.detail)
 
 
@@ -402,13 +389,6 @@ def _out_of_time(settings: RescanSettings, state: _RunState) -> bool:
         return False
     state.left_for_lack_of_time()
     return True
-
-
-def _read_state(gateway: Any, image: Image) -> ScanState:
-    try:
-        return gateway.scan_state(image)
-    except BotoCoreError as exc:
-        raise _transport_error(exc, "describe_image_scan_findings") from exc
 
 
 def _unreadable(image: Image, detail: str) -> ImageResult:

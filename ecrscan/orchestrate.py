@@ -40,7 +40,13 @@ from ecrscan.backoff import Throttle
 from ecrscan.discovery import InUseSet, ScopeHints, SkippedImage, discover_targets
 from ecrscan.ecr import EcrGateway
 from ecrscan.ecs import EcsGateway
-from ecrscan.engine import DEFAULT_CONCURRENCY, Event, ProgressCallback, RescanSettings, rescan
+from ecrscan.engine import (
+    DEFAULT_CONCURRENCY,
+    Event,
+    ProgressCallback,
+    RescanSettings,
+    rescan,
+)
 from ecrscan.model import (
     Coverage,
     Problem,

@@ -36,9 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.exceptions import HTTPClientError, IncompleteReadError
-
 from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.engine import (
     DEFAULT_CONCURRENCY,
@@ -77,12 +74,6 @@ COMPLETE_STATUSES = frozenset({"COMPLETE", "ACTIVE"})  # ACTIVE: enhanced, monit
 WAITING_STATUSES = frozenset({"IN_PROGRESS", "PENDING"})
 
 GatewayFactory = Callable[[str | None, str | None], Any]
-
-# botocore errors of one call that survived its retries (connection refused or reset,
-# read timeout, truncated response): that image or listing fails, the report goes on.
-# Set-up errors (no credentials, no region ...) still stop the run with one clear line.
-TRANSPORT_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError)
-
 
 @dataclass(frozen=True)
 class ReportSettings:
@@ -251,8 +242,8 @@ def _scan_registry(
             continue
         try:
             listed: list[Image] = future.result()
-        except (AwsError, *TRANSPORT_ERRORS) as exc:
-            errors.append((repo.name, _problem(exc)))
+        except AwsError as exc:
+            errors.append((repo.name, exc.problem))
             notify(Event.REPOSITORY_DONE, 1)
             continue
         images = [i for i in listed if (i.image_status or "").upper() != "ARCHIVED"]
@@ -324,14 +315,6 @@ def _latest(images: Iterable[Image]) -> list[Image]:
     return ordered[-1:]
 
 
-def _problem(exc: Exception) -> Problem:
-    """An :class:`AwsError`'s problem, or a transport error as one (its class name as
-    the code, as the rescan engine reports it)."""
-    if isinstance(exc, AwsError):
-        return exc.problem
-    return Problem(type(exc).__name__, str(exc))
-
-
 def _registry_order(image: Image) -> tuple[Any, ...]:
     pushed = image.pushed_at.timestamp() if image.pushed_at else 0.0
     return (image.repository, -pushed, image.digest)
@@ -351,7 +334,7 @@ class _Run:
         """Look the reference up, then inspect the image it names."""
         try:
             image = gateway.image_by_reference(ref.repository, ref.registry_id, ref.tag, ref.digest)
-        except (AwsError, *TRANSPORT_ERRORS) as exc:
+        except AwsError as exc:
             placeholder = Image(
                 repository=ref.repository,
                 registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
@@ -359,7 +342,7 @@ class _Run:
                 tags=(ref.tag,) if ref.tag else (),
             )
             target = _Target(gateway, placeholder, order, str(ref))
-            return order, self._report(target, None, ImageStatus.ERROR, error=_problem(exc))
+            return order, self._report(target, None, ImageStatus.ERROR, error=exc.problem)
         return order, self.inspect(_Target(gateway, image, order, str(ref)), True)
 
     def inspect(self, target: _Target, first: bool) -> ImageReport | _Waiting:
@@ -377,8 +360,6 @@ class _Run:
             if exc.kind in (ErrorKind.IMAGE_ARCHIVED, ErrorKind.UNSUPPORTED_IMAGE):
                 status = ImageStatus.SCAN_FAILED
             return self._report(target, None, status, error=exc.problem)
-        except TRANSPORT_ERRORS as exc:
-            return self._report(target, None, ImageStatus.ERROR, error=_problem(exc))
 
         if state.never_scanned:
             if self.settings.wait and self._recently_pushed(image):

@@ -15,7 +15,12 @@ from typing import Any
 
 import botocore.endpoint
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 from botocore.stub import Stubber
 from dateutil.relativedelta import relativedelta
 
@@ -550,3 +555,42 @@ def test_per_image_quota_is_sent_once_over_http(mocked: None, monkeypatch) -> No
         gateway._read.start_image_scan(repositoryName="quota", imageId={"imageDigest": sha})
     assert len(sent) > 2
     assert botocore_sleeps  # ... after botocore's own backoff, which the write client skips
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url="https://api.ecr.us-east-1.amazonaws.com/"),
+        EndpointConnectionError(endpoint_url="https://api.ecr.us-east-1.amazonaws.com/"),
+    ],
+    ids=["read-timeout", "refused"],
+)
+def test_transport_errors_become_network_aws_errors(error: Exception) -> None:
+    """A connection or read failure that outlived botocore's retries is classified once,
+    here, so the engines record one failed image instead of crashing the run."""
+    session = RecordingSession()
+    gateway = EcrGateway(session, region="us-east-1")
+    read, _ = _split(session.clients)
+
+    def fail(**_: Any) -> None:
+        raise error
+
+    read.meta.events.register_first("before-call.ecr.DescribeImageScanFindings", fail)
+    with pytest.raises(AwsError) as caught:
+        gateway.scan_state(image(1))
+    assert caught.value.kind is ErrorKind.NETWORK
+    assert caught.value.problem == Problem(type(error).__name__, str(error))
+    assert gateway.calls["describe_image_scan_findings"] == 1
+
+
+def test_missing_credentials_are_not_a_network_error() -> None:
+    session = RecordingSession()
+    gateway = EcrGateway(session, region="us-east-1")
+    read, _ = _split(session.clients)
+
+    def fail(**_: Any) -> None:
+        raise NoCredentialsError()
+
+    read.meta.events.register_first("before-call.ecr.DescribeImageScanFindings", fail)
+    with pytest.raises(NoCredentialsError):
+        gateway.scan_state(image(1))

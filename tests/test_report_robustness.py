@@ -15,9 +15,10 @@ from botocore.exceptions import (
 )
 
 import ecrscan.report
+from ecrscan.aws import AwsError, ErrorKind
 from ecrscan.engine import Event
 from ecrscan.imageref import parse_image_ref
-from ecrscan.model import Image, ImageStatus, Repository, ScanState, ScanType
+from ecrscan.model import Image, ImageStatus, Problem, Repository, ScanState, ScanType
 from ecrscan.report import ReportSettings, build_report
 
 NOW = datetime.now(UTC)
@@ -66,8 +67,14 @@ class FakeGateway:
         return (), ScanState("COMPLETE", NOW, counts={})
 
 
-TIMEOUT = ReadTimeoutError(endpoint_url="https://api.ecr.us-east-1.amazonaws.com/")
-REFUSED = EndpointConnectionError(endpoint_url="https://api.ecr.us-east-1.amazonaws.com/")
+def network(exc: Exception) -> AwsError:
+    """What the gateway raises for a botocore transport error that survived its retries
+    (tests/test_ecr_gateway.py checks that conversion on the real gateway)."""
+    return AwsError(ErrorKind.NETWORK, Problem(type(exc).__name__, str(exc)), "call")
+
+
+TIMEOUT = network(ReadTimeoutError(endpoint_url="https://api.ecr.us-east-1.amazonaws.com/"))
+REFUSED = network(EndpointConnectionError(endpoint_url="https://api.ecr.us-east-1.amazonaws.com/"))
 
 
 @pytest.mark.parametrize(
@@ -89,7 +96,7 @@ def test_a_transport_error_on_one_image_is_an_error_entry(
     statuses = {r.image.repository: r.status for r in result.images}
     assert statuses == {"aa": ImageStatus.OK, "bb": ImageStatus.ERROR}
     (failed,) = [r for r in result.images if r.status is ImageStatus.ERROR]
-    assert failed.error is not None and failed.error.code == type(error).__name__
+    assert failed.error is not None and failed.error == error.problem
     assert "amazonaws.com" in failed.error.message
     assert result.exit_code == 3
 
