@@ -10,11 +10,9 @@ from the calling thread.
 from __future__ import annotations
 
 import enum
-import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +35,7 @@ from ecrscan.model import (
     Verdict,
 )
 from ecrscan.policy import RepositoryFilter, apply_scan_type, decide
+from ecrscan.pool import BoundedRunner, window_for
 from ecrscan.scope import ImageScope, apply_scope, select_repositories
 
 DEFAULT_CONCURRENCY = 8
@@ -171,65 +170,45 @@ def rescan(
     def check_image(image: Image) -> ImageResult:
         return _check_image(gateway, image, now, settings, scan_type, state)
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ecrscan") as pool:
-        pending: dict[Future[Any], tuple[str, Repository]] = {}
-        # Each future puts itself here when done: O(1) per result, where wait() would
-        # re-scan every pending future (quadratic in images; benchmarks/README.md).
-        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
-
-        def track(fut: Future[Any], kind: str, repo: Repository) -> None:
-            pending[fut] = (kind, repo)
-            fut.add_done_callback(finished.put)
-
-        # Image checks wait here rather than as queued pool futures: a Future costs about
-        # 1.6 KB, more than an image's result record, so only a window is in flight.
-        backlog: deque[tuple[Image, Repository]] = deque()
-        window = 4 * concurrency
-
+    with (
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ecrscan") as pool,
+        BoundedRunner(pool, window_for(concurrency)) as runner,
+    ):
+        # The runner keeps only a window of calls in the pool and hands them back as
+        # they finish (O(1) each); on an error it cancels what has not started.
         for repo in repositories:
             if repo.name in state.repo_errors:
                 notify(Event.REPOSITORY_DONE, 1)
                 continue
             ids = settings.image_ids if settings.repositories else ()
-            track(pool.submit(_list_images, gateway, repo, ids), "images", repo)
-        try:
-            while pending:
-                for fut in _drain(finished):
-                    kind, repo = pending.pop(fut)
-                    if kind == "images":
-                        try:
-                            images, missing = fut.result()
-                        except AwsError as exc:
-                            state.fail_repository(repo.name, exc.problem)
-                            notify(Event.REPOSITORY_DONE, 1)
-                            continue
-                        results[repo.name].extend(_not_found(image) for image in missing)
-                        images, scoped = apply_scope(repo, images, settings.scope, now, region)
-                        if scoped is not None:
-                            scopes.append(scoped)
-                        notify(Event.IMAGES_FOUND, len(images))
-                        open_images[repo.name] = len(images)
-                        if not images:
-                            notify(Event.REPOSITORY_DONE, 1)
-                        backlog.extend((image, repo) for image in images)
-                        continue
-                    result = fut.result()  # _check_image returns errors as values
-                    results[repo.name].append(result)
-                    notify(Event.IMAGE_CHECKED, 1)
-                    if result.outcome is Outcome.STARTED:
-                        notify(Event.SCAN_STARTED, 1)
-                    open_images[repo.name] -= 1
-                    if open_images[repo.name] == 0:
-                        notify(Event.REPOSITORY_DONE, 1)
-                while backlog and len(pending) < window:
-                    image, repo = backlog.popleft()
-                    track(pool.submit(check_image, image), "image", repo)
-        except BaseException:
-            # A bug, Ctrl-C or a progress callback that raised: drop the queued calls
-            # instead of letting the pool run them all before the error surfaces.
-            for fut in pending:
-                fut.cancel()
-            raise
+            runner.submit(("images", repo), _list_images, gateway, repo, ids)
+        for (kind, repo), fut in runner.completed():
+            if kind == "images":
+                try:
+                    images, missing = fut.result()
+                except AwsError as exc:
+                    state.fail_repository(repo.name, exc.problem)
+                    notify(Event.REPOSITORY_DONE, 1)
+                    continue
+                results[repo.name].extend(_not_found(image) for image in missing)
+                images, scoped = apply_scope(repo, images, settings.scope, now, region)
+                if scoped is not None:
+                    scopes.append(scoped)
+                notify(Event.IMAGES_FOUND, len(images))
+                open_images[repo.name] = len(images)
+                if not images:
+                    notify(Event.REPOSITORY_DONE, 1)
+                for image in images:
+                    runner.submit(("image", repo), check_image, image)
+                continue
+            result = fut.result()  # _check_image returns errors as values
+            results[repo.name].append(result)
+            notify(Event.IMAGE_CHECKED, 1)
+            if result.outcome is Outcome.STARTED:
+                notify(Event.SCAN_STARTED, 1)
+            open_images[repo.name] -= 1
+            if open_images[repo.name] == 0:
+                notify(Event.REPOSITORY_DONE, 1)
 
     if state.quota_problem is not None:
         notices.append(
@@ -282,14 +261,6 @@ def _not_found(image: Image) -> ImageResult:
         image, None, Verdict(Decision.SKIPPED, IMAGE_NOT_FOUND), Outcome.SKIPPED,
         f"no image {image.repository}{wanted}",
     )
-
-
-def _drain(finished: queue.SimpleQueue[Future[Any]]) -> list[Future[Any]]:
-    """Wait for one finished future, then take every other one already finished."""
-    done = [finished.get()]
-    while not finished.empty():
-        done.append(finished.get_nowait())
-    return done
 
 
 def _named_repositories(
