@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.config import Config
@@ -141,6 +141,17 @@ class Gateway:
         if endpoint_url:
             kwargs["endpoint_url"] = endpoint_url
         return session.client(service, config=config, **kwargs)
+
+    def _pages(self, client: Any, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a ``nextToken``-paginated call, each through :meth:`_call`
+        (pages are read lazily: a caller that stops early reads no further page)."""
+        while True:
+            page = self._call(client, operation, **params)
+            yield page
+            token = page.get("nextToken")
+            if not token:
+                return
+            params = {**params, "nextToken": token}
 
     def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
         """Call ``operation``; retry throttling and 5xx through the shared gate.  When

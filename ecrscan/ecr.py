@@ -125,14 +125,9 @@ class EcrGateway(Gateway):
             params["repositoryNames"] = list(names)
         else:
             params["maxResults"] = PAGE_SIZE
-        while True:
-            page = self._call(self._read, "describe_repositories", **params)
+        for page in self._pages(self._read, "describe_repositories", **params):
             for item in page.get("repositories", []):
                 yield _repository(item)
-            token = page.get("nextToken")
-            if not token:
-                return
-            params["nextToken"] = token
 
     def images(
         self, repository: Repository, image_ids: Sequence[dict[str, str]] | None = None
@@ -148,14 +143,9 @@ class EcrGateway(Gateway):
             "maxResults": PAGE_SIZE,
             **self._registry(repository.registry_id),
         }
-        while True:
-            page = self._call(self._read, "describe_images", **params)
+        for page in self._pages(self._read, "describe_images", **params):
             for item in page.get("imageDetails", []):
                 yield _image(item, repository)
-            token = page.get("nextToken")
-            if not token:
-                return
-            params["nextToken"] = token
 
     def find_images(
         self, repository: Repository, image_ids: Sequence[dict[str, str]]
@@ -271,20 +261,17 @@ class EcrGateway(Gateway):
         }
         found: list[Finding] = []
         state: ScanState | None = None
-        while True:
-            try:
-                page = self._call(self._read, "describe_image_scan_findings", **params)
-            except AwsError as exc:
-                if exc.kind is ErrorKind.SCAN_NOT_FOUND and state is None:
-                    return (), NEVER_SCANNED
-                raise
-            if state is None:
-                state = scan_state_from_findings(page)
-            found.extend(findings_from_page(page))
-            token = page.get("nextToken")
-            if not token:
-                return tuple(found), state
-            params["nextToken"] = token
+        try:
+            for page in self._pages(self._read, "describe_image_scan_findings", **params):
+                if state is None:
+                    state = scan_state_from_findings(page)
+                found.extend(findings_from_page(page))
+        except AwsError as exc:
+            if exc.kind is ErrorKind.SCAN_NOT_FOUND and state is None:
+                return (), NEVER_SCANNED
+            raise
+        assert state is not None  # _pages yields at least one page or raises
+        return tuple(found), state
 
     def image_by_reference(
         self,

@@ -52,19 +52,14 @@ class EcsGateway(Gateway):
         )
         self.region: str = self._ecs.meta.region_name
 
-    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[str]:
+    def _items(self, operation: str, key: str, **params: Any) -> Iterator[str]:
         """The ``key`` list of every page of a ``nextToken``-paginated list call."""
-        while True:
-            page = self._call(self._ecs, operation, **params)
+        for page in self._pages(self._ecs, operation, **params):
             yield from page.get(key, [])
-            token = page.get("nextToken")
-            if not token:
-                return
-            params["nextToken"] = token
 
     def active_task_definitions(self) -> Iterator[str]:
         """ARNs of every ACTIVE task definition revision (ListTaskDefinitions, all pages)."""
-        return self._pages(
+        return self._items(
             "list_task_definitions",
             "taskDefinitionArns",
             status="ACTIVE",
@@ -83,11 +78,11 @@ class EcsGateway(Gateway):
 
     def clusters(self) -> Iterator[str]:
         """ARNs of every cluster (ListClusters, all pages)."""
-        return self._pages("list_clusters", "clusterArns", maxResults=CLUSTER_PAGE)
+        return self._items("list_clusters", "clusterArns", maxResults=CLUSTER_PAGE)
 
     def services(self, cluster_arn: str) -> Iterator[str]:
         """ARNs of every service of a cluster (ListServices, all pages)."""
-        return self._pages(
+        return self._items(
             "list_services", "serviceArns", cluster=cluster_arn, maxResults=SERVICE_PAGE
         )
 
