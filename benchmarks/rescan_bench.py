@@ -118,7 +118,10 @@ class BenchRegistry:
                 continue
             completed = now - age if age is not None else None
             self.fake.set_scan(
-                item.repo, item.digest, status=status, completed_at=completed,
+                item.repo,
+                item.digest,
+                status=status,
+                completed_at=completed,
                 counts={"HIGH": 1} if status == "COMPLETE" else {},
             )
 
@@ -188,28 +191,44 @@ def pages(items: int) -> int:
     return max(1, math.ceil(items / PAGE_SIZE))
 
 
-def lower_bound(registry_repos: int, repos: int, images_per_repo: int,
-                images_without_summary: int, due: int, dry_run: bool) -> Counter[str]:
+def lower_bound(
+    registry_repos: int,
+    repos: int,
+    images_per_repo: int,
+    images_without_summary: int,
+    due: int,
+    dry_run: bool,
+) -> Counter[str]:
     """DescribeRepositories pages + DescribeImages pages + one scan-state read per image
     without a summary + one StartImageScan per due image + one registry-configuration read.
     """
-    return Counter({
-        "get_registry_scanning_configuration": 1,
-        "describe_repositories": pages(registry_repos),
-        "describe_images": repos * pages(images_per_repo),
-        "describe_image_scan_findings": images_without_summary,
-        "start_image_scan": 0 if dry_run else due,
-    })
+    return Counter(
+        {
+            "get_registry_scanning_configuration": 1,
+            "describe_repositories": pages(registry_repos),
+            "describe_images": repos * pages(images_per_repo),
+            "describe_image_scan_findings": images_without_summary,
+            "start_image_scan": 0 if dry_run else due,
+        }
+    )
 
 
-def run_once(registry: BenchRegistry, *, repos: int, concurrency: int, dry_run: bool,
-             latency: float, expiry: str, trace: bool = False) -> RunStats:
+def run_once(
+    registry: BenchRegistry,
+    *,
+    repos: int,
+    concurrency: int,
+    dry_run: bool,
+    latency: float,
+    expiry: str,
+    trace: bool = False,
+) -> RunStats:
     import boto3
 
-    from ecrscan.duration import parse_duration
-    from ecrscan.ecr import EcrGateway
-    from ecrscan.engine import RescanSettings, rescan
-    from ecrscan.policy import RepositoryFilter
+    from ecrscan.aws.ecr import EcrGateway
+    from ecrscan.core.durations import parse_duration
+    from ecrscan.core.policy import RepositoryFilter
+    from ecrscan.engine.rescan import RescanSettings, rescan
 
     now = datetime.now(UTC)
     registry.reset(now)
@@ -222,8 +241,11 @@ def run_once(registry: BenchRegistry, *, repos: int, concurrency: int, dry_run: 
     gateway = EcrGateway(session, region=REGION, max_pool_connections=max(10, concurrency + 2))
     include = None if repos == len(registry.repo_names) else "^(" + "|".join(names) + ")$"
     settings = RescanSettings(
-        expiry=parse_duration(expiry), expiry_text=expiry,
-        filter=RepositoryFilter.compile(include), dry_run=dry_run, concurrency=concurrency,
+        expiry=parse_duration(expiry),
+        expiry_text=expiry,
+        filter=RepositoryFilter.compile(include),
+        dry_run=dry_run,
+        concurrency=concurrency,
     )
     gc.collect()
     if trace:
@@ -236,10 +258,18 @@ def run_once(registry: BenchRegistry, *, repos: int, concurrency: int, dry_run: 
         peak = tracemalloc.get_traced_memory()[1]
         gc.collect()  # so that dropping the result below frees only the result
         current = tracemalloc.get_traced_memory()[0]
-    stats = _run_stats(result, scope, gateway.calls, latency_gate.count,
-                       bound_repos=(len(registry.repo_names), len(names)),
-                       images_per_repo=registry.images_per_repo,
-                       concurrency=concurrency, dry_run=dry_run, wall=wall, cpu=cpu)
+    stats = _run_stats(
+        result,
+        scope,
+        gateway.calls,
+        latency_gate.count,
+        bound_repos=(len(registry.repo_names), len(names)),
+        images_per_repo=registry.images_per_repo,
+        concurrency=concurrency,
+        dry_run=dry_run,
+        wall=wall,
+        cpu=cpu,
+    )
     if trace:
         stats.result_bytes = deep_size(result)
         del result
@@ -253,11 +283,21 @@ def run_once(registry: BenchRegistry, *, repos: int, concurrency: int, dry_run: 
     return stats
 
 
-def _run_stats(result: Any, scope: Sequence[Seeded], gateway_calls: Counter[str],
-               latency_hits: int, *, bound_repos: tuple[int, int], images_per_repo: int,
-               concurrency: int, dry_run: bool, wall: float, cpu: float) -> RunStats:
+def _run_stats(
+    result: Any,
+    scope: Sequence[Seeded],
+    gateway_calls: Counter[str],
+    latency_hits: int,
+    *,
+    bound_repos: tuple[int, int],
+    images_per_repo: int,
+    concurrency: int,
+    dry_run: bool,
+    wall: float,
+    cpu: float,
+) -> RunStats:
     """Check the run saw the seeded registry, and count what it did."""
-    from ecrscan.model import Decision
+    from ecrscan.core.model import Decision
 
     images = result.all_images()
     expected_due = sum(1 for item in scope if item.kind in DUE_KINDS)
@@ -333,9 +373,11 @@ def print_run(stats: RunStats) -> None:
     bound = " ".join(f"{_short(op)}={stats.bound[op]}" for op in OPERATIONS)
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "-"
     print(f"[{stats.label}] {stats.images} images, {stats.due} due ({outcomes})")
-    print(f"  wall {stats.wall:7.2f} s   cpu {stats.cpu:6.2f} s "
-          f"({1000 * stats.cpu / max(stats.total_calls, 1):.2f} ms/call, "
-          f"{stats.cpu / stats.wall:.0%} of wall); latency paid by {stats.latency_hits} requests")
+    print(
+        f"  wall {stats.wall:7.2f} s   cpu {stats.cpu:6.2f} s "
+        f"({1000 * stats.cpu / max(stats.total_calls, 1):.2f} ms/call, "
+        f"{stats.cpu / stats.wall:.0%} of wall); latency paid by {stats.latency_hits} requests"
+    )
     print(f"  calls {stats.total_calls:5d}: {calls}")
     print(f"  bound {stats.total_bound:5d}: {bound}")
     print(f"  calls/bound {stats.total_calls / stats.total_bound:.4f}", flush=True)
@@ -365,21 +407,27 @@ def print_memory(stats: RunStats) -> None:
     print(f"  peak/result {stats.peak_bytes / stats.result_bytes:.2f}", flush=True)
 
 
-def summary(args: argparse.Namespace, runs: Sequence[RunStats],
-            memory: Sequence[RunStats]) -> list[str]:
+def summary(
+    args: argparse.Namespace, runs: Sequence[RunStats], memory: Sequence[RunStats]
+) -> list[str]:
     lines = [
         "=" * 78,
-        (f"SUMMARY  {args.repos} repos x {args.images} images = {args.repos * args.images}"
-         f" images, latency {args.latency_ms:g} ms/request, {os.cpu_count()} CPUs, "
-         f"Python {sys.version.split()[0]}"),
+        (
+            f"SUMMARY  {args.repos} repos x {args.images} images = {args.repos * args.images}"
+            f" images, latency {args.latency_ms:g} ms/request, {os.cpu_count()} CPUs, "
+            f"Python {sys.version.split()[0]}"
+        ),
         f"{'run':<14}{'wall s':>9}{'cpu s':>8}{'calls':>7}{'bound':>7}{'calls/bound':>13}",
     ]
     for s in runs:
-        lines.append(f"{s.label:<14}{s.wall:>9.2f}{s.cpu:>8.2f}{s.total_calls:>7}"
-                     f"{s.total_bound:>7}{s.total_calls / s.total_bound:>13.4f}")
+        lines.append(
+            f"{s.label:<14}{s.wall:>9.2f}{s.cpu:>8.2f}{s.total_calls:>7}"
+            f"{s.total_bound:>7}{s.total_calls / s.total_bound:>13.4f}"
+        )
     worst = max(s.total_calls / s.total_bound for s in runs)
-    lines.append(f"calls/bound worst {worst:.4f}  (target <= 1.02: "
-                 f"{'met' if worst <= 1.02 else 'NOT met'})")
+    lines.append(
+        f"calls/bound worst {worst:.4f}  (target <= 1.02: {'met' if worst <= 1.02 else 'NOT met'})"
+    )
     by_key = {(s.dry_run, s.concurrency): s for s in runs}
     low = min(s.concurrency for s in runs)
     for dry_run in (True, False):
@@ -388,22 +436,31 @@ def summary(args: argparse.Namespace, runs: Sequence[RunStats],
             if base is None or s.dry_run != dry_run or s.concurrency == low:
                 continue
             ratio = s.wall / base.wall
-            target = ("  (target <= 0.125: " + ("met" if ratio <= 0.125 else "NOT met") + ")"
-                      if s.concurrency == 16 and low == 1 else "")
-            lines.append(f"wall c{s.concurrency}/c{low} {'dry-run' if dry_run else 'real'}: "
-                         f"{ratio:.3f} = 1/{1 / ratio:.1f}{target}")
+            target = (
+                "  (target <= 0.125: " + ("met" if ratio <= 0.125 else "NOT met") + ")"
+                if s.concurrency == 16 and low == 1
+                else ""
+            )
+            lines.append(
+                f"wall c{s.concurrency}/c{low} {'dry-run' if dry_run else 'real'}: "
+                f"{ratio:.3f} = 1/{1 / ratio:.1f}{target}"
+            )
     for s in memory:
-        lines.append(f"memory {s.images:>6} images: result {s.result_bytes / s.images:,.0f},"
-                     f" peak {s.peak_bytes / s.images:,.0f},"
-                     f" left after dropping it {s.left_bytes / s.images:,.0f} B/image;"
-                     f" peak/result {s.peak_bytes / s.result_bytes:.2f}")
+        lines.append(
+            f"memory {s.images:>6} images: result {s.result_bytes / s.images:,.0f},"
+            f" peak {s.peak_bytes / s.images:,.0f},"
+            f" left after dropping it {s.left_bytes / s.images:,.0f} B/image;"
+            f" peak/result {s.peak_bytes / s.result_bytes:.2f}"
+        )
     if len(memory) >= 2:
         a, b = memory[0], memory[-1]
         slope = (b.peak_bytes - a.peak_bytes) / (b.images - a.images)
         result_slope = (b.result_bytes - a.result_bytes) / (b.images - a.images)
-        lines.append(f"memory growth {a.images}->{b.images} images: peak x"
-                     f"{b.peak_bytes / a.peak_bytes:.2f} for images x{b.images / a.images:.2f};"
-                     f" marginal peak {slope:,.0f} B/image vs result {result_slope:,.0f} B/image")
+        lines.append(
+            f"memory growth {a.images}->{b.images} images: peak x"
+            f"{b.peak_bytes / a.peak_bytes:.2f} for images x{b.images / a.images:.2f};"
+            f" marginal peak {slope:,.0f} B/image vs result {result_slope:,.0f} B/image"
+        )
     lines.append("=" * 78)
     return lines
 
@@ -418,17 +475,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repos", type=int, default=40, help="repositories to seed")
     parser.add_argument("--images", type=int, default=50, help="images per repository")
-    parser.add_argument("--latency-ms", type=float, default=30.0,
-                        help="latency added to every AWS request")
-    parser.add_argument("--concurrency", default="1,16",
-                        help="comma-separated --concurrency values to time")
-    parser.add_argument("--modes", default="dry-run,real",
-                        help="comma-separated: dry-run, real")
-    parser.add_argument("--memory-repos", default="half,all",
-                        help="comma-separated repository counts (or half, all) for the "
-                             "tracemalloc runs; 'none' skips them")
-    parser.add_argument("--memory-latency-ms", type=float, default=0.0,
-                        help="latency during the tracemalloc runs")
+    parser.add_argument(
+        "--latency-ms", type=float, default=30.0, help="latency added to every AWS request"
+    )
+    parser.add_argument(
+        "--concurrency", default="1,16", help="comma-separated --concurrency values to time"
+    )
+    parser.add_argument("--modes", default="dry-run,real", help="comma-separated: dry-run, real")
+    parser.add_argument(
+        "--memory-repos",
+        default="half,all",
+        help="comma-separated repository counts (or half, all) for the "
+        "tracemalloc runs; 'none' skips them",
+    )
+    parser.add_argument(
+        "--memory-latency-ms", type=float, default=0.0, help="latency during the tracemalloc runs"
+    )
     parser.add_argument("--expiry", default="7d", help="rescan --expiry")
     args = parser.parse_args(argv)
     try:
@@ -463,22 +525,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     with mock_aws():
         started = time.perf_counter()
         registry = BenchRegistry(args.repos, args.images)
-        print(f"seeded {args.repos} repositories x {args.images} images in "
-              f"{time.perf_counter() - started:.1f} s; states per {len(CYCLE)} images: "
-              + ", ".join(f"{k} {CYCLE.count(k)}" for k in STATES), flush=True)
+        print(
+            f"seeded {args.repos} repositories x {args.images} images in "
+            f"{time.perf_counter() - started:.1f} s; states per {len(CYCLE)} images: "
+            + ", ".join(f"{k} {CYCLE.count(k)}" for k in STATES),
+            flush=True,
+        )
         runs: list[RunStats] = []
         for mode in args.mode_list:
             for concurrency in args.concurrency_list:
-                stats = run_once(registry, repos=args.repos, concurrency=concurrency,
-                                 dry_run=mode == "dry-run", latency=args.latency_ms / 1000,
-                                 expiry=args.expiry)
+                stats = run_once(
+                    registry,
+                    repos=args.repos,
+                    concurrency=concurrency,
+                    dry_run=mode == "dry-run",
+                    latency=args.latency_ms / 1000,
+                    expiry=args.expiry,
+                )
                 print_run(stats)
                 runs.append(stats)
         memory: list[RunStats] = []
         for repos in args.memory_list:
-            stats = run_once(registry, repos=repos, concurrency=max(args.concurrency_list),
-                             dry_run=False, latency=args.memory_latency_ms / 1000,
-                             expiry=args.expiry, trace=True)
+            stats = run_once(
+                registry,
+                repos=repos,
+                concurrency=max(args.concurrency_list),
+                dry_run=False,
+                latency=args.memory_latency_ms / 1000,
+                expiry=args.expiry,
+                trace=True,
+            )
             print_memory(stats)
             memory.append(stats)
         print("\n".join(summary(args, runs, memory)))

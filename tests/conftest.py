@@ -16,9 +16,19 @@ REGION = "us-east-1"
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and a region; nothing from the developer's own AWS set-up."""
     for name in list(os.environ):
-        if name.startswith("AWS_") or name.startswith("ECRSCAN_") or name in (
-            "REPOSITORIES_FILTER_REGEXP", "ECR_IMAGES_DURATION_DELTA",
-            "CRITICAL", "HIGH", "MEDIUM", "LOW", "ECR_SNS_REPORT_TOPIC_ARN",
+        if (
+            name.startswith("AWS_")
+            or name.startswith("ECRSCAN_")
+            or name
+            in (
+                "REPOSITORIES_FILTER_REGEXP",
+                "ECR_IMAGES_DURATION_DELTA",
+                "CRITICAL",
+                "HIGH",
+                "MEDIUM",
+                "LOW",
+                "ECR_SNS_REPORT_TOPIC_ARN",
+            )
         ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import botocore.session
 
-from ecrscan.backoff import Throttle
+from ecrscan.aws.throttle import Throttle
 
 
 class FakeTime:

@@ -23,8 +23,9 @@ def host(account: str = ACCOUNT, region: str = "us-east-1") -> str:
 
 def register(ecs: Any, family: str, *images: str) -> str:
     """Register a task definition whose containers run ``images``; its ARN."""
-    containers = [{"name": f"c{i}", "image": image, "memory": 128}
-                  for i, image in enumerate(images)]
+    containers = [
+        {"name": f"c{i}", "image": image, "memory": 128} for i, image in enumerate(images)
+    ]
     response = ecs.register_task_definition(family=family, containerDefinitions=containers)
     return response["taskDefinition"]["taskDefinitionArn"]
 
@@ -47,13 +48,22 @@ class Sessions:
         self.hooks: list[tuple[str, Callable[..., Any]]] = []
         self.seen: dict[str, list[dict[str, Any]]] = {}
 
-    def refuse(self, service: str, operation: str, code: str, message: str,
-               when: Matcher = lambda request: True, status: int = 400) -> None:
+    def refuse(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        message: str,
+        when: Matcher = lambda request: True,
+        status: int = 400,
+    ) -> None:
         def handler(params: dict[str, Any], **_: Any) -> Any:
             if not when(params):
                 return None
-            body = {"Error": {"Code": code, "Message": message},
-                    "ResponseMetadata": {"HTTPStatusCode": status}}
+            body = {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            }
             return AWSResponse(params["url"], status, {}, None), body
 
         self.hooks.append((f"before-call.{service}.{operation}", handler))

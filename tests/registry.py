@@ -26,17 +26,26 @@ def manifest(seed: str) -> str:
         {
             "schemaVersion": 2,
             "mediaType": MEDIA_TYPE,
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                       "size": 1000, "digest": layer},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                        "size": 2000, "digest": layer}],
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1000,
+                "digest": layer,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 2000,
+                    "digest": layer,
+                }
+            ],
         }
     )
 
 
 class FakeRegistry:
-    def __init__(self, client: Any, region: str = "us-east-1",
-                 account: str = DEFAULT_ACCOUNT_ID) -> None:
+    def __init__(
+        self, client: Any, region: str = "us-east-1", account: str = DEFAULT_ACCOUNT_ID
+    ) -> None:
         self.client = client
         self.region = region
         self.account = account

@@ -7,23 +7,23 @@ within thresholds by an ignore rule, never scanned, and unreadable (AWS error).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from ecrscan.findings import count_findings
-from ecrscan.model import (
+from ecrscan.core.findings import count_findings
+from ecrscan.core.model import (
     NEVER_SCANNED,
     Finding,
     Image,
     ImageReport,
     ImageStatus,
-    Problem,
     ReportResult,
     ScanState,
-    Severity,
 )
-from ecrscan.thresholds import Thresholds
+from ecrscan.core.problem import Problem
+from ecrscan.core.severity import Severity
+from ecrscan.core.thresholds import Thresholds
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 THRESHOLDS = Thresholds().with_overrides(["MEDIUM=2"])
@@ -34,8 +34,12 @@ def digest(seed: str) -> str:
 
 
 def scanned(hours_ago: float, counts: dict[str, int]) -> ScanState:
-    return ScanState(status="COMPLETE", completed_at=NOW - timedelta(hours=hours_ago),
-                     description="The scan was completed successfully.", counts=counts)
+    return ScanState(
+        status="COMPLETE",
+        completed_at=NOW - timedelta(hours=hours_ago),
+        description="The scan was completed successfully.",
+        counts=counts,
+    )
 
 
 def report(
@@ -59,8 +63,13 @@ def report(
     if state is None and status in (ImageStatus.OK, ImageStatus.BREACH):
         state = scanned(30, raw)
     return ImageReport(
-        image=Image(repository=repository, registry_id=ACCOUNT, digest=digest(repository),
-                    tags=tags, pushed_at=NOW - timedelta(days=3)),
+        image=Image(
+            repository=repository,
+            registry_id=ACCOUNT,
+            digest=digest(repository),
+            tags=tags,
+            pushed_at=NOW - timedelta(days=3),
+        ),
         state=state,
         status=status,
         counts=counts if status in (ImageStatus.OK, ImageStatus.BREACH) else {},
@@ -75,38 +84,72 @@ def report(
 
 
 CRITICAL_OPENSSL = Finding(
-    id="CVE-2024-1111", severity=Severity.CRITICAL, package="openssl", version="3.0.1-1",
-    fixed_in="3.0.13-1", score=9.8, fix_available="YES",
-    title="CVE-2024-1111 - openssl <buffer> overflow | \"quoted\" & more",
+    id="CVE-2024-1111",
+    severity=Severity.CRITICAL,
+    package="openssl",
+    version="3.0.1-1",
+    fixed_in="3.0.13-1",
+    score=9.8,
+    fix_available="YES",
+    title='CVE-2024-1111 - openssl <buffer> overflow | "quoted" & more',
     url="https://nvd.nist.gov/vuln/detail/CVE-2024-1111",
     description="A buffer overflow in openssl.\nSecond line.",
     arn="arn:aws:inspector2:us-east-1:123456789012:finding/0123abcd",
 )
-HIGH_ZLIB = Finding(id="CVE-2024-2222", severity=Severity.HIGH, package="zlib", version="1.2.11",
-                    score=7.5, url="https://security-tracker.debian.org/tracker/CVE-2024-2222")
+HIGH_ZLIB = Finding(
+    id="CVE-2024-2222",
+    severity=Severity.HIGH,
+    package="zlib",
+    version="1.2.11",
+    score=7.5,
+    url="https://security-tracker.debian.org/tracker/CVE-2024-2222",
+)
 HIGH_CURL = Finding(id="CVE-2024-3333", severity=Severity.HIGH, package="curl", version="7.88.1")
-MEDIUM_BASH = Finding(id="CVE-2022-0001", severity=Severity.MEDIUM, package="bash", version="5.1",
-                      score=5.5)
-INFO_TZDATA = Finding(id="CVE-2020-9999", severity=Severity.INFORMATIONAL, package="tzdata",
-                      version="2024a")
-IGNORED_HIGH = Finding(id="CVE-2023-1234", severity=Severity.HIGH, package="libxml2",
-                       version="2.9.14", score=8.1, ignored="not reachable: no XML parsing")
+MEDIUM_BASH = Finding(
+    id="CVE-2022-0001", severity=Severity.MEDIUM, package="bash", version="5.1", score=5.5
+)
+INFO_TZDATA = Finding(
+    id="CVE-2020-9999", severity=Severity.INFORMATIONAL, package="tzdata", version="2024a"
+)
+IGNORED_HIGH = Finding(
+    id="CVE-2023-1234",
+    severity=Severity.HIGH,
+    package="libxml2",
+    version="2.9.14",
+    score=8.1,
+    ignored="not reachable: no XML parsing",
+)
 
 
 def sample_result(details: bool = True) -> ReportResult:
     images = (
         report("team/api", ("1.4.2", "latest"), (MEDIUM_BASH, INFO_TZDATA)),
-        report("team/web", ("2.0",), (CRITICAL_OPENSSL, HIGH_ZLIB, HIGH_CURL, MEDIUM_BASH),
-               reference="team/web:2.0"),
+        report(
+            "team/web",
+            ("2.0",),
+            (CRITICAL_OPENSSL, HIGH_ZLIB, HIGH_CURL, MEDIUM_BASH),
+            reference="team/web:2.0",
+        ),
         report("team/worker", ("stable",), (IGNORED_HIGH, MEDIUM_BASH)),
         report("legacy/app", (), None, state=NEVER_SCANNED, status=ImageStatus.NO_SCAN),
-        report("team/broken", ("v1",), None, status=ImageStatus.ERROR,
-               error=Problem("AccessDeniedException", "not allowed <here> & \"there\"")),
+        report(
+            "team/broken",
+            ("v1",),
+            None,
+            status=ImageStatus.ERROR,
+            error=Problem("AccessDeniedException", 'not allowed <here> & "there"'),
+        ),
     )
-    return ReportResult(images=images, thresholds=THRESHOLDS, generated_at=NOW, region=REGION,
-                        details=details)
+    return ReportResult(
+        images=images, thresholds=THRESHOLDS, generated_at=NOW, region=REGION, details=details
+    )
 
 
 def ok_result() -> ReportResult:
-    return ReportResult(images=(report("team/api", ("1.4.2",), (MEDIUM_BASH,)),),
-                        thresholds=THRESHOLDS, generated_at=NOW, region=REGION, details=True)
+    return ReportResult(
+        images=(report("team/api", ("1.4.2",), (MEDIUM_BASH,)),),
+        thresholds=THRESHOLDS,
+        generated_at=NOW,
+        region=REGION,
+        details=True,
+    )

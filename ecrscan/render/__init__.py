@@ -1,1 +1,1 @@
-"""Output formats: pure functions from results to text or rich renderables."""
+"""Output formats: pure functions of a run's result (no I/O)."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from rich.table import Table
 
-from ecrscan.model import Coverage, Problem, ReferenceNote, RepoScope
+from ecrscan.core.coverage import Coverage, RepoScope, SkippedImage
+from ecrscan.core.problem import Problem
 
 STAGES = {"credentials": "credentials (STS)", "discovery": "ECS discovery", "audit": "ECR"}
 
@@ -111,14 +112,18 @@ def scope_document(
     }
     if per_repository:
         document["repositories"] = [
-            {"account": s.registry_id or None, "region": s.region or None,
-             "repository": s.repository, **(scope_record(s) or {})}
+            {
+                "account": s.registry_id or None,
+                "region": s.region or None,
+                "repository": s.repository,
+                **(scope_record(s) or {}),
+            }
             for s in present
         ]
     return document
 
 
-def _note(note: ReferenceNote) -> dict[str, Any]:
+def _note(note: SkippedImage) -> dict[str, Any]:
     return {
         "image": note.image,
         "location": note.location,
@@ -143,14 +148,26 @@ def not_audited_table(coverage: Coverage | None, scopes: Sequence[RepoScope]) ->
             rows.append((kind, note.image, note.reason, _task_definitions(note.task_definitions)))
     for scope in scopes:
         if scope.missing:
-            rows.append(("unmatched", f"{scope.repository}", "no such repository",
-                         _task_definitions(scope.task_definitions)))
+            rows.append(
+                (
+                    "unmatched",
+                    f"{scope.repository}",
+                    "no such repository",
+                    _task_definitions(scope.task_definitions),
+                )
+            )
             continue
         for ref in [f":{t}" for t in scope.unmatched_tags] + [
             f"@{d}" for d in scope.unmatched_digests
         ]:
-            rows.append(("unmatched", scope.repository + ref, "no image carries this reference",
-                         _task_definitions(scope.task_definitions)))
+            rows.append(
+                (
+                    "unmatched",
+                    scope.repository + ref,
+                    "no image carries this reference",
+                    _task_definitions(scope.task_definitions),
+                )
+            )
     if not rows:
         return None
     table = Table(title="not audited", title_justify="left")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv as _csv
 import io
 
-from ecrscan.model import ReportResult
-from ecrscan.render.report_common import sorted_findings
+from ecrscan.core.model import ReportResult
+from ecrscan.render.common import sorted_findings
 
 COLUMNS = (
     "repository",

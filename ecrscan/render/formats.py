@@ -1,22 +1,28 @@
-"""The ``report`` output formats, chosen by name (``--format``)."""
+"""One registry of output formats for every command, chosen by name (``--format``).
+
+Each result type maps the formats it can be written in to a pure function of the result:
+a rich renderable for ``table`` (printed to the terminal), a string ending in a newline
+for every other format (for stdout or ``--output``).
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from rich.console import RenderableType
 
-from ecrscan.model import ReportResult
+from ecrscan.core.model import QueuedJobs, ReportResult, RepositoryListing, RescanResult
 from ecrscan.render.csv import report_csv
+from ecrscan.render.json import queued_json, report_json, repositories_json, rescan_json
 from ecrscan.render.junit import report_junit
 from ecrscan.render.markdown import report_markdown
-from ecrscan.render.report_json import report_json
-from ecrscan.render.report_table import report_table
 from ecrscan.render.sarif import report_sarif
+from ecrscan.render.table import report_table, repositories_table, rescan_table
 
 
-class ReportFormat(str, enum.Enum):
+class Format(enum.StrEnum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
@@ -25,20 +31,32 @@ class ReportFormat(str, enum.Enum):
     CSV = "csv"
 
 
-# Formats that list every finding: the engine reads all findings for them.
-NEEDS_FINDINGS: frozenset[ReportFormat] = frozenset({ReportFormat.SARIF, ReportFormat.CSV})
+Rendered = str | RenderableType
+Formatter = Callable[[Any], Rendered]
 
-FORMATTERS: dict[ReportFormat, Callable[[ReportResult], str | RenderableType]] = {
-    ReportFormat.TABLE: report_table,
-    ReportFormat.JSON: report_json,
-    ReportFormat.MARKDOWN: report_markdown,
-    ReportFormat.SARIF: report_sarif,
-    ReportFormat.JUNIT: report_junit,
-    ReportFormat.CSV: report_csv,
+FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
+    RepositoryListing: {Format.TABLE: repositories_table, Format.JSON: repositories_json},
+    RescanResult: {Format.TABLE: rescan_table, Format.JSON: rescan_json},
+    QueuedJobs: {Format.JSON: queued_json},  # the table format prints one line on stderr
+    ReportResult: {
+        Format.TABLE: report_table,
+        Format.JSON: report_json,
+        Format.MARKDOWN: report_markdown,
+        Format.SARIF: report_sarif,
+        Format.JUNIT: report_junit,
+        Format.CSV: report_csv,
+    },
 }
 
+# Formats that list every finding: the report engine reads all findings for them.
+NEEDS_FINDINGS: frozenset[Format] = frozenset({Format.SARIF, Format.CSV})
 
-def render_report(fmt: ReportFormat, result: ReportResult) -> str | RenderableType:
-    """The table format gives a rich renderable (for the terminal); every other format
-    a string ending in a newline (for stdout or ``--output``)."""
-    return FORMATTERS[ReportFormat(fmt)](result)
+
+def formats_for(kind: type) -> tuple[Format, ...]:
+    """The formats a result of type ``kind`` can be written in, in enum order."""
+    return tuple(f for f in Format if f in FORMATTERS[kind])
+
+
+def render(fmt: Format | str, result: Any) -> Rendered:
+    """``result`` in format ``fmt``; ``KeyError`` when its type has no such format."""
+    return FORMATTERS[type(result)][Format(fmt)](result)

@@ -1,22 +1,71 @@
-"""JSON documents.  The shapes are documented in the README ("JSON output") and are
-stable: fields are only ever added, and ``schema_version`` changes when that promise
-is broken."""
+"""JSON documents of every command.  The shapes are documented in docs/json-output.md
+and are stable: fields are only ever added, and ``schema_version`` changes when that
+promise is broken.
+
+Shape of the ``report`` document (``schema_version`` 1)::
+
+    {
+      "schema_version": 1, "command": "report",
+      "generated_at": ISO-8601, "region": str | null,
+      "complete": bool, "exit_code": 0 | 1 | 3, "details": bool,
+      "publish_error": {"code", "message"} | null,          # --publish refused
+      "thresholds": {SEVERITY: int | null, ...},          # null = off
+      "totals": {"images", "ok", "breach", "no_scan", "pending", "scan_failed", "error",
+                 "counts": {SEVERITY: int}, "raw_counts": {SEVERITY: int}, "ignored": int},
+      "notices": [str],
+      "repository_errors": [{"repository", "code", "message"}],
+      "account": str | null,                               # when one account
+      "targets": [{"account", "region", "role_arn", "complete",
+                   "errors": [{"stage", "code", "message"}]}] | null,   # null: --image
+      "scope": {"in_use", "pulled_within", "task_definitions", "listed", "excluded",
+                "not_in_use", "never_pulled", "not_pulled_recently", "skipped",
+                "out_of_scope", "unmatched", "unreadable_task_definitions",
+                "repositories"} | null,
+      "images": [{
+        "repository", "registry_id", "region", "reference", "uri", "digest", "tags",
+        "pushed_at", "last_scan_at", "scan_status", "scan_status_description",
+        "status", "verdict", "counts", "raw_counts",
+        "breaches": [{"severity", "count", "threshold"}],
+        "error": {"code", "message"} | null,
+        "findings": [{"id", "severity", "package", "version", "fixed_in", "score",
+                      "fix_available", "title", "description", "url", "arn",
+                      "ignored"}] | null,         # null: findings were not read
+        "account"
+      }]
+    }
+"""
 
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ecrscan.engine import summarize, summary_row
-from ecrscan.model import ImageResult, Repository, RescanResult
+from ecrscan.core.model import (
+    Finding,
+    ImageReport,
+    ImageResult,
+    QueuedJobs,
+    ReportResult,
+    RepositoryListing,
+    RescanResult,
+)
+from ecrscan.core.summary import summarize, summary_row
+from ecrscan.render.common import (
+    ignored_count,
+    image_uri,
+    severity_counts,
+    status_totals,
+    total_counts,
+    verdict_text,
+)
 from ecrscan.render.coverage import (
     scope_document,
     scope_record,
     single_account,
     targets_document,
 )
+from ecrscan.render.notices import all_notices
 
 SCHEMA_VERSION = 1
 
@@ -29,11 +78,12 @@ def dumps(document: dict[str, Any]) -> str:
     return _json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-def repositories_document(repositories: Sequence[Repository], region: str | None) -> dict[str, Any]:
+def repositories_document(listing: RepositoryListing) -> dict[str, Any]:
+    repositories = listing.repositories
     return {
         "schema_version": SCHEMA_VERSION,
         "command": "repos",
-        "region": region,
+        "region": listing.region,
         "count": len(repositories),
         "repositories": [
             {
@@ -80,7 +130,7 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "dry_run": result.dry_run,
         "scan_type": result.scan_type.value,
         "complete": not result.incomplete,
-        "notices": list(result.notices),
+        "notices": list(all_notices(result)),
         "totals": summary["TOTAL"],
         "repositories": [
             {
@@ -88,9 +138,7 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
                 "registry_id": repo.repository.registry_id,
                 "counts": summary_row(repo),
                 "error": (
-                    {"code": repo.error.code, "message": repo.error.message}
-                    if repo.error
-                    else None
+                    {"code": repo.error.code, "message": repo.error.message} if repo.error else None
                 ),
                 "account": repo.repository.registry_id or None,
                 "region": repo.region or result.region,
@@ -109,3 +157,119 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "targets": targets_document(result.coverage),
         "scope": scope_document(result.coverage, result.scopes),
     }
+
+
+# -- report --------------------------------------------------------------------------
+
+
+def report_document(result: ReportResult) -> dict[str, Any]:
+    totals: dict[str, Any] = status_totals(result)
+    totals["counts"] = total_counts(result)
+    totals["raw_counts"] = total_counts(result, raw=True)
+    totals["ignored"] = sum(ignored_count(r) for r in result.images)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "report",
+        "generated_at": iso(result.generated_at),
+        "region": result.region,
+        "complete": not result.incomplete,
+        "exit_code": result.exit_code,
+        "details": result.details,
+        "publish_error": (
+            {"code": result.publish_error.code, "message": result.publish_error.message}
+            if result.publish_error is not None
+            else None
+        ),
+        "thresholds": result.thresholds.describe(),
+        "totals": totals,
+        "notices": list(all_notices(result)),
+        "repository_errors": [
+            {"repository": name, "code": problem.code, "message": problem.message}
+            for name, problem in result.repository_errors
+        ],
+        "images": [report_image_record(report, result.region) for report in result.images],
+        "account": single_account(result.coverage),
+        "targets": targets_document(result.coverage),
+        "scope": scope_document(result.coverage, result.scopes, per_repository=True),
+    }
+
+
+def report_image_record(report: ImageReport, default_region: str | None = None) -> dict[str, Any]:
+    image, state = report.image, report.state
+    return {
+        "repository": image.repository,
+        "registry_id": image.registry_id,
+        "region": report.region or default_region,
+        "reference": report.reference or None,
+        "uri": image_uri(report, default_region),
+        "digest": image.digest,
+        "tags": list(image.tags),
+        "pushed_at": iso(image.pushed_at),
+        "last_scan_at": iso(state.completed_at) if state else None,
+        "scan_status": (state.status or "NEVER_SCANNED") if state else None,
+        "scan_status_description": (state.description or None) if state else None,
+        "status": report.status.value,
+        "verdict": verdict_text(report),
+        "counts": severity_counts(report.counts),
+        "raw_counts": severity_counts(report.raw_counts),
+        "breaches": [
+            {"severity": b.severity.value, "count": b.count, "threshold": b.threshold}
+            for b in report.breaches
+        ],
+        "error": (
+            {"code": report.error.code, "message": report.error.message} if report.error else None
+        ),
+        "findings": (
+            [finding_record(f) for f in report.findings] if report.findings is not None else None
+        ),
+        "account": report.account or image.registry_id or None,
+    }
+
+
+def finding_record(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "severity": finding.severity.value,
+        "package": finding.package or None,
+        "version": finding.version or None,
+        "fixed_in": finding.fixed_in or None,
+        "score": finding.score,
+        "fix_available": finding.fix_available or None,
+        "title": finding.title or None,
+        "description": finding.description or None,
+        "url": finding.url or None,
+        "arn": finding.arn or None,
+        "ignored": finding.ignored,
+    }
+
+
+def report_json(result: ReportResult) -> str:
+    return dumps(report_document(result))
+
+
+def rescan_json(result: RescanResult) -> str:
+    return dumps(rescan_document(result))
+
+
+def repositories_json(listing: RepositoryListing) -> str:
+    return dumps(repositories_document(listing))
+
+
+def queued_json(queued: QueuedJobs) -> str:
+    """``rescan --via-queue``: what was sent where."""
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "command": "rescan",
+            "via_queue": queued.queue_url,
+            "region": queued.region,
+            "expiry": queued.expiry,
+            "repositories": queued.repositories,
+            "queued": queued.sent,
+            "retried": queued.retried,
+            "failed": [
+                {"repository": repository, "code": code, "message": message}
+                for repository, code, message in queued.failed
+            ],
+        }
+    )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import timezone
+from datetime import UTC
 
-from ecrscan.model import ImageReport, ImageStatus, ReportResult, Severity
-from ecrscan.render.report_common import (
+from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
+from ecrscan.core.severity import Severity
+from ecrscan.render.common import (
     count,
     image_name,
     sorted_findings,
@@ -24,7 +25,12 @@ from ecrscan.render.report_common import (
 # Characters outside XML 1.0's Char production.
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-ERROR_STATUSES = (ImageStatus.NO_SCAN, ImageStatus.PENDING, ImageStatus.SCAN_FAILED, ImageStatus.ERROR)
+ERROR_STATUSES = (
+    ImageStatus.NO_SCAN,
+    ImageStatus.PENDING,
+    ImageStatus.SCAN_FAILED,
+    ImageStatus.ERROR,
+)
 
 
 def xml_text(value: object) -> str:
@@ -42,7 +48,7 @@ def report_junit(result: ReportResult) -> str:
     root = ET.Element("testsuites", {"name": "ecrscan", **counters, "time": "0"})
     generated = result.generated_at
     if generated.tzinfo is not None:
-        generated = generated.astimezone(timezone.utc).replace(tzinfo=None)
+        generated = generated.astimezone(UTC).replace(tzinfo=None)
     suite = ET.SubElement(
         root,
         "testsuite",
@@ -115,7 +121,9 @@ def _details(result: ReportResult, report: ImageReport) -> str:
             + verdict
         )
     for finding in sorted_findings(report.findings or ()):
-        line = f"- {finding.severity.value} {finding.id} {finding.package} {finding.version}".rstrip()
+        line = (
+            f"- {finding.severity.value} {finding.id} {finding.package} {finding.version}".rstrip()
+        )
         if finding.fixed_in:
             line += f" (fixed in {finding.fixed_in})"
         if finding.ignored is not None:

@@ -3,8 +3,9 @@ table row per image, and the findings of each image in a collapsible ``<details>
 
 from __future__ import annotations
 
-from ecrscan.model import Finding, ImageReport, ImageStatus, ReportResult, Severity
-from ecrscan.render.report_common import (
+from ecrscan.core.model import Finding, ImageReport, ImageStatus, ReportResult
+from ecrscan.core.severity import Severity
+from ecrscan.render.common import (
     count,
     headline,
     ignored_count,
@@ -18,6 +19,7 @@ from ecrscan.render.report_common import (
     total_counts,
     verdict_text,
 )
+from ecrscan.render.notices import all_notices
 
 # A PR comment holds 65,536 characters: list at most this many findings per image.
 MAX_FINDINGS_PER_IMAGE = 200
@@ -49,9 +51,10 @@ def report_markdown(result: ReportResult, max_findings: int = MAX_FINDINGS_PER_I
         lines.append(f"- ⚠️ repository `{cell(repository)}` could not be read: {cell(problem)}")
     if result.repository_errors:
         lines.append("")
-    for notice in result.notices:
+    notices = all_notices(result)
+    for notice in notices:
         lines.append(f"> {cell(notice)}")
-    if result.notices:
+    if notices:
         lines.append("")
     for report in result.images:
         if report.findings:
@@ -142,6 +145,13 @@ def _finding_row(finding: Finding) -> str:
     else:
         note = cell(finding.title)
     score = f"{finding.score:g}" if finding.score is not None else ""
-    values = [finding.severity.value, ident, cell(finding.package), cell(finding.version),
-              cell(finding.fixed_in), score, note]
+    values = [
+        finding.severity.value,
+        ident,
+        cell(finding.package),
+        cell(finding.version),
+        cell(finding.fixed_in),
+        score,
+        note,
+    ]
     return "| " + " | ".join(values) + " |"

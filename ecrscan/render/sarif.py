@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from ecrscan import __version__
-from ecrscan.model import Finding, ImageReport, ImageStatus, ReportResult, Severity
-from ecrscan.render.report_common import (
+from ecrscan.core.model import Finding, ImageReport, ImageStatus, ReportResult
+from ecrscan.core.severity import Severity
+from ecrscan.render.common import (
     image_label,
     image_uri,
     sorted_findings,
@@ -231,7 +232,11 @@ def _invocation(result: ReportResult) -> dict[str, Any]:
                 "level": level,
                 "message": {"text": f"{image_label(report)}: {verdict_text(report)}"},
                 "locations": [
-                    {"physicalLocation": {"artifactLocation": {"uri": image_uri(report, result.region)}}}
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": image_uri(report, result.region)}
+                        }
+                    }
                 ],
             }
         )
@@ -241,7 +246,7 @@ def _invocation(result: ReportResult) -> dict[str, Any]:
         )
     generated = result.generated_at
     if generated.tzinfo is not None:
-        generated = generated.astimezone(timezone.utc)
+        generated = generated.astimezone(UTC)
     invocation: dict[str, Any] = {
         "executionSuccessful": not result.incomplete,
         "endTimeUtc": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -1,18 +1,43 @@
-"""Terminal tables (rich renderables).  Pure: they build objects, the CLI prints them."""
+"""Terminal tables (rich renderables) of every command: the repositories, the rescan
+summary, and the report (one row per image, a totals line, and with ``--details`` one
+table of findings per breaching image).  Pure: they build objects, the CLI prints them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from ecrscan.engine import SUMMARY_COLUMNS, summarize, summary_row
-from ecrscan.model import Repository, RescanResult
+from ecrscan.core.model import (
+    ImageReport,
+    ImageStatus,
+    ReportResult,
+    RepositoryListing,
+    RescanResult,
+)
+from ecrscan.core.severity import Severity
+from ecrscan.core.summary import SUMMARY_COLUMNS, summarize, summary_row
+from ecrscan.render.common import (
+    count,
+    headline,
+    ignored_count,
+    image_label,
+    plural,
+    scan_age,
+    severity_columns,
+    short_digest,
+    sorted_findings,
+    status_totals,
+    tags_text,
+    thresholds_text,
+    total_counts,
+    verdict_text,
+)
 from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
 
 
-def repositories_table(repositories: Sequence[Repository]) -> Table:
+def repositories_table(listing: RepositoryListing) -> Table:
+    repositories = listing.repositories
     table = Table(title=f"{len(repositories)} repositories", title_justify="left")
     table.add_column("repository")
     table.add_column("registry")
@@ -28,8 +53,12 @@ def repositories_table(repositories: Sequence[Repository]) -> Table:
     return table
 
 
-_HEADERS = {"already_scanned": "already\nscanned", "not_started": "not\nstarted",
-            "in_progress": "in\nprogress", "not_rescannable": "not\nrescannable"}
+_HEADERS = {
+    "already_scanned": "already\nscanned",
+    "not_started": "not\nstarted",
+    "in_progress": "in\nprogress",
+    "not_rescannable": "not\nrescannable",
+}
 
 
 # The columns every rescan table shows; the others appear when a run has some.
@@ -81,3 +110,133 @@ def summary_table(result: RescanResult) -> Table:
             cells.append(str(excluded.get((repo.repository.registry_id, repo.region, name), 0)))
         table.add_row(*cells, error, style=style)
     return table
+
+
+# -- report --------------------------------------------------------------------------
+
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+}
+
+STATUS_STYLE = {
+    ImageStatus.OK: "green",
+    ImageStatus.BREACH: "bold red",
+    ImageStatus.NO_SCAN: "yellow",
+    ImageStatus.PENDING: "yellow",
+    ImageStatus.SCAN_FAILED: "magenta",
+    ImageStatus.ERROR: "bold magenta",
+}
+
+
+def report_table(result: ReportResult) -> RenderableType:
+    parts: list[RenderableType] = [images_table(result)]
+    if result.details:
+        for report in result.breached:
+            parts.append(findings_table(report))
+    extra = not_audited_table(result.coverage, result.scopes)
+    if extra is not None:
+        parts.append(extra)
+    return Group(*parts)
+
+
+def images_table(result: ReportResult) -> Table:
+    columns = severity_columns(result)
+    table = Table(
+        title=f"ecrscan report: {headline(result)}{scope_title(result.coverage)}",
+        title_justify="left",
+        caption=f"thresholds: {thresholds_text(result)}",
+        caption_justify="left",
+        show_footer=True,
+    )
+    totals = total_counts(result)
+    multi = multi_target(result.coverage)
+    if multi:
+        table.add_column("account", footer="TOTAL")
+        table.add_column("region")
+    table.add_column("repository", footer="" if multi else "TOTAL")
+    table.add_column("tags")
+    table.add_column("digest", style="dim")
+    table.add_column("scanned", justify="right", footer="")
+    for severity in columns:
+        table.add_column(severity.value, justify="right", footer=str(totals[severity.value]))
+    table.add_column("verdict", footer=_totals_text(result))
+    for report in result.images:
+        table.add_row(
+            *([report.account or report.image.registry_id, report.region] if multi else []),
+            report.image.repository,
+            tags_text(report.image.tags, limit=3),
+            short_digest(report.image.digest),
+            scan_age(report.state, result.generated_at),
+            *(_cell(result, report, severity) for severity in columns),
+            Text(_verdict(report), style=STATUS_STYLE[report.status]),
+        )
+    for repository, problem in result.repository_errors:
+        table.add_row(
+            *(["", ""] if multi else []),
+            repository,
+            "",
+            "",
+            "",
+            *("" for _ in columns),
+            Text(f"error: {problem}", style=STATUS_STYLE[ImageStatus.ERROR]),
+        )
+    return table
+
+
+def findings_table(report: ImageReport) -> RenderableType:
+    title = f"{image_label(report)} ({short_digest(report.image.digest)}): {verdict_text(report)}"
+    if report.findings is None:
+        return Text(f"{title}\n  findings were not read", style="dim")
+    table = Table(title=title, title_justify="left")
+    for name in ("severity", "id", "package", "version", "fixed in", "score", "title / ignored"):
+        table.add_column(name, justify="right" if name == "score" else "left")
+    for finding in sorted_findings(report.findings):
+        ignored = finding.ignored is not None
+        table.add_row(
+            Text(finding.severity.value, style=SEVERITY_STYLE.get(finding.severity, "")),
+            finding.id,
+            finding.package,
+            finding.version,
+            finding.fixed_in,
+            f"{finding.score:g}" if finding.score is not None else "",
+            f"ignored: {finding.ignored}" if ignored else finding.title,
+            style="dim strike" if ignored else None,
+        )
+    return table
+
+
+def _verdict(report: ImageReport) -> str:
+    ignored = ignored_count(report)
+    text = verdict_text(report)
+    return f"{text} ({ignored} ignored)" if ignored else text
+
+
+def _cell(result: ReportResult, report: ImageReport, severity: Severity) -> Text:
+    if report.status not in (ImageStatus.OK, ImageStatus.BREACH):
+        return Text("")
+    value = count(report.counts, severity)
+    hidden = count(report.raw_counts, severity) - value
+    text = str(value) + (f" (+{hidden} ign.)" if hidden > 0 else "")
+    limit = result.thresholds.limit(severity)
+    if limit is not None and value > limit:
+        style = "bold white on red"
+    elif value:
+        style = SEVERITY_STYLE.get(severity, "")
+    else:
+        style = "dim"
+    return Text(text, style=style)
+
+
+def _totals_text(result: ReportResult) -> str:
+    totals = status_totals(result)
+    parts = [plural(totals["images"], "image")]
+    parts += [
+        f"{n} {name.replace('_', ' ')}" for name, n in totals.items() if name != "images" and n
+    ]
+    if result.repository_errors:
+        parts.append(plural(len(result.repository_errors), "repository error"))
+    return ", ".join(parts)

@@ -1,0 +1,104 @@
+"""The one factory of sessions, clients and their configuration.
+
+Every boto3 session and client ecrscan uses is made here, so the user agent, the
+connection pool size and the retries per call kind are set in one place:
+
+* :data:`READS` for idempotent reads (Describe*, Get*, List*): botocore's ``standard``
+  retry mode retries throttling, 5xx and connection errors a few times; what survives
+  goes through the gateway's shared throttle gate;
+* :data:`NO_RETRIES` for ``StartImageScan``: botocore's standard mode counts
+  ``LimitExceededException`` as throttling and would retry the per-image 24 h quota
+  error, which never succeeds, so the gateway alone retries that call;
+* :data:`MESSAGING` for SQS and SNS, whose callers account for each message;
+* :data:`STS` for GetCallerIdentity and AssumeRole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.config import Config
+
+from ecrscan import __version__
+
+READS: Mapping[str, Any] = {"mode": "standard", "max_attempts": 4}
+NO_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
+MESSAGING: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
+STS: Mapping[str, Any] = {"mode": "standard"}
+
+DEFAULT_CONCURRENCY = 8  # parallel AWS calls of a run (worker threads)
+MAX_CONCURRENCY = 64
+MIN_POOL = 10  # botocore's default connection pool size
+
+
+def pool_size(concurrency: int) -> int:
+    """Connections per client for ``concurrency`` workers: one each, and two spare."""
+    return max(MIN_POOL, concurrency + 2)
+
+
+def client_config(
+    *, region: str | None = None, pool: int | None = None, retries: Mapping[str, Any] = READS
+) -> Config:
+    """The botocore ``Config`` of every ecrscan client."""
+    options: dict[str, Any] = {
+        "user_agent_extra": f"ecrscan/{__version__}",
+        "retries": dict(retries),
+    }
+    if region:
+        options["region_name"] = region
+    if pool is not None:
+        options["max_pool_connections"] = pool
+    return Config(**options)
+
+
+def make_client(
+    session: Any,
+    service: str,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    pool: int | None = None,
+    retries: Mapping[str, Any] = READS,
+) -> Any:
+    """A client of ``session`` (a ``boto3.Session`` or anything with a compatible
+    ``client`` method) for ``service``, configured by :func:`client_config`."""
+    kwargs: dict[str, Any] = {}
+    if region:
+        kwargs["region_name"] = region
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    config = client_config(region=region, pool=pool, retries=retries)
+    return session.client(service, config=config, **kwargs)
+
+
+def new_session(
+    factory: Callable[..., Any] | None = None,
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+) -> Any:
+    """A session with the standard credential chain (``factory`` defaults to
+    ``boto3.Session``; tests pass their own)."""
+    if factory is None:
+        import boto3
+
+        factory = boto3.Session
+    kwargs: dict[str, Any] = {}
+    if profile:
+        kwargs["profile_name"] = profile
+    if region:
+        kwargs["region_name"] = region
+    return factory(**kwargs)
+
+
+def role_session(credentials: Mapping[str, Any], region: str) -> Any:
+    """A session with the temporary credentials AssumeRole returned."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )

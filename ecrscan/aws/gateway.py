@@ -1,0 +1,111 @@
+"""The one call loop every AWS gateway of ecrscan shares: retries through the shared
+throttle gate, a call counter per operation, ``nextToken`` pagination, and errors
+classified once (:mod:`ecrscan.aws.errors`).
+
+The service gateways (:mod:`ecrscan.aws.ecr`, :mod:`ecrscan.aws.ecs`) subclass
+:class:`Gateway`; their clients come from :mod:`ecrscan.aws.clients`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecrscan.aws.clients import READS, make_client
+from ecrscan.aws.errors import DEADLINE_REACHED, TRANSPORT_ERRORS, AwsError, ErrorKind
+from ecrscan.aws.throttle import BudgetSpent, Throttle
+from ecrscan.core.problem import Problem
+
+
+class Gateway:
+    """Base of the service gateways of one region: the read client of :attr:`SERVICE`,
+    the shared throttle gate, the call counter per operation, :meth:`_pages` and
+    :meth:`_call`.
+
+    ``session`` is a ``boto3.Session`` (or anything with a compatible ``client``
+    method).  Clients are created here, once, and shared by worker threads (boto3
+    clients are thread-safe; creating them is not).  Pass the run's :class:`Throttle` to
+    every gateway of one account and region, so a throttle seen by any slows all down.
+    """
+
+    SERVICE = ""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        throttle: Throttle | None = None,
+        max_pool_connections: int = 16,
+        read_attempts: int = 4,
+    ) -> None:
+        self.throttle = throttle or Throttle()
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self._connection: dict[str, Any] = dict(
+            region=region, endpoint_url=endpoint_url, pool=max_pool_connections
+        )
+        self._read = self._client(session, {**READS, "max_attempts": read_attempts})
+        self.region: str = self._read.meta.region_name
+
+    def _client(self, session: Any, retries: Mapping[str, Any]) -> Any:
+        """Another client of this gateway's service, region and endpoint."""
+        return make_client(session, self.SERVICE, retries=retries, **self._connection)
+
+    def _pages(self, client: Any, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a ``nextToken``-paginated call, each through :meth:`_call`
+        (pages are read lazily: a caller that stops early reads no further page)."""
+        while True:
+            page = self._call(client, operation, **params)
+            yield page
+            token = page.get("nextToken")
+            if not token:
+                return
+            params = {**params, "nextToken": token}
+
+    def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
+        """Call ``operation``; retry throttling and 5xx through the shared gate.  When
+        the gate's budget or the run's deadline is spent, raise the last error (or,
+        before any, ``THROTTLED`` with code :data:`DEADLINE_REACHED`)."""
+        method: Callable[..., dict[str, Any]] = getattr(client, operation)
+        started = self.throttle.now()
+        attempt = 0
+        error: AwsError | None = None
+        while True:
+            attempt += 1
+            try:
+                self.throttle.wait()
+            except BudgetSpent as spent:
+                raise _spent(error, spent, operation) from None
+            with self._calls_lock:
+                self.calls[operation] += 1
+            try:
+                response = method(**params)
+            except ClientError as exc:
+                error = AwsError.from_client_error(exc, operation)
+                if error.kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
+                    try:
+                        self.throttle.retry_or_raise(attempt, started)
+                    except BudgetSpent as spent:
+                        raise _spent(error, spent, operation) from exc
+                    continue
+                raise error from exc
+            except TRANSPORT_ERRORS as exc:
+                problem = Problem(type(exc).__name__, str(exc))
+                raise AwsError(ErrorKind.NETWORK, problem, operation) from exc
+            self.throttle.success()
+            return response
+
+
+def _spent(error: AwsError | None, spent: BudgetSpent, operation: str) -> AwsError:
+    """The error a call gives up with: its last AWS error, with why it stopped."""
+    if error is None:
+        return AwsError(ErrorKind.THROTTLED, Problem(DEADLINE_REACHED, str(spent)), operation)
+    return AwsError(
+        error.kind, Problem(error.problem.code, f"{error.problem.message} ({spent})"), operation
+    )

@@ -1,0 +1,144 @@
+"""A throttle gate shared by every worker of a run.
+
+When any call is throttled, the gate closes for a capped, jittered, exponentially growing
+delay, and while the gate is "hot" it admits calls one at a time with a spacing, so a
+throttled call slows everyone down and the workers do not all retry at the same instant
+(no thundering herd).  Each success cools the gate by one level.
+
+A run may have a :class:`Deadline` (a Lambda invocation's end minus a margin): the gate
+never sleeps past it and admits no call once it is reached (:class:`BudgetSpent`).
+
+The clock, the sleep and the random source are injected so tests never really sleep.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class BudgetSpent(Exception):
+    """Raised by :meth:`Throttle.retry_or_raise` when a call has used all its attempts,
+    and by :meth:`Throttle.wait` when the run's :class:`Deadline` leaves no time to wait."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An absolute time on ``clock`` after which a run starts nothing new."""
+
+    at: float
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.at - self.clock()
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+
+@dataclass
+class ThrottleStats:
+    throttled: int = 0
+    slept_seconds: float = 0.0
+
+
+class Throttle:
+    def __init__(
+        self,
+        *,
+        base: float = 0.25,
+        cap: float = 20.0,
+        max_attempts: int = 10,
+        budget_seconds: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        deadline: Deadline | None = None,
+    ) -> None:
+        if base <= 0 or cap < base:
+            raise ValueError("backoff needs 0 < base <= cap")
+        self.deadline = deadline
+        self.base = base
+        self.cap = cap
+        self.max_attempts = max_attempts
+        self.budget_seconds = budget_seconds
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._lock = threading.Lock()
+        self._level = 0
+        self._open_at = 0.0  # the gate admits no call before this time
+        self.stats = ThrottleStats()
+
+    @property
+    def level(self) -> int:
+        return self._level
+
+    def _delay(self, level: int) -> float:
+        """Equal jitter: between half and all of the capped exponential delay."""
+        ceiling = min(self.cap, self.base * float(2 ** max(level - 1, 0)))
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    def wait(self) -> None:
+        """Block until this caller may make its request.  With a :attr:`deadline`, raise
+        :class:`BudgetSpent` instead of waiting when it is reached or the gate opens
+        only at or after it: no sleep ever ends past the deadline."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._open_at)
+            self._check_deadline(slot - now)
+            if self._level > 0:
+                # While hot, space admissions so waiting workers trickle out.
+                self._open_at = slot + self._delay(self._level) / 4
+            pause = slot - now
+            if pause > 0:
+                self.stats.slept_seconds += pause
+        if pause > 0:
+            self._sleep(pause)
+
+    def _check_deadline(self, pause: float) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise BudgetSpent("the run's deadline is reached")
+        if pause >= left:
+            raise BudgetSpent(
+                f"the throttle gate opens in {pause:.1f}s, past the run's deadline "
+                f"({left:.1f}s left)"
+            )
+
+    def success(self) -> None:
+        if self._level:
+            with self._lock:
+                self._level = max(0, self._level - 1)
+
+    def throttled(self) -> float:
+        """Record a throttle seen by any worker and close the gate; returns the delay."""
+        with self._lock:
+            self._level = min(self._level + 1, 32)
+            delay = self._delay(self._level)
+            self._open_at = max(self._open_at, self._clock() + delay)
+            self.stats.throttled += 1
+            return delay
+
+    def retry_or_raise(self, attempt: int, started: float) -> None:
+        """After a throttle on ``attempt`` (1-based): close the gate, or raise
+        :class:`BudgetSpent` when attempts or time are used up."""
+        self.throttled()
+        if attempt >= self.max_attempts or self._clock() - started >= self.budget_seconds:
+            raise BudgetSpent(
+                f"still throttled after {attempt} attempts over {self._clock() - started:.1f}s"
+            )
+
+    def now(self) -> float:
+        return self._clock()

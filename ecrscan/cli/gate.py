@@ -1,0 +1,258 @@
+"""The verdict of ``report`` (and ``report --event``): the options that judge and write
+it (thresholds, ignore file, format, output, SNS), the publication, the verdict on stderr
+and the exit code."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from ecrscan.aws.clients import MESSAGING, make_client
+from ecrscan.aws.errors import AwsError
+from ecrscan.aws.sns import publish
+from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
+from ecrscan.cli.options import collect, env_option, output_options, stack
+from ecrscan.cli.output import coverage_incomplete, error, warn
+from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
+from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
+from ecrscan.core.problem import Problem
+from ecrscan.core.severity import Severity
+from ecrscan.core.thresholds import ThresholdError, Thresholds
+from ecrscan.render.common import (
+    HINT_NO_SCAN,
+    HINT_NO_SCAN_WAITED,
+    headline,
+    image_label,
+    plural,
+    thresholds_text,
+)
+from ecrscan.render.formats import Format, formats_for
+from ecrscan.render.sns import SnsMessage
+
+MAX_LISTED = 10  # images named per group in the "incomplete" message
+NOTHING_REPORTED = "nothing to report: the filters matched no image"
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$")
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """How a report is judged, written and published, as the options gave it."""
+
+    threshold_specs: tuple[str, ...] = ()
+    fail_on: str | None = None
+    ignore_file: Path | None = None
+    details: bool = False
+    fmt: str = Format.TABLE.value
+    output: Path | None = None
+    publish_: bool = False
+    publish_always: bool = False
+    sns_topic_arn: str | None = None
+
+    @property
+    def format(self) -> Format:
+        return Format(self.fmt.lower())
+
+    def thresholds(self) -> Thresholds:
+        return resolve_thresholds(self.fail_on, self.threshold_specs)
+
+    def ignore_rules(self) -> tuple[IgnoreRule, ...]:
+        if self.ignore_file is None:
+            return ()
+        try:
+            return load_ignore_file(self.ignore_file)
+        except IgnoreFileError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--ignore-file'") from None
+
+    def topic_region(self) -> str | None:
+        """The SNS topic's region when publishing is wanted, else ``None``."""
+        return publish_region(self.sns_topic_arn, self.publish_ or self.publish_always)
+
+    @property
+    def topic_arn(self) -> str:
+        return (self.sns_topic_arn or "").strip()
+
+
+# The options of GateOptions, reaching the command as `gate`.
+gate_options = stack(
+    env_option(
+        "--threshold",
+        "threshold_specs",
+        multiple=True,
+        env="ECRSCAN_THRESHOLD",
+        env_note="space-separated",
+        metavar="LEVEL=N|off",
+        help="Tolerate up to N findings at LEVEL (N+1 breaches); 'off' ignores the level. "
+        "Repeatable. Levels: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED UNTRIAGED. "
+        "Defaults: 0 for CRITICAL, HIGH, MEDIUM, LOW (env CRITICAL, HIGH, MEDIUM, LOW), off "
+        "for the rest.",
+    ),
+    env_option(
+        "--fail-on",
+        env="ECRSCAN_FAIL_ON",
+        type=click.Choice([s.value for s in Severity], case_sensitive=False),
+        metavar="LEVEL",
+        help="Shorthand: threshold 0 at LEVEL and above, off below (replaces the defaults; "
+        "--threshold still overrides single levels).",
+    ),
+    env_option(
+        "--ignore-file",
+        env="ECRSCAN_IGNORE_FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML file of accepted findings ([[ignore]] id, reason, optional until date and "
+        "repository regex). Ignored findings leave the counts thresholds see and stay in "
+        "every output, marked. Expired entries warn and do not apply.",
+    ),
+    env_option(
+        "--details",
+        env="ECRSCAN_DETAILS",
+        is_flag=True,
+        help="Read every finding (all pages) and list the findings of breaching images.",
+    ),
+    output_options(
+        formats_for(ReportResult),
+        format_help="table (people), json (documented schema), markdown (PR comments), "
+        "sarif (GitHub code scanning), junit (CI test reports) or csv (one row per finding).",
+        format_envvars=("ECRSCAN_REPORT_FORMAT", "ECRSCAN_FORMAT"),
+        output_help="Write the report to FILE instead of stdout; the file is only opened "
+        "once the report was built.",
+        output_envvars=("ECRSCAN_REPORT_OUTPUT", "ECRSCAN_OUTPUT"),
+    ),
+    env_option(
+        "--publish",
+        "publish_",
+        env="ECRSCAN_PUBLISH",
+        is_flag=True,
+        help="Publish one SNS message listing every breaching image (nothing when none "
+        "breaches) to --sns-topic-arn.",
+    ),
+    env_option(
+        "--publish-always",
+        env="ECRSCAN_PUBLISH_ALWAYS",
+        is_flag=True,
+        help="Like --publish, but also publish when nothing breaches.",
+    ),
+    env_option(
+        "--sns-topic-arn",
+        env="ECR_SNS_REPORT_TOPIC_ARN",
+        metavar="ARN",
+        help="The SNS topic for --publish.",
+    ),
+    collect(GateOptions, "gate"),
+)
+
+
+def resolve_thresholds(fail_on: str | None, specs: Sequence[str]) -> Thresholds:
+    """Defaults <- env CRITICAL/HIGH/MEDIUM/LOW; --fail-on replaces them; --threshold
+    overrides single levels."""
+    try:
+        base = Thresholds.from_env(os.environ)
+    except ThresholdError as exc:
+        raise ConfigError(str(exc)) from None
+    if fail_on:
+        base = base.fail_on(Severity.parse(fail_on))
+    try:
+        return base.with_overrides(specs)
+    except ThresholdError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--threshold'") from None
+
+
+def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
+    """The topic's region when publishing is wanted (``None`` otherwise); a usage error
+    when there is no topic or its ARN is malformed."""
+    if not wanted:
+        return None
+    if not topic_arn:
+        raise click.UsageError(
+            "--publish needs a topic: pass --sns-topic-arn or set ECR_SNS_REPORT_TOPIC_ARN"
+        )
+    match = _TOPIC_ARN.match(topic_arn.strip())
+    if not match:
+        raise click.BadParameter(
+            f"{topic_arn!r} is not a standard SNS topic ARN "
+            "(arn:aws:sns:<region>:<account>:<name>; FIFO topics are not supported)",
+            param_hint="'--sns-topic-arn'",
+        )
+    return match.group(1)
+
+
+def send_to_sns(
+    app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]
+) -> Problem | None:
+    """Publish ``messages``; SNS's refusal (or a transport error) as a value, reported
+    on stderr, so the report still says what it found."""
+    client = make_client(
+        app.session(), "sns", region=region, endpoint_url=app.endpoint_url, retries=MESSAGING
+    )
+    try:
+        ids = publish(client, topic_arn, messages)
+    except AwsError as exc:
+        error(f"publishing to {topic_arn} failed: {exc.problem}")
+        return exc.problem
+    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+    return None
+
+
+def finish(app: AppContext, result: ReportResult, waited: bool) -> None:
+    """The verdict on stderr and the exit code (``result.exit_code``)."""
+    if result.nothing_reported:
+        raise IncompleteError(NOTHING_REPORTED)
+    warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
+    if result.incomplete:
+        raise IncompleteError(incomplete_message(result, waited))
+    if result.publish_error is not None:
+        raise IncompleteError(f"the report was not published: {result.publish_error}")
+    if result.breached:
+        click.get_current_context().exit(EXIT_BREACH)
+
+
+def incomplete_message(result: ReportResult, waited: bool) -> str:
+    """Why the audit is incomplete, naming the images (at most ``MAX_LISTED`` a group)."""
+    groups = (
+        (
+            ImageStatus.PENDING,
+            "scan still pending" + (" after --timeout" if waited else " (use --wait)"),
+        ),
+        (
+            ImageStatus.NO_SCAN,
+            "never scanned (" + (HINT_NO_SCAN_WAITED if waited else HINT_NO_SCAN) + ")",
+        ),
+        (ImageStatus.SCAN_FAILED, "scan failed"),
+        (ImageStatus.ERROR, "could not be read"),
+    )
+    parts = []
+    for status, label in groups:
+        names = [_name(r) for r in result.images if r.status is status]
+        if names:
+            parts.append(f"{label}: {_listing(names)}")
+    if result.repository_errors:
+        names = [f"{name} ({problem})" for name, problem in result.repository_errors]
+        parts.append(f"repositories not read: {_listing(names)}")
+    targets = coverage_incomplete(result.coverage)
+    if targets:
+        parts.append(targets)
+    if result.publish_error is not None:
+        parts.append(f"the report was not published ({result.publish_error})")
+    if result.breached:
+        n = len(result.breached)
+        parts.append(f"{plural(n, 'image')} {'breaches' if n == 1 else 'breach'} thresholds")
+    return "incomplete audit: " + "; ".join(parts)
+
+
+def _name(report: ImageReport) -> str:
+    label = report.reference or image_label(report)
+    digest = report.image.digest
+    if digest and digest not in label:
+        label += f" ({digest[:19]})"
+    if report.status is ImageStatus.ERROR and report.error is not None:
+        label += f" [{report.error.code}]"
+    return label
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:MAX_LISTED])
+    return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")

@@ -1,0 +1,86 @@
+"""Where things go: the report to stdout or ``--output``, notices and errors to stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from ecrscan.cli.app import AppContext, IncompleteError, log
+from ecrscan.core.coverage import Coverage
+from ecrscan.render.coverage import STAGES
+
+
+def emit(output: Path | None, rendered: Any) -> None:
+    """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout."""
+    if output is not None:
+        try:
+            with output.open("w", encoding="utf-8") as handle:
+                if isinstance(rendered, str):
+                    handle.write(rendered)
+                else:
+                    Console(file=handle, width=160, no_color=True).print(rendered)
+        except OSError as exc:
+            raise IncompleteError(f"cannot write {output}: {exc.strerror or exc}") from None
+        return
+    if isinstance(rendered, str):
+        click.echo(rendered, nl=False)
+    else:
+        tty = sys.stdout.isatty()
+        Console(file=sys.stdout, width=None if tty else 200).print(rendered)
+
+
+def warn(app: AppContext, message: str) -> None:
+    """A notice on stderr (not with ``--quiet``)."""
+    if not app.quiet:
+        click.echo(f"ecrscan: {message}", err=True)
+
+
+def error(message: str) -> None:
+    """An error on stderr (also with ``--quiet``)."""
+    click.echo(f"ecrscan: error: {message}", err=True)
+
+
+def log_calls(gateways: Iterable[Any]) -> None:
+    """``-v``: the AWS calls the gateways made, per operation."""
+    total: Counter[str] = Counter()
+    for gateway in gateways:
+        total.update(gateway.calls)
+    log.info("AWS calls: %s", dict(total))
+
+
+def coverage_errors(coverage: Coverage | None) -> None:
+    """Name every failed target and unreadable task definition on stderr; stop with
+    exit 3 (nothing written) when no target could be audited at all."""
+    if coverage is None:
+        return
+    failed = [(t, stage, problem) for t in coverage.failed_targets for stage, problem in t.errors]
+    if coverage.nothing_audited:
+        if len(coverage.targets) == 1 and len(failed) == 1:
+            raise IncompleteError(str(failed[0][2]))
+        raise IncompleteError(
+            "no account/region could be audited: "
+            + "; ".join(f"{t.label}: {STAGES[stage]}: {problem}" for t, stage, problem in failed)
+        )
+    for target, stage, problem in failed:
+        role = f" (role {target.role_arn})" if target.role_arn else ""
+        error(f"{target.label}{role}: {STAGES[stage]} failed: {problem}")
+    for arn, problem in coverage.unreadable:
+        error(f"task definition {arn}: {problem}")
+
+
+def coverage_incomplete(coverage: Coverage | None) -> str:
+    """The coverage part of an "incomplete" message ("" when the targets are whole)."""
+    if coverage is None:
+        return ""
+    parts = []
+    if coverage.failed_targets:
+        parts.append(f"{len(coverage.failed_targets)} account/region targets failed")
+    if coverage.unreadable:
+        parts.append(f"{len(coverage.unreadable)} task definitions unreadable")
+    return ", ".join(parts)

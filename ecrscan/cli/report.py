@@ -1,0 +1,201 @@
+"""``ecrscan report``: findings against per-severity thresholds, the CI gate.
+
+Every input is checked before the first AWS call (thresholds, ignore file, image
+references, timeout, topic ARN, the --output directory: exit 2).  Then the engine builds
+the report, it is optionally published to SNS, then written to stdout or ``--output``
+(opened only once the report exists; written after publishing so that its JSON
+``exit_code`` is the process's), and the exit code says what happened: 0 within
+thresholds, 1 a breach, 3 incomplete (an error, a scan missing, failed or still pending),
+nothing to report or not published (3 outranks a breach).  ``--event`` hands the command
+over to :mod:`ecrscan.cli.event`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from ecrscan.aws.ecr import EcrGateway
+from ecrscan.cli.app import AppContext, aws_errors, log
+from ecrscan.cli.event import event_options
+from ecrscan.cli.gate import GateOptions, finish, gate_options, send_to_sns
+from ecrscan.cli.options import (
+    Selection,
+    TimeoutParam,
+    concurrency_option,
+    env_option,
+    image_refs_callback,
+    make_plan,
+    selection_options,
+)
+from ecrscan.cli.output import coverage_errors, emit, error, log_calls, warn
+from ecrscan.cli.progress import ProgressDisplay
+from ecrscan.core.imageref import ImageRef
+from ecrscan.core.model import ReportResult
+from ecrscan.engine.report import ReportSettings, build_report
+from ecrscan.engine.targets import Audit, Plan
+from ecrscan.render.formats import NEEDS_FINDINGS, render
+from ecrscan.render.notices import all_notices
+from ecrscan.render.sns import build_messages
+
+
+@click.command("report")
+@selection_options
+@env_option(
+    "--latest",
+    env="ECRSCAN_LATEST",
+    is_flag=True,
+    help="Only the most recently pushed image of each repository.",
+)
+@env_option(
+    "--image",
+    "images",
+    env="ECRSCAN_IMAGE",
+    env_note="space-separated",
+    multiple=True,
+    metavar="REF",
+    callback=image_refs_callback,
+    help="Report exactly this image instead of the registry (repeatable): repo:tag, "
+    "repo@sha256:..., repo:tag@sha256:..., a bare repo (= repo:latest), or a full URI "
+    "<account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest] whose account and "
+    "region are used. --filter, --exclude and --latest do not apply.",
+)
+@env_option(
+    "--wait",
+    env="ECRSCAN_WAIT",
+    is_flag=True,
+    help="Poll images whose scan is IN_PROGRESS or PENDING (and never-scanned images "
+    "pushed in the last 15 minutes, for scan-on-push) with backoff until the scan ends "
+    "or --timeout passes.",
+)
+@env_option(
+    "--timeout",
+    env="ECRSCAN_TIMEOUT",
+    type=TimeoutParam(),
+    default="10m",
+    show_default=True,
+    help="How long --wait polls: units h (hours), m (minutes), s (seconds), e.g. 90s, "
+    "10m, 1h30m; a bare number is seconds (unlike --expiry of rescan, m means "
+    "minutes here).",
+)
+@gate_options
+@concurrency_option("Parallel AWS calls.")
+@click.pass_obj
+@aws_errors
+@event_options
+def report(
+    app: AppContext,
+    selection: Selection,
+    latest: bool,
+    images: tuple[ImageRef, ...],
+    wait: bool,
+    timeout: float,
+    concurrency: int,
+    gate: GateOptions,
+) -> None:
+    """Check image scan findings against per-severity thresholds (a CI gate).
+
+    Reports every image of the region's repositories (--filter/--exclude, --latest), or
+    exactly the --image references.  Counts come from each image's last scan; findings
+    are read when --details, --ignore-file, or a format that lists findings (sarif, csv)
+    needs them.  Nothing is scanned: run `ecrscan rescan` first, or use --wait.
+    With --event FILE, one EventBridge scan event is judged instead, exactly as the
+    deployed reporter function judges it, without any AWS call (unless --publish).
+
+    \b
+    Exit codes:
+      0  every image within thresholds
+      1  at least one image breaches a threshold
+      2  usage or configuration error (no AWS call was made)
+      3  AWS/runtime error, or the audit is incomplete: an image never scanned, its
+         scan failed or still pending, or unreadable; the filters matched no image
+         ("nothing to report"); or --publish failed (outranks 1)
+
+    \b
+    Example (CI gate on the image just pushed):
+      ecrscan report --image "$REPO:$GIT_SHA" --wait --timeout 15m --fail-on HIGH \\
+          --format sarif --output ecrscan.sarif
+
+    Registry reports can cover several regions (--region repeated) and accounts
+    (--role-arn), and only the images ECS uses (--in-use) or pulled lately
+    (--pulled-within); each image names its account and region, and what was left out
+    is listed.  A failing account or region does not stop the others (exit 3).
+
+    IAM: ecr:DescribeRepositories and ecr:DescribeImages (whole registry) or
+    ecr:DescribeImages (--image), ecr:DescribeImageScanFindings; sns:Publish with
+    --publish; --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
+    """
+    # Every check that can fail without AWS comes first: exit 2, no call made.
+    thresholds = gate.thresholds()
+    rules = gate.ignore_rules()
+    topic_region = gate.topic_region()
+    if images and (selection.include or selection.exclude or latest):
+        warn(app, "--filter, --exclude and --latest do not apply to --image references")
+    plan = make_plan(app, selection, concurrency)
+    if images and (plan.in_use or plan.pulled_within or plan.role_arns or len(plan.regions) > 1):
+        raise click.UsageError(
+            "--image names exact images (a full URI carries its account and region): it "
+            "cannot be combined with --in-use, --pulled-within, --role-arn or several "
+            "--region"
+        )
+    settings = ReportSettings(
+        filter=selection.repo_filter(),
+        latest=latest,
+        images=images,
+        thresholds=thresholds,
+        ignore_rules=rules,
+        details=gate.details,
+        wait=wait,
+        timeout=timeout,
+        concurrency=concurrency,
+        needs_findings=gate.format in NEEDS_FINDINGS,
+    )
+    result = _build(app, settings, plan)
+    if topic_region is not None:
+        # before the output is written, so that its exit_code is the process's
+        result = _publish(app, result, gate.topic_arn, topic_region, gate.publish_always)
+    emit(gate.output, render(gate.format, result))
+    finish(app, result, wait)
+
+
+def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResult:
+    """The report of the --image references or of the plan's registries; what went
+    wrong on the way on stderr."""
+    gateways: list[EcrGateway] = []
+
+    def gateway_for(region: str | None, registry_id: str | None) -> EcrGateway:
+        gateway = app.gateway(settings.concurrency, region=region, registry_id=registry_id)
+        gateways.append(gateway)
+        return gateway
+
+    now = app.clock()
+    with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
+        if settings.images:
+            result = build_report(gateway_for, now, settings, progress=display.callback)
+        else:  # logs its calls per target
+            result = Audit(app.session(), plan, now, progress=display.callback).report(settings)
+    if settings.images:
+        log_calls(gateways)
+    coverage_errors(result.coverage)
+    for notice in all_notices(result):
+        warn(app, notice)
+    for name, problem in result.repository_errors:
+        error(f"repository {name}: {problem}")
+    return result
+
+
+def _publish(
+    app: AppContext, result: ReportResult, topic_arn: str, region: str, always: bool
+) -> ReportResult:
+    messages = build_messages(
+        result.images,
+        result.thresholds,
+        always=always,
+        region=result.region,
+        generated_at=result.generated_at,
+    )
+    if not messages:
+        log.info("nothing breaches: no SNS message published")
+        return result
+    return dataclasses.replace(result, publish_error=send_to_sns(app, topic_arn, region, messages))

@@ -1,0 +1,174 @@
+"""``ecrscan rescan``: start scans for the images whose last scan is older than
+``--expiry``, here or (``--via-queue``) through the deployed functions' jobs queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ecrscan.aws.clients import MESSAGING, make_client
+from ecrscan.aws.sqs import send_jobs
+from ecrscan.cli.app import AppContext, IncompleteError, aws_errors
+from ecrscan.cli.options import (
+    Selection,
+    concurrency_option,
+    env_option,
+    expiry_option,
+    make_plan,
+    output_options,
+    selection_options,
+)
+from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
+from ecrscan.cli.progress import ProgressDisplay
+from ecrscan.core.jobs import parse_job, repository_jobs
+from ecrscan.core.model import QueuedJobs, RescanResult
+from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.summary import summarize
+from ecrscan.engine.registry import list_repositories
+from ecrscan.engine.rescan import RescanSettings
+from ecrscan.engine.targets import Audit, Plan
+from ecrscan.render.formats import Format, formats_for, render
+from ecrscan.render.notices import all_notices
+
+
+@click.command("rescan")
+@expiry_option
+@selection_options
+@env_option(
+    "--dry-run",
+    env="ECRSCAN_DRY_RUN",
+    is_flag=True,
+    help="Plan only: read scan states and report what is due, start nothing.",
+)
+@concurrency_option("Parallel AWS calls. Throttling slows every worker down together.")
+@env_option(
+    "--via-queue",
+    "via_queue",
+    env="ECRSCAN_VIA_QUEUE",
+    metavar="URL",
+    help="Scan nothing here: send one job per repository to this SQS queue (the deployed "
+    "images function's jobs queue) and print how many were queued. Jobs carry --expiry "
+    "only when you set it. IAM: ecr:DescribeRepositories, sqs:SendMessage.",
+)
+@output_options(
+    formats_for(RescanResult),
+    format_help="Output format: a table for people, JSON (documented schema) for machines.",
+)
+@click.pass_obj
+@aws_errors
+def rescan_cmd(
+    app: AppContext,
+    expiry: tuple[Any, str],
+    selection: Selection,
+    dry_run: bool,
+    concurrency: int,
+    via_queue: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Start scans for images whose last scan is older than --expiry.
+
+    Due: never scanned, last scan FAILED, or COMPLETE longer ago than --expiry.  Images
+    with a scan IN_PROGRESS/PENDING, unsupported, too large or archived are left alone;
+    on an ENHANCED (Amazon Inspector) registry no scans are started.  A scan refused
+    because the image was already scanned in the last 24 h counts as "already scanned".
+
+    With --in-use, --pulled-within, several --region or --role-arn, only the images in
+    scope are checked; each result names its account and region, and what was left out
+    is listed.  A failing account or region does not stop the others (exit 3).
+
+    IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
+    ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
+    --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
+    """
+    delta, expiry_text = expiry
+    plan = make_plan(app, selection, concurrency)
+    repo_filter = selection.repo_filter()
+    if via_queue:
+        _check_via_queue(plan, dry_run)
+        source = click.get_current_context().get_parameter_source("expiry")
+        job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry_text
+        return _rescan_via_queue(app, via_queue, repo_filter, job_expiry, fmt, output)
+    settings = RescanSettings(
+        expiry=delta,
+        expiry_text=expiry_text,
+        filter=repo_filter,
+        dry_run=dry_run,
+        concurrency=concurrency,
+    )
+    with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
+        result = Audit(app.session(), plan, app.clock(), progress=display.callback).rescan(settings)
+    _show(app, result)
+    emit(output, render(fmt.lower(), result))
+    if result.incomplete:
+        raise IncompleteError(_incomplete_message(result))
+
+
+def _show(app: AppContext, result: RescanResult) -> None:
+    """Failed targets, notices and repository errors on stderr."""
+    coverage_errors(result.coverage)
+    multi = result.coverage is not None and len(result.coverage.targets) > 1
+    for notice in all_notices(result):
+        warn(app, notice)
+    for repo in result.repositories:
+        if repo.error:
+            where = f" ({repo.repository.registry_id}/{repo.region})" if multi else ""
+            error(f"repository {repo.repository.name}{where}: {repo.error}")
+
+
+def _incomplete_message(result: RescanResult) -> str:
+    summary = summarize(result)["TOTAL"]
+    errors = sum(1 for r in result.repositories if r.error)
+    targets = coverage_incomplete(result.coverage)
+    return (
+        f"incomplete: {errors} repositories failed, {summary['failed']} images failed, "
+        f"{summary['not_started']} due scans not started" + (f", {targets}" if targets else "")
+    )
+
+
+def _check_via_queue(plan: Plan, dry_run: bool) -> None:
+    if dry_run:
+        raise click.UsageError("--dry-run and --via-queue cannot be combined")
+    if plan.in_use or plan.pulled_within or plan.role_arns or len(plan.regions) > 1:
+        raise click.UsageError(
+            "--via-queue sends repository jobs to one deployed region: it cannot be "
+            "combined with --in-use, --pulled-within, --role-arn or several --region "
+            "(set ECS_DISCOVERY_ENABLED on the deployed functions instead)"
+        )
+
+
+def _rescan_via_queue(
+    app: AppContext,
+    queue_url: str,
+    repo_filter: RepositoryFilter,
+    expiry: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """``rescan --via-queue``: one job per repository to the jobs queue; exit 3 if SQS
+    refused any."""
+    gateway = app.gateway()
+    repositories = list_repositories(gateway, repo_filter)
+    sqs = make_client(
+        app.session(), "sqs", region=app.region, endpoint_url=app.endpoint_url, retries=MESSAGING
+    )
+    report = send_jobs(sqs, queue_url, repository_jobs(repositories, expiry))
+    queued = QueuedJobs(
+        queue_url=queue_url,
+        region=gateway.region,
+        expiry=expiry,
+        repositories=len(repositories),
+        sent=report.sent,
+        retried=report.retried,
+        failed=tuple((parse_job(f.body).repository_name, f.code, f.message) for f in report.failed),
+    )
+    warn(app, f"queued {report.sent} of {len(repositories)} repository jobs to {queue_url}")
+    if Format(fmt.lower()) in formats_for(QueuedJobs):
+        emit(output, render(fmt.lower(), queued))
+    if queued.failed:
+        repository, code, message = queued.failed[0]
+        raise IncompleteError(
+            f"{len(queued.failed)} jobs not queued (first: {repository}: {code}: {message})"
+        )

@@ -1,0 +1,114 @@
+"""Targets: the (account, region) pairs one run covers, and the checks of what names
+them (regions, role ARNs, role session names).  Pure: the credentials behind a target
+are resolved by :func:`ecrscan.aws.sts.resolve_targets`.
+
+A failure is a :class:`TargetFailure` value, one per (account, region) it leaves
+uncovered, never an exception that stops the other targets.  ``Target.region`` is
+authoritative: build every client with ``region=target.region`` (the base session keeps
+its own default region).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ecrscan import __version__
+from ecrscan.core.problem import Problem
+
+ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):"
+    r"iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$"
+)
+REGION = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d+$")
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")  # AWS: 2-64 of [\w+=,.@-]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleArn:
+    arn: str
+    partition: str
+    account: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One account and region, and the boto3 session whose credentials reach it."""
+
+    account: str
+    region: str
+    session: Any = field(compare=False, repr=False)
+    role_arn: str = ""  # "" for the base credentials
+
+    @property
+    def label(self) -> str:
+        return f"{self.account}/{self.region}"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFailure:
+    """An (account, region) that could not be covered, and why.  ``account`` is "" when
+    even the base credentials' account could not be read."""
+
+    account: str
+    region: str
+    problem: Problem
+    role_arn: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.account or 'unknown account'}/{self.region}"
+
+
+def parse_role_arn(text: str) -> RoleArn:
+    """Parse an IAM role ARN; raise ``ValueError`` naming the expected shape."""
+    match = ROLE_ARN.match(text.strip())
+    if not match:
+        raise ValueError(
+            f"invalid role ARN {text!r}: expected arn:aws:iam::<12-digit account>:role/<name>"
+        )
+    return RoleArn(match.group(0), match["partition"], match["account"], match["name"])
+
+
+def check_regions(regions: Sequence[str]) -> tuple[str, ...]:
+    """The regions without duplicates, in order; ``ValueError`` for a malformed name."""
+    seen: dict[str, None] = {}
+    for region in regions:
+        name = region.strip().lower()
+        if not REGION.match(name):
+            raise ValueError(f"invalid region {region!r}: expected a name such as eu-west-1")
+        seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def check_role_arns(role_arns: Sequence[str]) -> tuple[RoleArn, ...]:
+    """Parsed role ARNs, duplicates dropped; ``ValueError`` for a malformed ARN or two
+    different roles for one account (which one should audit it?)."""
+    by_account: dict[str, RoleArn] = {}
+    for text in role_arns:
+        role = parse_role_arn(text)
+        other = by_account.setdefault(role.account, role)
+        if other.arn != role.arn:
+            raise ValueError(
+                f"two roles for account {role.account}: {other.arn} and {role.arn}; "
+                "give one --role-arn per account"
+            )
+    return tuple(by_account.values())
+
+
+def default_session_name(now: datetime) -> str:
+    """``ecrscan-<version>-<UTC time>``: names the tool and the run in CloudTrail."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return check_session_name(f"ecrscan-{__version__}-{stamp}"[:64])
+
+
+def check_session_name(name: str) -> str:
+    if not SESSION_NAME.match(name):
+        raise ValueError(
+            f"invalid role session name {name!r}: 2-64 characters of letters, digits and +=,.@_-"
+        )
+    return name

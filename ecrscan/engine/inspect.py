@@ -1,0 +1,160 @@
+"""Inspecting one image for ``report``: read its scan state (and findings when asked),
+apply the ignore rules, and judge the counts against the thresholds.  Failures are
+values: an AWS error on one image is an ``ERROR`` report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.findings import count_findings
+from ecrscan.core.ignore import IgnoreRule, apply_ignores
+from ecrscan.core.imageref import ImageRef
+from ecrscan.core.model import Finding, Image, ImageReport, ImageStatus, ScanState
+from ecrscan.core.severity import Severity
+from ecrscan.core.thresholds import Thresholds
+
+# A never-scanned image pushed this recently may be waiting for its scan-on-push scan.
+NEW_IMAGE_GRACE = timedelta(minutes=15)
+
+COMPLETE_STATUSES = frozenset({"COMPLETE", "ACTIVE"})  # ACTIVE: enhanced, monitored
+WAITING_STATUSES = frozenset({"IN_PROGRESS", "PENDING"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """One image to inspect, the gateway that reads it, and its place in the report."""
+
+    gateway: Any
+    image: Image
+    order: tuple[Any, ...]
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An image whose scan has not ended (yet)."""
+
+    target: Target
+    state: ScanState
+
+
+@dataclass(frozen=True)
+class Inspector:
+    """Per-image work, safe to call from worker threads (it only reads its fields):
+    ``thresholds`` judge the counts less what the active ignore ``rules`` accept;
+    ``read_findings`` reads every finding; ``wait`` turns a scan still running (or a
+    scan-on-push scan not yet registered) into a :class:`Waiting` image."""
+
+    thresholds: Thresholds
+    rules: tuple[IgnoreRule, ...]
+    now: datetime
+    read_findings: bool = False
+    wait: bool = False
+
+    def resolve(
+        self, gateway: Any, ref: ImageRef, order: tuple[Any, ...]
+    ) -> tuple[tuple[Any, ...], ImageReport | Waiting]:
+        """Look the reference up, then inspect the image it names."""
+        try:
+            image = gateway.image_by_reference(ref)
+        except AwsError as exc:
+            placeholder = Image(
+                repository=ref.repository,
+                registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
+                digest=ref.digest or "",
+                tags=(ref.tag,) if ref.tag else (),
+            )
+            target = Target(gateway, placeholder, order, str(ref))
+            return order, self._report(target, None, ImageStatus.ERROR, error=exc.problem)
+        return order, self.inspect(Target(gateway, image, order, str(ref)), True)
+
+    def inspect(self, target: Target, first: bool) -> ImageReport | Waiting:
+        """Read the image's scan state (and findings when asked) and judge it."""
+        image = target.image
+        findings: tuple[Finding, ...] | None = None
+        try:
+            state = image.summary if first else None
+            if self.read_findings and (state is None or _complete(state)):
+                findings, state = target.gateway.findings(image)
+            elif state is None:
+                state = target.gateway.scan_state(image)
+        except AwsError as exc:
+            status = ImageStatus.ERROR
+            if exc.kind in (ErrorKind.IMAGE_ARCHIVED, ErrorKind.UNSUPPORTED_IMAGE):
+                status = ImageStatus.SCAN_FAILED
+            return self._report(target, None, status, error=exc.problem)
+
+        if state.never_scanned:
+            if self.wait and self._recently_pushed(image):
+                return Waiting(target, state)
+            return self._report(target, state, ImageStatus.NO_SCAN)
+        if (state.status or "").upper() in WAITING_STATUSES:
+            if self.wait:
+                return Waiting(target, state)
+            return self._report(target, state, ImageStatus.PENDING)
+        if _complete(state):
+            return self._judge(target, state, findings)
+        return self._report(target, state, ImageStatus.SCAN_FAILED)
+
+    def unfinished(self, item: Waiting) -> ImageReport:
+        status = ImageStatus.NO_SCAN if item.state.never_scanned else ImageStatus.PENDING
+        return self._report(item.target, item.state, status)
+
+    def _recently_pushed(self, image: Image) -> bool:
+        return image.pushed_at is not None and self.now - image.pushed_at <= NEW_IMAGE_GRACE
+
+    def _judge(
+        self, target: Target, state: ScanState, findings: tuple[Finding, ...] | None
+    ) -> ImageReport:
+        raw = dict(state.counts)
+        counts = raw
+        if findings is not None:
+            if self.rules:
+                findings = apply_ignores(findings, target.image.repository, self.rules)
+            if not raw:  # no summary counts: count the listed findings
+                raw = count_findings(findings, include_ignored=True)
+            counts = _subtract(raw, [f for f in findings if f.ignored is not None])
+        breaches = self.thresholds.evaluate(counts)
+        status = ImageStatus.BREACH if breaches else ImageStatus.OK
+        return self._report(
+            target,
+            state,
+            status,
+            counts=counts,
+            raw_counts=raw,
+            findings=findings,
+            breaches=breaches,
+        )
+
+    def _report(
+        self, target: Target, state: ScanState | None, status: ImageStatus, **fields: Any
+    ) -> ImageReport:
+        gateway = target.gateway
+        return ImageReport(
+            image=target.image,
+            state=state,
+            status=status,
+            reference=target.reference,
+            account=target.image.registry_id or getattr(gateway, "registry_id", None) or "",
+            region=getattr(gateway, "region", "") or "",
+            waited=self.wait,
+            **fields,
+        )
+
+
+def _complete(state: ScanState) -> bool:
+    return (state.status or "").upper() in COMPLETE_STATUSES
+
+
+def _subtract(counts: dict[str, int], ignored: Iterable[Finding]) -> dict[str, int]:
+    """``counts`` less the ignored findings, per severity (never below zero)."""
+    result = dict(counts)
+    for finding in ignored:
+        name = finding.severity.value
+        if name in result:
+            result[name] = max(0, result[name] - 1)
+    return {k: v for k, v in result.items() if v or k not in {s.value for s in Severity}}

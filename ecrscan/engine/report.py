@@ -1,0 +1,281 @@
+"""The report engine: which images, their scans and findings, judged against thresholds.
+
+:func:`build_report` takes a gateway factory, the time ``now`` and the settings, and
+returns a :class:`~ecrscan.core.model.ReportResult`; output formats and the exit code are pure
+functions of that result.  It reads and never acts: no scan is started here.
+
+* Scope: every image of the repositories the filter keeps (``latest``: the most recently
+  pushed one per repository; archived images are left out with a notice), or exactly the
+  images named by references (tags resolved to digests by DescribeImages).  An unknown
+  repository, tag or digest is an ``ERROR`` entry carrying AWS's message.
+* State: the summary DescribeImages returned when present, else DescribeImageScanFindings.
+  Counts come from the scan summary; findings (every page) are read only when
+  ``details``, ``needs_findings`` or ignore rules ask for them.  Ignored findings are
+  subtracted from the counts the thresholds see and stay in the findings, marked.
+* Waiting: with ``wait``, images whose scan is IN_PROGRESS or PENDING - and images never
+  scanned but pushed less than :data:`NEW_IMAGE_GRACE` ago, whose scan-on-push scan may
+  not be registered yet - are polled in rounds with capped exponential backoff until
+  their scan ends or ``timeout`` seconds have passed.  ``sleep`` and ``clock`` are
+  injected so tests never sleep.
+* Failures are values: an AWS error, or a transport error that survived botocore's
+  retries (read timeout, connection refused ...), on one image is an ``ERROR`` entry, on
+  one repository listing a ``repository_errors`` entry.  Only failing to list the
+  repositories at all raises (:class:`~ecrscan.engine.registry.FatalError`).
+
+Workers run in a thread pool fed by a :class:`~ecrscan.engine.runner.BoundedRunner` (a
+bounded window of calls, finished ones in completion order); registry reports walk the
+registry as rescan does (:func:`~ecrscan.engine.registry.walk_registry`); gateways are
+created, and the progress callback is called, in the calling thread only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ecrscan.aws.clients import DEFAULT_CONCURRENCY
+from ecrscan.core.coverage import RepoScope
+from ecrscan.core.ignore import IgnoreRule, split_expired
+from ecrscan.core.imageref import ImageRef
+from ecrscan.core.model import Image, ImageLookup, ImageReport, ReportResult, Repository
+from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.problem import Problem
+from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
+from ecrscan.core.thresholds import Thresholds
+from ecrscan.engine.inspect import Inspector, Target, Waiting
+from ecrscan.engine.registry import ImageDone, list_repositories, walk_registry
+from ecrscan.engine.runner import (
+    BoundedRunner,
+    Event,
+    ProgressCallback,
+    bounded_pool,
+    no_progress,
+)
+
+DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
+POLL_FIRST = 5.0  # first pause between polls, doubled each round ...
+POLL_CAP = 30.0  # ... up to this
+
+GatewayFactory = Callable[[str | None, str | None], Any]
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    filter: RepositoryFilter = field(default_factory=RepositoryFilter)
+    latest: bool = False
+    images: tuple[ImageRef, ...] = ()  # when given: exactly these, no registry walk
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    ignore_rules: tuple[IgnoreRule, ...] = ()
+    details: bool = False
+    wait: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    concurrency: int = DEFAULT_CONCURRENCY
+    needs_findings: bool = False  # the output format lists findings
+    # Registry reports only: the images in use / pulled recently (applied after
+    # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
+    scope: ImageScope | None = None
+
+    @property
+    def read_findings(self) -> bool:
+        return self.details or self.needs_findings or bool(self.ignore_rules)
+
+
+class _Gateways:
+    """``gateway_for`` with a cache; used from the calling thread only."""
+
+    def __init__(self, factory: GatewayFactory) -> None:
+        self._factory = factory
+        self._cache: dict[tuple[str | None, str | None], Any] = {}
+        self._regions: set[str | None] = set()
+
+    def get(self, region: str | None, registry_id: str | None) -> Any:
+        key = (region, registry_id)
+        if key not in self._cache:
+            gateway = self._factory(region, registry_id)
+            self._cache[key] = gateway
+            self._regions.add(getattr(gateway, "region", region))
+        return self._cache[key]
+
+    @property
+    def region(self) -> str | None:
+        """The one region every gateway works in; None when they span several."""
+        return next(iter(self._regions)) if len(self._regions) == 1 else None
+
+
+def build_report(
+    gateway_for: GatewayFactory,
+    now: datetime,
+    settings: ReportSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    progress: ProgressCallback | None = None,
+) -> ReportResult:
+    """Run one report.  ``now`` must be timezone-aware (UTC)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    active, expired = split_expired(settings.ignore_rules, now)
+    notices = [f"ignore rule {rule.describe()} has expired and was not applied" for rule in expired]
+    run = Inspector(settings.thresholds, active, now, settings.read_findings, settings.wait)
+    gateways = _Gateways(gateway_for)
+    notify = progress or no_progress
+
+    with bounded_pool(settings.concurrency) as runner:
+        scopes: list[RepoScope] = []
+        if settings.images:
+            done, waiting, more = _scan_references(settings, run, gateways, runner, notify)
+            repository_errors: list[tuple[str, Problem]] = []
+        else:
+            done, waiting, more, repository_errors = _scan_registry(
+                settings, run, gateways, runner, notify, scopes
+            )
+        notices.extend(more)
+        if waiting:
+            done.extend(_wait_for_scans(settings.timeout, run, runner, waiting, sleep, clock))
+
+    return ReportResult(
+        images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),
+        thresholds=settings.thresholds,
+        generated_at=now,
+        region=gateways.region,
+        notices=tuple(notices),
+        repository_errors=tuple(sorted(repository_errors)),
+        details=settings.read_findings,
+        scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
+    )
+
+
+Done = list[tuple[tuple[Any, ...], ImageReport]]
+
+
+def _scan_references(
+    settings: ReportSettings,
+    run: Inspector,
+    gateways: _Gateways,
+    runner: BoundedRunner[Any],
+    notify: ProgressCallback,
+) -> tuple[Done, list[Waiting], list[str]]:
+    refs = list(dict.fromkeys(settings.images))  # drop repeats, keep the order
+    for i, ref in enumerate(refs):
+        runner.submit(ref, run.resolve, gateways.get(ref.region, ref.registry_id), ref, (i,))
+    notify(Event.IMAGES_FOUND, len(refs))
+    done: Done = []
+    waiting: list[Waiting] = []
+    notices: list[str] = []
+    for ref, future in runner.completed():
+        order, outcome = future.result()
+        notify(Event.IMAGE_CHECKED, 1)
+        image = outcome.target.image if isinstance(outcome, Waiting) else outcome.image
+        if ref.tag and ref.digest and ref.tag not in image.tags:
+            notices.append(
+                f"{ref}: the tag {ref.tag!r} does not point at {ref.digest}; reporting the digest"
+            )
+        _collect(order, outcome, done, waiting)
+    return done, waiting, sorted(notices)
+
+
+def _scan_registry(
+    settings: ReportSettings,
+    run: Inspector,
+    gateways: _Gateways,
+    runner: BoundedRunner[Any],
+    notify: ProgressCallback,
+    scopes: list[RepoScope],
+) -> tuple[Done, list[Waiting], list[str], list[tuple[str, Problem]]]:
+    """Every (kept) image of the filtered repositories; ``scopes`` receives what the
+    image scope left out."""
+    gateway = gateways.get(None, None)
+    region = getattr(gateway, "region", None) or ""
+    scope = settings.scope
+    repositories, missing = select_repositories(
+        list_repositories(gateway, settings.filter), scope, settings.filter, region
+    )
+    scopes.extend(missing)
+    notify(Event.REPOSITORIES, len(repositories))
+    archived = 0
+
+    def narrow(repo: Repository, lookup: ImageLookup) -> list[Image]:
+        nonlocal archived
+        images = [i for i in lookup.images if (i.image_status or "").upper() != "ARCHIVED"]
+        archived += len(lookup.images) - len(images)
+        images, scoped = apply_scope(repo, images, scope, run.now, region)
+        if scoped is not None:
+            scopes.append(scoped)
+        return _latest(images) if settings.latest else images
+
+    def inspect(image: Image) -> ImageReport | Waiting:
+        return run.inspect(Target(gateway, image, _registry_order(image)), True)
+
+    done: Done = []
+    waiting: list[Waiting] = []
+    errors: list[tuple[str, Problem]] = []
+    for item in walk_registry(
+        runner,
+        repositories,
+        lambda repo: ImageLookup(tuple(gateway.images(repo))),
+        narrow,
+        inspect,
+        notify,
+    ):
+        if isinstance(item, ImageDone):
+            _collect(_registry_order(item.image), item.result, done, waiting)
+        else:
+            errors.append((item.repository.name, item.problem))
+    notices = []
+    if archived:
+        notices.append(
+            f"{archived} archived image{'' if archived == 1 else 's'} left out: archived "
+            "images cannot be pulled or scanned until restored"
+        )
+    return done, waiting, notices, errors
+
+
+def _wait_for_scans(
+    timeout: float,
+    run: Inspector,
+    runner: BoundedRunner[Any],
+    waiting: list[Waiting],
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Done:
+    """Poll the waiting images in rounds until their scans end or the timeout passes;
+    whatever is still waiting then is reported as it stands (PENDING or NO_SCAN)."""
+    done: Done = []
+    deadline = clock() + max(0.0, timeout)
+    delay = POLL_FIRST
+    while waiting:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        sleep(min(delay, remaining))
+        delay = min(delay * 2, POLL_CAP)
+        for item in waiting:
+            runner.submit(item.target, run.inspect, item.target, False)
+        waiting = []
+        for target, future in runner.completed():
+            _collect(target.order, future.result(), done, waiting)
+    for item in waiting:
+        done.append((item.target.order, run.unfinished(item)))
+    return done
+
+
+def _collect(
+    order: tuple[Any, ...], outcome: ImageReport | Waiting, done: Done, waiting: list[Waiting]
+) -> None:
+    if isinstance(outcome, Waiting):
+        waiting.append(outcome)
+    else:
+        done.append((order, outcome))
+
+
+def _latest(images: Iterable[Image]) -> list[Image]:
+    ordered = sorted(images, key=lambda i: (i.pushed_at is not None, i.pushed_at, i.digest))
+    return ordered[-1:]
+
+
+def _registry_order(image: Image) -> tuple[Any, ...]:
+    pushed = image.pushed_at.timestamp() if image.pushed_at else 0.0
+    return (image.repository, -pushed, image.digest)

@@ -1,0 +1,169 @@
+"""The repositories function (scheduled): one rescan job per repository to the jobs
+queue; with ECS discovery, jobs naming exactly the images ECS task definitions use
+(:mod:`ecrscan.engine.jobplan`), in this and other accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ecrscan.aws.ecr import EcrGateway
+from ecrscan.aws.ecs import EcsGateway
+from ecrscan.aws.sqs import SendReport, send_jobs
+from ecrscan.aws.sts import resolve_targets
+from ecrscan.core.inuse import ScopeHints
+from ecrscan.core.jobs import repository_jobs
+from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.targets import Target, default_session_name
+from ecrscan.engine.jobplan import InUsePlan, plan_in_use_jobs
+from ecrscan.engine.registry import list_repositories
+from ecrscan.lambdas import runtime
+from ecrscan.lambdas.runtime import ConfigurationError
+
+# What the reason of an out-of-scope image advises, in the function's terms.
+SCOPE_HINTS = ScopeHints(
+    account="add a role in that account to ECS_DISCOVERY_ROLES to audit it",
+    region="the function covers only its own region",
+)
+OVERRIDES = ("repositoriesFilterRegexp", "jobsQueueUrl", "expiry")
+
+
+class JobsNotQueued(RuntimeError):
+    """SQS refused some jobs even after retries: the scheduled run is incomplete."""
+
+
+class DiscoveryIncomplete(RuntimeError):
+    """ECS discovery could not read part of the in-use set (an account, a task
+    definition, a repository): the jobs for the rest were queued, this run is incomplete."""
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Queue the rescan jobs; raise if any job was not queued.
+
+    Environment: ``REPOSITORIES_FILTER_REGEXP`` (``re.search`` on the name; empty: all)
+    and ``IMAGES_SCAN_JOBS_QUEUE_URL``.  Event keys ``repositoriesFilterRegexp`` and
+    ``jobsQueueUrl`` override them, and ``expiry`` (e.g. ``"1d"``) is written into every
+    job for a one-off run.
+
+    Without ECS discovery: one job per repository.  With ``ECS_DISCOVERY_ENABLED`` true:
+    jobs naming, by digest, the images ACTIVE ECS task definitions reference, in this
+    account and in the account of each role in ``ECS_DISCOVERY_ROLES`` (comma-separated
+    role ARNs, assumed to read that account's ECS and ECR; its jobs carry the role for
+    the images function).  Whatever gets no job is counted in the ``discovery`` part of
+    the result and listed in the log line; if part of the in-use set could not be read
+    the jobs for the rest are queued and :class:`DiscoveryIncomplete` is raised.
+    """
+    now = runtime.clock()
+    env = runtime.environ()
+    overrides = _overrides(event)
+    pattern = overrides.get("repositoriesFilterRegexp", env.get("REPOSITORIES_FILTER_REGEXP"))
+    queue_url = overrides.get("jobsQueueUrl") or env.get("IMAGES_SCAN_JOBS_QUEUE_URL")
+    if not queue_url:
+        raise ConfigurationError(
+            "no jobs queue: set IMAGES_SCAN_JOBS_QUEUE_URL or pass jobsQueueUrl in the event"
+        )
+    expiry = overrides.get("expiry") or None
+    if expiry is not None:
+        runtime.check_duration(expiry, "event key expiry")
+    try:
+        repo_filter = RepositoryFilter.compile(pattern or None)
+    except ValueError as exc:
+        raise ConfigurationError(f"REPOSITORIES_FILTER_REGEXP: {exc}") from None
+    discovery = runtime.flag(env.get("ECS_DISCOVERY_ENABLED"), "ECS_DISCOVERY_ENABLED")
+    roles = runtime.discovery_roles(env)
+    plan: InUsePlan | None = None
+    if discovery:
+        plan = _plan_in_use(repo_filter, expiry, roles, default_session_name(now))
+        bodies, repositories = list(plan.jobs), len(plan.repositories)
+    else:
+        listed = list_repositories(runtime.clients.gateway(), repo_filter)
+        bodies, repositories = repository_jobs(listed, expiry), len(listed)
+    report = send_jobs(runtime.clients.sqs(), queue_url, bodies, sleep=runtime.sleep)
+    result: dict[str, Any] = {
+        "repositories": repositories,
+        "queued": report.sent,
+        "failed": len(report.failed),
+        "retried": report.retried,
+        "queueUrl": queue_url,
+        "filter": pattern or None,
+    }
+    _conclude(context, result, report, plan, len(bodies), queue_url)
+    return result
+
+
+def _conclude(
+    context: Any,
+    result: dict[str, Any],
+    report: SendReport,
+    plan: InUsePlan | None,
+    jobs: int,
+    queue_url: str,
+) -> None:
+    """Log the run; raise when a job was not queued or discovery was incomplete."""
+    if plan is not None:
+        result["discovery"] = plan.summary()
+    details = plan.details() if plan is not None else {}
+    if report.failed:
+        runtime.log(
+            context,
+            "ERROR",
+            "jobs not queued",
+            **result,
+            **details,
+            errors=[{"job": f.body, "code": f.code, "message": f.message} for f in report.failed],
+        )
+        first = report.failed[0]
+        raise JobsNotQueued(
+            f"{len(report.failed)} of {jobs} jobs could not be queued to "
+            f"{queue_url} (first: {first.code}: {first.message})"
+        )
+    if plan is not None and plan.incomplete:
+        runtime.log(context, "ERROR", "in-use discovery incomplete", **result, **details)
+        failures = plan.failures()
+        raise DiscoveryIncomplete(
+            f"ECS discovery incomplete, {report.sent} jobs queued for the rest: "
+            f"{len(failures)} failure(s) (first: {failures[0]})"
+        )
+    runtime.log(context, "INFO", "jobs queued", **result, **details)
+
+
+def _overrides(event: Any) -> dict[str, str]:
+    """The event keys a scheduled or manual invocation may set."""
+    if event is None:
+        return {}
+    if not isinstance(event, Mapping):
+        raise ConfigurationError(f"the event must be a JSON object, got {type(event).__name__}")
+    found = {}
+    for key in OVERRIDES:
+        value = event.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ConfigurationError(f"event key {key} must be a string, got {value!r}")
+        found[key] = value
+    return found
+
+
+def _plan_in_use(
+    repo_filter: RepositoryFilter, expiry: str | None, roles: tuple[str, ...], session_name: str
+) -> InUsePlan:
+    """The in-use jobs of this account and each role's account, in this region."""
+    clients = runtime.clients
+    targets, failures = resolve_targets(clients.session(), [], roles, session_name=session_name)
+
+    def gateways_for(target: Target) -> tuple[EcrGateway, EcsGateway]:
+        if not target.role_arn:
+            return clients.gateway(), clients.ecs()
+        return (
+            EcrGateway(target.session, region=target.region, registry_id=target.account),
+            EcsGateway(target.session, region=target.region),
+        )
+
+    return plan_in_use_jobs(
+        targets,
+        gateways_for,
+        repo_filter,
+        expiry=expiry,
+        failures=failures,
+        hints=SCOPE_HINTS,
+    )

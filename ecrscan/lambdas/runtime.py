@@ -1,0 +1,166 @@
+"""What the three functions share: the process-wide clients of a warm container, the
+clock, the environment, configuration checks and the JSON log line.
+
+Nothing is built at import time: the boto3 session and its clients are created on first
+use and kept for the warm container's later invocations; each handler reads the clock
+once per invocation.  Tests replace :data:`clients`, :func:`environ`, :func:`clock`,
+:func:`sleep` and :func:`monotonic` on this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ecrscan.aws.clients import MESSAGING, make_client, new_session
+from ecrscan.aws.ecr import EcrGateway
+from ecrscan.aws.ecs import EcsGateway
+from ecrscan.aws.sts import resolve_targets
+from ecrscan.core.durations import parse_duration
+from ecrscan.core.targets import check_role_arns
+
+# Assumed-role credentials last an hour (aws.sts.resolve_targets); a warm container
+# assumes the role again after this long.
+ROLE_SESSION_REUSE_SECONDS = 45 * 60
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
+
+
+class ConfigurationError(ValueError):
+    """The function's environment (or the event's overrides) cannot work."""
+
+
+class RoleNotAssumed(RuntimeError):
+    """The role a job names could not be assumed."""
+
+
+class Clients:
+    """A boto3 session and the clients built from it, created on first use and reused
+    by later invocations of the same (warm) container."""
+
+    def __init__(self, session_factory: Callable[[], Any] | None = None) -> None:
+        self._session_factory = session_factory
+        self._session: Any = None
+        self._gateways: dict[str | None, EcrGateway] = {}
+        # (registry id, role ARN) -> (when the role was assumed, the gateway)
+        self._role_gateways: dict[tuple[str | None, str], tuple[float, EcrGateway]] = {}
+        self._ecs: EcsGateway | None = None
+        self._sqs: Any = None
+        self._sns: Any = None
+
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = new_session(self._session_factory)
+        return self._session
+
+    def gateway(
+        self, registry_id: str | None = None, role_arn: str | None = None, session_name: str = ""
+    ) -> EcrGateway:
+        """The ECR gateway for a registry, with the function's credentials or, given
+        ``role_arn``, the role's (assumed as ``session_name`` once, and again after
+        :data:`ROLE_SESSION_REUSE_SECONDS`: the credentials last an hour)."""
+        if role_arn:
+            return self._role_gateway(registry_id, role_arn, session_name)
+        if registry_id not in self._gateways:
+            self._gateways[registry_id] = EcrGateway(self.session(), registry_id=registry_id)
+        return self._gateways[registry_id]
+
+    def _role_gateway(
+        self, registry_id: str | None, role_arn: str, session_name: str
+    ) -> EcrGateway:
+        key = (registry_id, role_arn)
+        cached = self._role_gateways.get(key)
+        if cached is not None and monotonic() - cached[0] < ROLE_SESSION_REUSE_SECONDS:
+            return cached[1]
+        targets, failures = resolve_targets(
+            self.session(), [], [role_arn], session_name=session_name, include_base=False
+        )
+        if failures:
+            raise RoleNotAssumed(f"cannot assume {role_arn}: {failures[0].problem}")
+        target = targets[0]
+        gateway = EcrGateway(
+            target.session, region=target.region, registry_id=registry_id or target.account
+        )
+        self._role_gateways[key] = (monotonic(), gateway)
+        return gateway
+
+    def ecs(self) -> EcsGateway:
+        if self._ecs is None:
+            self._ecs = EcsGateway(self.session())
+        return self._ecs
+
+    def sqs(self) -> Any:
+        if self._sqs is None:
+            self._sqs = make_client(self.session(), "sqs", retries=MESSAGING)
+        return self._sqs
+
+    def sns(self) -> Any:
+        if self._sns is None:
+            self._sns = make_client(self.session(), "sns", retries=MESSAGING)
+        return self._sns
+
+
+clients = Clients()
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ
+
+
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+# -- configuration -------------------------------------------------------------------
+
+
+def check_duration(text: str, what: str) -> None:
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"{what}: {exc}") from None
+
+
+def flag(raw: str | None, name: str) -> bool:
+    value = (raw or "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def discovery_roles(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``ECS_DISCOVERY_ROLES``: comma-separated role ARNs (blanks ignored), one per account."""
+    raw = env.get("ECS_DISCOVERY_ROLES") or ""
+    try:
+        roles = check_role_arns([part for part in raw.split(",") if part.strip()])
+    except ValueError as exc:
+        raise ConfigurationError(f"ECS_DISCOVERY_ROLES: {exc}") from None
+    return tuple(role.arn for role in roles)
+
+
+def log(context: Any, level: str, message: str, **fields: Any) -> None:
+    """One JSON object per line on stdout (CloudWatch Logs Insights reads the fields)."""
+    record = {
+        "level": level,
+        "message": message,
+        "function": getattr(context, "function_name", None),
+        "requestId": getattr(context, "aws_request_id", None),
+        **fields,
+    }
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,198 @@
+"""Small pure helpers the ``report`` output formats share: labels, ages, verdict texts,
+severity columns and totals, so every format says the same thing the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from ecrscan.core.model import Finding, ImageReport, ImageStatus, ReportResult, ScanState
+from ecrscan.core.severity import Breach, Severity
+from ecrscan.core.thresholds import DEFAULT_LEVELS
+
+STATUS_ORDER = tuple(ImageStatus)
+
+HINT_NO_SCAN = "run `ecrscan rescan` or use --wait"
+HINT_NO_SCAN_WAITED = "run `ecrscan rescan`"  # --wait was given: waiting did not help
+
+
+def plural(number: int, noun: str) -> str:
+    """``1 image``, ``2 images`` (regular plurals only)."""
+    return f"{number} {noun if number == 1 else noun + 's'}"
+
+
+def count(counts: Mapping[str, int], severity: Severity) -> int:
+    try:
+        return int(counts.get(severity.value, 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def severity_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """Every severity, in order, with its count (0 when absent); other keys such as
+    Inspector's ``TOTAL`` are dropped."""
+    return {s.value: count(counts, s) for s in Severity}
+
+
+def severity_columns(result: ReportResult) -> list[Severity]:
+    """The levels worth a column: the default four, any with a threshold, any with
+    findings in some image (before or after ignore rules)."""
+    shown = []
+    for severity in Severity:
+        if (
+            severity in DEFAULT_LEVELS
+            or result.thresholds.limit(severity) is not None
+            or any(
+                count(r.raw_counts, severity) or count(r.counts, severity) for r in result.images
+            )
+        ):
+            shown.append(severity)
+    return shown
+
+
+def short_digest(digest: str) -> str:
+    """``sha256:0123456789ab…`` → ``0123456789ab`` (12 hex digits, as docker shows)."""
+    return digest.partition(":")[2][:12] if ":" in digest else digest[:12]
+
+
+def tags_text(tags: Iterable[str], limit: int | None = None, sep: str = ", ") -> str:
+    tags = list(tags)
+    if limit is not None and len(tags) > limit:
+        return sep.join(tags[:limit]) + f"{sep}+{len(tags) - limit} more"
+    return sep.join(tags)
+
+
+def image_label(report: ImageReport) -> str:
+    """``repo:tag`` for a tagged image (its first tag), ``repo@sha256:0123456789ab``
+    otherwise."""
+    image = report.image
+    if image.tags:
+        return f"{image.repository}:{image.tags[0]}"
+    return f"{image.repository}@{image.digest[:19]}" if image.digest else image.repository
+
+
+def image_name(report: ImageReport) -> str:
+    """:func:`image_label` plus the short digest for a tagged image:
+    ``repo:tag (0123456789ab)``; an untagged image's label names its digest already."""
+    label = image_label(report)
+    return f"{label} ({short_digest(report.image.digest)})" if report.image.tags else label
+
+
+def image_uri(report: ImageReport, default_region: str | None = None) -> str:
+    """The image's pull reference by digest,
+    ``<registry>.dkr.ecr.<region>.amazonaws.com/<repo>@<digest>``; without a region or
+    registry id, ``<repo>@<digest>`` percent-encoded so it stays a valid URI reference."""
+    image = report.image
+    region = report.region or default_region
+    at_digest = f"@{image.digest}" if image.digest else ""
+    if region and image.registry_id:
+        domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return f"{image.registry_id}.dkr.ecr.{region}.{domain}/{image.repository}{at_digest}"
+    return quote(f"{image.repository}{at_digest}", safe="/@")
+
+
+def scan_age(state: ScanState | None, now: datetime) -> str:
+    """How long ago the last scan completed: ``45m``, ``20h``, ``9d``; "" when unknown."""
+    if state is None or state.completed_at is None:
+        return ""
+    seconds = (_aware(now) - _aware(state.completed_at)).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def breach_text(breach: Breach) -> str:
+    return f"{breach.severity.value} {breach.count} > {breach.threshold}"
+
+
+def verdict_text(report: ImageReport) -> str:
+    """One line saying what the report concluded for the image."""
+    status = report.status
+    if status is ImageStatus.OK:
+        return "ok"
+    if status is ImageStatus.BREACH:
+        return "breach: " + ", ".join(breach_text(b) for b in report.breaches)
+    if status is ImageStatus.NO_SCAN:
+        return f"no scan ({HINT_NO_SCAN_WAITED if report.waited else HINT_NO_SCAN})"
+    if status is ImageStatus.PENDING:
+        scan = report.state.status if report.state and report.state.status else "PENDING"
+        return f"scan pending ({scan})"
+    if status is ImageStatus.SCAN_FAILED:
+        description = report.state.description if report.state else ""
+        return f"scan failed: {description}" if description else "scan failed"
+    return f"error: {report.error}" if report.error else "error"
+
+
+def ignored_count(report: ImageReport) -> int:
+    """Findings the ignore file took out of the counts."""
+    if report.findings is not None:
+        return sum(1 for f in report.findings if f.ignored is not None)
+    return sum(max(count(report.raw_counts, s) - count(report.counts, s), 0) for s in Severity)
+
+
+def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then highest score, then id."""
+    return sorted(
+        findings,
+        key=lambda f: (-f.severity.rank, -(f.score if f.score is not None else -1.0), f.id),
+    )
+
+
+def status_totals(result: ReportResult) -> dict[str, int]:
+    """``{"images": n, "ok": …, "breach": …, "no_scan": …, …}``."""
+    totals = {"images": len(result.images)}
+    for status in STATUS_ORDER:
+        totals[status.value] = sum(1 for r in result.images if r.status is status)
+    return totals
+
+
+def total_counts(result: ReportResult, raw: bool = False) -> dict[str, int]:
+    totals = {s.value: 0 for s in Severity}
+    for report in result.images:
+        for severity in Severity:
+            totals[severity.value] += count(report.raw_counts if raw else report.counts, severity)
+    return totals
+
+
+def thresholds_text(result: ReportResult) -> str:
+    """``CRITICAL 0, HIGH 0, MEDIUM 0, LOW 0; off: INFORMATIONAL, …``."""
+    limits = result.thresholds.describe()
+    on = [f"{name} {limit}" for name, limit in limits.items() if limit is not None]
+    off = [name for name, limit in limits.items() if limit is None]
+    text = ", ".join(on) if on else "none"
+    return f"{text}; off: {', '.join(off)}" if off else text
+
+
+def headline(result: ReportResult) -> str:
+    """The run's verdict in one sentence."""
+    totals = status_totals(result)
+    images = totals["images"]
+    breached = totals[ImageStatus.BREACH.value]
+    noun = "image" if images == 1 else "images"
+    if result.incomplete:
+        unassessed = images - totals[ImageStatus.OK.value] - breached
+        parts = [f"{unassessed} of {images} {noun} not assessed"] if unassessed else []
+        if result.repository_errors:
+            n = len(result.repository_errors)
+            parts.append(f"{n} {'repository' if n == 1 else 'repositories'} could not be read")
+        coverage = result.coverage
+        if coverage is not None and coverage.failed_targets:
+            n = len(coverage.failed_targets)
+            parts.append(f"{n} account/region {'target' if n == 1 else 'targets'} failed")
+        if coverage is not None and coverage.unreadable:
+            parts.append(f"{len(coverage.unreadable)} task definitions unreadable")
+        if breached:
+            parts.append(f"{breached} breaching")
+        return "audit incomplete: " + ", ".join(parts)
+    if breached:
+        return f"{breached} of {images} {noun} breach thresholds"
+    return f"all {images} {noun} within thresholds"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,477 @@
+"""template.yaml: cfn-lint clean, handlers importable, environment and IAM in step with
+what the handlers really read and call."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import tomllib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import cfn_yaml
+
+from ecrscan.core.jobs import parse_job
+from ecrscan.lambdas import images, reporter, repositories, runtime
+from tests.conftest import REGION
+from tests.core.test_events import ECR_SAMPLE, load_event, variant
+from tests.core.test_jobs import drain
+from tests.lambdas.test_handlers import FakeContext, sqs_event
+from tests.registry import FakeRegistry
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+FUNCTIONS = {
+    "RepositoriesFunction": "repositories.handler",
+    "ImagesFunction": "images.handler",
+    "ReporterFunction": "reporter.handler",
+}
+# Statements the Lambda service uses on the function's behalf (not calls of our code).
+SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
+# IAM actions whose name differs from the API operation.
+IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+# Calls AWS allows whatever the policy says (no statement needed or wanted).
+NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+# Accounts and roles of the ECS discovery exercise (moto's default account is the base).
+OTHER_ACCOUNT = "111111111111"
+ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/ecrscan-audit"
+UNUSED_ROLE = "arn:aws:iam::222222222222:role/ecrscan-audit"
+# Parameter values the environment and IAM checks run with (besides the defaults).
+CONFIGURATIONS = {
+    "defaults": {},
+    "ecs-discovery": {"EcsDiscoveryEnabled": "true"},
+    "ecs-discovery-with-roles": {
+        "EcsDiscoveryEnabled": "true",
+        "EcsDiscoveryRoles": f"{ROLE},{UNUSED_ROLE}",
+    },
+    "roles-without-discovery": {"EcsDiscoveryRoles": ROLE},
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def function_property(template: dict[str, Any], name: str, key: str) -> Any:
+    props = template["Resources"][name]["Properties"]
+    if key in props:
+        return props[key]
+    return template.get("Globals", {}).get("Function", {}).get(key)
+
+
+def parameters(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    return {k: overrides.get(k, v.get("Default")) for k, v in template["Parameters"].items()}
+
+
+def condition(template: dict[str, Any], name: str, params: Mapping[str, str]) -> bool:
+    """A condition of the template, evaluated for these parameter values."""
+
+    def value(item: Any) -> Any:
+        return params[item["Ref"]] if isinstance(item, dict) else item
+
+    def evaluate(expr: dict[str, Any]) -> bool:
+        ((function, args),) = expr.items()
+        if function == "Fn::Equals":
+            return value(args[0]) == value(args[1])
+        if function == "Fn::Not":
+            return not evaluate(args[0])
+        if function == "Fn::And":
+            return all(evaluate(a) for a in args)
+        if function == "Condition":
+            return condition(template, args, params)
+        raise AssertionError(f"condition function {function} not evaluated by this test")
+
+    return evaluate(template["Conditions"][name])
+
+
+def if_resolved(item: Any, template: dict[str, Any], params: Mapping[str, str]) -> Any:
+    """``item`` with a top-level Fn::If decided (``None`` for AWS::NoValue)."""
+    if isinstance(item, dict) and "Fn::If" in item:
+        name, then, otherwise = item["Fn::If"]
+        item = then if condition(template, name, params) else otherwise
+    return None if item == {"Ref": "AWS::NoValue"} else item
+
+
+def statements(
+    template: dict[str, Any], function: str, overrides: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The policy statements of the function's role for these parameter values."""
+    role = function_property(template, function, "Role")
+    assert role == {"Fn::GetAtt": [role["Fn::GetAtt"][0], "Arn"]}, "each function has its own role"
+    policies = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]["Policies"]
+    params = parameters(template, overrides or {})
+    found = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    return [s for s in (if_resolved(s, template, params) for s in found) if s is not None]
+
+
+def actions(statement: Mapping[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+# -- lint and shape --------------------------------------------------------------------
+
+
+def test_cfn_lint_is_clean():
+    matches = lint_file(TEMPLATE)
+    assert matches == [], "\n".join(str(m) for m in matches)
+
+
+def test_cfn_lint_would_catch_a_broken_template(tmp_path):
+    broken = tmp_path / "template.yaml"
+    broken.write_text(
+        TEMPLATE.read_text().replace("!GetAtt ImagesLogGroup.Arn", "!GetAtt ImagesLogGroup.Nope")
+    )
+    assert lint_file(broken)
+
+
+@pytest.mark.parametrize(("function", "handler"), FUNCTIONS.items())
+def test_every_handler_resolves_to_an_importable_function(template, function, handler):
+    path = function_property(template, function, "Handler")
+    assert path == f"ecrscan.lambdas.{handler}"
+    module_name, _, attribute = path.rpartition(".")
+    target = getattr(importlib.import_module(module_name), attribute)
+    assert callable(target)
+    assert list(inspect.signature(target).parameters) == ["event", "context"]
+    assert function_property(template, function, "Runtime") == "python3.12"
+
+
+def test_every_function_in_the_template_is_known(template):
+    assert set(resources(template, "AWS::Serverless::Function")) == set(FUNCTIONS)
+
+
+def test_code_uri_packages_ecrscan_with_its_requirements(template):
+    for function in FUNCTIONS:
+        code = ROOT / function_property(template, function, "CodeUri")
+        assert (code / "ecrscan" / "lambdas" / "__init__.py").is_file()
+        assert (code / "requirements.txt").is_file()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert sorted(requirements) == sorted(pyproject["project"]["dependencies"])
+
+
+def test_parameters_and_their_defaults(template):
+    params = template["Parameters"]
+    assert {k: v.get("Default") for k, v in params.items()} == {
+        "ScanRate": "rate(1 day)",
+        "ScanExpiryDuration": "7d",
+        "RepositoriesFilterRegexp": "",
+        "CriticalThreshold": "0",
+        "HighThreshold": "0",
+        "MediumThreshold": "0",
+        "LowThreshold": "0",
+        "NotificationEmail": "",
+        "NotifyOnScanFailure": "false",
+        "EcsDiscoveryEnabled": "false",
+        "EcsDiscoveryRoles": "",
+    }
+    assert all(p.get("Description") for p in params.values())
+
+
+def test_email_subscription_only_when_an_address_is_given(template):
+    ((_name, subscription),) = resources(template, "AWS::SNS::Subscription").items()
+    condition = subscription["Condition"]
+    assert template["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]
+    }
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "NotificationEmail"}
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "ReportTopic"}
+
+
+def test_jobs_queue_redrive_and_visibility(template):
+    queue = template["Resources"]["JobsQueue"]["Properties"]
+    redrive = queue["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 3
+    dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+    timeout = function_property(template, "ImagesFunction", "Timeout")
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_images_function_reports_batch_item_failures(template):
+    (event,) = template["Resources"]["ImagesFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["BatchSize"] <= 10
+
+
+def test_schedule_and_scan_event_rules(template):
+    (schedule,) = template["Resources"]["RepositoriesFunction"]["Properties"]["Events"].values()
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == {"Ref": "ScanRate"}
+    patterns = [
+        (e["Properties"]["Pattern"]["source"], e["Properties"]["Pattern"]["detail-type"])
+        for e in template["Resources"]["ReporterFunction"]["Properties"]["Events"].values()
+        if e["Type"] == "EventBridgeRule"
+    ]
+    assert sorted(patterns) == [
+        (["aws.ecr"], ["ECR Image Scan"]),
+        (["aws.inspector2"], ["Inspector2 Scan"]),
+    ]
+
+
+# -- environment and IAM against what the handlers do ----------------------------------
+
+
+class RecordingEnv(Mapping[str, str]):
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return self.values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("handlers must read named variables, not iterate the environment")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def resolve(
+    value: Any, template: dict[str, Any], stack: Mapping[str, str], params: Mapping[str, str]
+) -> str:
+    """A template value with its parameter values and stack resources filled in."""
+    value = if_resolved(value, template, params)
+    if isinstance(value, str):
+        return value
+    ref = value["Ref"]
+    if ref in template["Parameters"]:
+        return params[ref]
+    return stack[ref]
+
+
+def template_env(
+    template, function: str, stack: Mapping[str, str], overrides: Mapping[str, str]
+) -> dict[str, str]:
+    params = parameters(template, overrides)
+    variables = dict(
+        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    variables.update(
+        template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    return {k: resolve(v, template, stack, params) for k, v in variables.items()}
+
+
+class CallRecorder:
+    """A boto3 session that records every API operation its clients call."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.calls: set[str] = set()
+        self.session.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **kwargs: Any) -> None:
+        action = f"{model.service_model.signing_name}:{model.name}"
+        self.calls.add(IAM_ACTION.get(action, action))
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.session.client(service, **kwargs)
+
+    @property
+    def region_name(self) -> str | None:
+        return self.session.region_name
+
+
+def role_session(role_arn: str) -> boto3.Session:
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=role_arn, RoleSessionName="test-setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+
+
+def task_definition(session: Any, family: str, image: str) -> None:
+    session.client("ecs", region_name=REGION).register_task_definition(
+        family=family, containerDefinitions=[{"name": "c", "image": image, "memory": 128}]
+    )
+
+
+Exercise = tuple[dict[str, str], dict[str, tuple[RecordingEnv, set[str]]]]
+_exercises: dict[str, Exercise] = {}  # the handlers run once per configuration
+
+
+@pytest.fixture(params=list(CONFIGURATIONS))
+def exercised(request, template, monkeypatch) -> Exercise:
+    """Run each handler, configured exactly as the template configures it for one set of
+    parameter values, through its main paths (the images function consumes the jobs the
+    repositories function queued); return the values, the variables read and the calls
+    made."""
+    if request.param not in _exercises:
+        registry = request.getfixturevalue("registry")
+        _exercises[request.param] = exercise(request.param, template, registry, monkeypatch)
+    return _exercises[request.param]
+
+
+def exercise(name: str, template, registry, monkeypatch) -> Exercise:
+    overrides = CONFIGURATIONS[name]
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="report")["TopicArn"]
+    stack = {"JobsQueue": queue_url, "ReportTopic": topic_arn}
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    registry.create_repo("app")
+    due = registry.push("app", "v1")
+    registry.set_scan("app", due, completed_at=long_ago)
+    host = f"dkr.ecr.{REGION}.amazonaws.com"
+    task_definition(boto3.Session(region_name=REGION), "app", f"{registry.account}.{host}/app:v1")
+    task_definition(boto3.Session(region_name=REGION), "shared", f"{OTHER_ACCOUNT}.{host}/shared:1")
+    other = role_session(ROLE)
+    shared = FakeRegistry(other.client("ecr"), REGION, OTHER_ACCOUNT)
+    shared.create_repo("shared")
+    shared.set_scan("shared", shared.push("shared", "1"), completed_at=long_ago)
+    jobs: list[str] = []
+
+    runs = {
+        "RepositoriesFunction": [lambda: repositories.handler({}, FakeContext())],
+        "ImagesFunction": [
+            lambda: jobs.extend(drain(sqs, queue_url)),
+            lambda: images.handler(sqs_event(*jobs), FakeContext()),
+        ],
+        "ReporterFunction": [
+            lambda: reporter.handler(load_event(ECR_SAMPLE), FakeContext()),
+            lambda: reporter.handler(variant(ECR_SAMPLE, scan_status="FAILED"), FakeContext()),
+        ],
+    }
+    seen = {}
+    for function, calls in runs.items():
+        env = RecordingEnv(template_env(template, function, stack, overrides))
+        recorder = CallRecorder()
+        monkeypatch.setattr(runtime, "environ", lambda env=env: env)
+        monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda r=recorder: r))
+        for call in calls:
+            result = call()
+            if function == "ImagesFunction" and result is not None:
+                assert result == {"batchItemFailures": []}
+        seen[function] = (env, recorder.calls)
+    roles = [parse_job(job).role_arn for job in jobs]
+    expected = {
+        "defaults": [None],
+        "ecs-discovery": [None],
+        "roles-without-discovery": [None],
+        "ecs-discovery-with-roles": [None, ROLE],
+    }[name]
+    assert sorted(roles, key=str) == expected, "the exercise did not queue the expected jobs"
+    return overrides, seen
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_environment_set_by_the_template_is_what_the_handler_reads(template, exercised, function):
+    _, seen = exercised
+    env, _ = seen[function]
+    assert env.read == set(env.values), (
+        f"read but not set: {sorted(env.read - set(env.values))}; "
+        f"set but never read: {sorted(set(env.values) - env.read)}"
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_iam_allows_exactly_the_calls_each_handler_makes(template, exercised, function):
+    overrides, seen = exercised
+    _, calls = seen[function]
+    granted = set()
+    for statement in statements(template, function, overrides):
+        assert statement["Effect"] == "Allow"
+        if statement["Sid"] not in SERVICE_SIDS:
+            granted |= actions(statement)
+    assert calls, "the handler made no AWS call: the exercise is broken"
+    assert granted == calls - NO_PERMISSION_NEEDED
+
+
+def test_discovery_permissions_only_when_enabled(template):
+    def granted(function: str, overrides: Mapping[str, str]) -> set[str]:
+        return {a for s in statements(template, function, overrides) for a in actions(s)}
+
+    discovery = {"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition", "ecr:DescribeImages"}
+    assert not granted("RepositoriesFunction", {}) & (discovery | {"sts:AssumeRole"})
+    assert discovery <= granted("RepositoriesFunction", {"EcsDiscoveryEnabled": "true"})
+    for function in ("RepositoriesFunction", "ImagesFunction"):
+        assert "sts:AssumeRole" not in granted(function, {"EcsDiscoveryEnabled": "true"})
+        assert "sts:AssumeRole" not in granted(function, {"EcsDiscoveryRoles": ROLE})
+        with_roles = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": f"{ROLE},{UNUSED_ROLE}"}
+        (assume,) = [
+            s for s in statements(template, function, with_roles) if "sts:AssumeRole" in actions(s)
+        ]
+        assert actions(assume) == {"sts:AssumeRole"}
+        assert assume["Resource"] == {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]}
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("", True),
+        (ROLE, True),
+        (f"{ROLE},{UNUSED_ROLE}", True),
+        ("arn:aws-us-gov:iam::111111111111:role/path/audit", True),
+        (f"{ROLE}, {UNUSED_ROLE}", False),  # Fn::Split would keep the space
+        ("arn:aws:iam::1111:role/x", False),
+        (f"{ROLE},", False),
+        ("arn:aws:iam::111111111111:user/bob", False),
+    ],
+)
+def test_discovery_roles_pattern(template, value, ok):
+    import re
+
+    pattern = template["Parameters"]["EcsDiscoveryRoles"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is ok
+
+
+def test_iam_resources_are_scoped(template):
+    repository_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"
+    }
+    every = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": ROLE}
+    for function in FUNCTIONS:
+        for statement in statements(template, function, every):
+            resource = statement["Resource"]
+            acts = actions(statement)
+            if resource == "*":
+                assert acts in (
+                    {"ecr:GetRegistryScanningConfiguration"},
+                    {"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"},
+                ), statement
+            elif acts == {"sts:AssumeRole"}:
+                assert resource == {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]}, statement
+            elif all(a.startswith("ecr:") for a in acts):
+                assert resource == repository_arn, statement
+            else:  # SQS, SNS, logs: a resource of this stack
+                assert set(resource) <= {"Fn::GetAtt", "Ref"}, statement
+                target = (resource.get("Fn::GetAtt") or [resource.get("Ref")])[0]
+                assert target in template["Resources"], statement
+
+
+def test_service_statements_match_the_function_wiring(template):
+    for function in FUNCTIONS:
+        props = template["Resources"][function]["Properties"]
+        by_sid = {s["Sid"]: s for s in statements(template, function)}
+        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert by_sid["Logs"]["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+        assert actions(by_sid["Logs"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+        if "DeadLetterQueue" in props:
+            assert by_sid["FailedInvocations"]["Resource"] == props["DeadLetterQueue"]["TargetArn"]
+        else:
+            assert "FailedInvocations" not in by_sid
+    consume = {s["Sid"]: s for s in statements(template, "ImagesFunction")}["ConsumeJobs"]
+    assert actions(consume) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert consume["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}

@@ -1,0 +1,160 @@
+"""The house rules, checked on the code itself: layers that import only downwards, no
+import circles, small modules and functions, and AWS SDK imports in ``ecrscan/aws`` only.
+
+Imports are read with :mod:`ast` (every ``import``, also inside functions), so a lazy
+import cannot hide an arrow.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ecrscan"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60  # the body without its docstring; an option table is the signature
+
+# layer -> the ecrscan layers it may import ("" is the package's own __init__: version)
+ALLOWED = {
+    "core": {"", "core"},
+    "aws": {"", "core", "aws"},
+    "engine": {"", "core", "aws", "engine"},
+    "render": {"", "core", "render"},
+    "cli": {"", "core", "aws", "engine", "render", "cli"},
+    "lambdas": {"", "core", "aws", "engine", "render", "lambdas"},
+}
+# third-party packages each layer may not import
+FORBIDDEN = {
+    "core": {"boto3", "botocore", "click", "rich"},
+    "aws": {"click", "rich"},
+    "engine": {"boto3", "botocore", "click", "rich"},
+    "render": {"boto3", "botocore", "click"},
+    "cli": {"boto3", "botocore"},
+    "lambdas": {"boto3", "botocore", "click", "rich"},
+}
+
+
+def modules() -> Iterator[tuple[str, Path]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        yield ".".join(parts), path
+
+
+def imports(path: Path, name: str) -> set[str]:
+    """Every module ``path`` imports, absolute (relative imports resolved)."""
+    found: set[str] = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    [
+                        *package.split(".")[: len(package.split(".")) - node.level + 1],
+                        *([base] if base else []),
+                    ]
+                )
+            found.add(base)
+            # `from ecrscan.lambdas import runtime` imports a module too
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else ""
+
+
+ALL = dict(modules())
+GRAPH = {
+    name: {i for i in imports(path, name) if i in ALL and i != name} for name, path in ALL.items()
+}
+
+
+def test_the_layers_are_the_packages_we_think() -> None:
+    layers = {layer(m) for m in ALL}
+    assert layers == {"", *ALLOWED}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_imports_point_down_only(name: str) -> None:
+    own = layer(name)
+    if not own:
+        return  # ecrscan, ecrscan.__main__
+    wrong = sorted(i for i in GRAPH[name] if layer(i) not in ALLOWED[own])
+    assert not wrong, f"{name} ({own}) must not import {wrong}"
+    third_party = {i.split(".")[0] for i in imports(ALL[name], name)}
+    assert not third_party & FORBIDDEN[own], f"{name} imports {third_party & FORBIDDEN[own]}"
+
+
+def find_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every loop a depth-first walk of ``graph`` meets, as a path back to its start."""
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return circles
+
+
+def test_no_import_circles() -> None:
+    assert find_circles(GRAPH) == []
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    assert find_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert find_circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_graph_is_read() -> None:
+    """The CLI reaches the core through the engine; lazy imports count too."""
+    assert "ecrscan.engine.rescan" in GRAPH["ecrscan.cli.rescan"]
+    assert "ecrscan.core.model" in GRAPH["ecrscan.engine.rescan"]
+    assert "ecrscan.lambdas.runtime" in GRAPH["ecrscan.lambdas.images"]
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_modules_are_small(name: str) -> None:
+    lines = ALL[name].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_MODULE_LINES, f"{name}: {lines} lines"
+
+
+def function_bodies(path: Path) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            first = body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+                and len(body) > 1
+            ):
+                first = body[1]
+            yield node.name, (node.end_lineno or node.lineno) - first.lineno + 1
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_functions_are_short(name: str) -> None:
+    long = [(f, n) for f, n in function_bodies(ALL[name]) if n > MAX_FUNCTION_LINES]
+    assert not long, f"{name}: {long}"
