@@ -26,7 +26,7 @@ from ecrscan.aws.clients import DEFAULT_CONCURRENCY, new_session, pool_size
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.core.redact import RedactingFilter
-from ecrscan.core.targets import check_regions
+from ecrscan.core.targets import check_endpoint_url, check_regions
 from ecrscan.engine.registry import FatalError
 
 EXIT_OK = 0
@@ -196,10 +196,24 @@ def cli(
             raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--region'") from None
         app.region = app.regions[0]
     app.profile = profile or app.profile
-    app.endpoint_url = endpoint_url or app.endpoint_url
+    if endpoint_url is not None:
+        app.endpoint_url = _endpoint(ctx, endpoint_url)
     app.verbose = verbose
     app.quiet = quiet
     _configure_logging(ctx, verbose)
+
+
+def _endpoint(ctx: click.Context, url: str) -> str:
+    """``url`` if it is an http(s) URL with a host (and a valid port); a usage error
+    naming where it came from otherwise."""
+    problem = check_endpoint_url(url)
+    if problem:
+        source = ctx.get_parameter_source("endpoint_url")
+        hint = "'--endpoint-url'"
+        if source is click.core.ParameterSource.ENVIRONMENT:
+            hint += " (from AWS_ENDPOINT_URL)"
+        raise click.BadParameter(f"{url!r} {problem}", ctx=ctx, param_hint=hint)
+    return url
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -23,7 +23,6 @@ import functools
 import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -47,6 +46,8 @@ from ecrscan.render.formats import NEEDS_FINDINGS, render
 from ecrscan.render.sns import event_messages
 
 STDIN = "-"
+# EventBridge events are at most 256 KB; a file much larger is not one event.
+MAX_EVENT_BYTES = 1024 * 1024
 # The options of `report` that --event uses ...
 EVENT_OPTIONS = frozenset(
     {
@@ -141,17 +142,23 @@ def read_event(source: str) -> ScanEvent:
     name = "stdin" if source == STDIN else source
     try:
         if source == STDIN:
-            text = click.get_text_stream("stdin").read()
+            raw = click.get_binary_stream("stdin").read(MAX_EVENT_BYTES + 1)
         else:
-            text = Path(source).read_text(encoding="utf-8")
+            with open(source, "rb") as handle:
+                raw = handle.read(MAX_EVENT_BYTES + 1)
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise _bad_event(f"cannot read {name}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise _bad_event(f"{name} is not UTF-8 text") from None
+    if len(raw) > MAX_EVENT_BYTES:
+        raise _bad_event(f"{name} is larger than {MAX_EVENT_BYTES:,} bytes: not one event")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # malformed, or a number of more than 4,300 digits
         raise _bad_event(f"{name} is not a JSON event ({exc})") from None
+    except RecursionError:
+        raise _bad_event(f"{name} is not a JSON event (nested too deeply)") from None
     try:
         return parse_scan_event(data)
     except EventError as exc:

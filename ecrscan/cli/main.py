@@ -27,6 +27,11 @@ def main() -> None:
     app = AppContext()
     try:
         code = cli.main(prog_name="ecrscan", obj=app, standalone_mode=False)
+    except click.UsageError as exc:
+        # one line, whatever the option: what is wrong and where help is
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"ecrscan: usage error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

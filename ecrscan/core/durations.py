@@ -71,7 +71,7 @@ def parse_duration(text: str) -> relativedelta:
 
 # -- timeouts: their own small grammar (the duration grammar's "m" means months) -------
 
-_TIMEOUT = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_TIMEOUT = re.compile(r"(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,6})s)?")
 MAX_TIMEOUT = 24 * 3600
 
 
@@ -80,9 +80,9 @@ def parse_timeout(text: str) -> float:
     Units h (hours), m (minutes), s (seconds), largest first, each at most once; ``0``
     means "check once, do not wait".  At most 24h."""
     raw = str(text).strip().lower()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         raw += "s"
-    match = _TIMEOUT.match(raw) if raw else None
+    match = _TIMEOUT.fullmatch(raw) if raw else None
     if not match or not any(match.groups()):
         raise DurationError(
             f"invalid timeout {text!r}: expected e.g. 90s, 10m, 1h or 1h30m "

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ecrscan.core.model import Finding
+from ecrscan.core.patterns import Pattern, PatternError, compile_pattern
 
 KEYS = ("id", "reason", "until", "repository")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class IgnoreFileError(ValueError):
@@ -41,7 +42,7 @@ class IgnoreRule:
     id: str
     reason: str
     until: date | None = None
-    repository: re.Pattern[str] | None = None
+    repository: Pattern | None = None
     source: str = ""
     entry: int = 0
 
@@ -176,14 +177,14 @@ def _until(value: Any, where: str) -> date | None:
     )
 
 
-def _pattern(value: Any, where: str) -> re.Pattern[str] | None:
+def _pattern(value: Any, where: str) -> Pattern | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value:
         raise IgnoreFileError(f"{where}: 'repository' must be a non-empty regular expression")
     try:
-        return re.compile(value)
-    except re.error as exc:
+        return compile_pattern(value)
+    except PatternError as exc:
         raise IgnoreFileError(
             f"{where}: 'repository' {value!r} is not a valid regex: {exc}"
         ) from None

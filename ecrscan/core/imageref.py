@@ -12,7 +12,8 @@ Repository names may be nested (``team/app/api``).  A registry host must be a pr
 ECR host: ``<12-digit account>.dkr.ecr[-fips].<region>.amazonaws.com`` (``.com.cn`` in
 China), or the dual-stack ``<account>.dkr-ecr[-fips].<region>.on.aws``; its account and
 region are used.  Ports, other registries and ECR Public are rejected.  Errors are
-``ValueError`` with a message that names the reference and the rule it broke.
+:class:`ImageRefError` (a ``ValueError``) with a message that names the reference and
+the rule it broke.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 
 DEFAULT_TAG = "latest"
 
-_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]+"
 _ECR_HOST = re.compile(
-    rf"^(?P<account>\d{{12}})\."
+    rf"^(?P<account>[0-9]{{12}})\."
     rf"(?:dkr\.ecr(?:-fips)?\.(?P<region>{_REGION})\.amazonaws\.com(?:\.cn)?"
     rf"|dkr-ecr(?:-fips)?\.(?P<region_ds>{_REGION})\.on\.aws)$"
 )
@@ -33,6 +34,10 @@ _REPOSITORY = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _FORMS = "repo[:tag], repo@sha256:<digest> or <account>.dkr.ecr.<region>.amazonaws.com/repo[:tag]"
+
+
+class ImageRefError(ValueError):
+    """Text that is not an ECR image reference."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +66,18 @@ class ImageRef:
 
 
 def parse_image_ref(text: str) -> ImageRef:
-    """Parse ``text``; raise ``ValueError`` when it is not an ECR image reference."""
+    """Parse ``text``; raise :class:`ImageRefError` when it is not an ECR image
+    reference."""
     raw = (text or "").strip()
     if not raw:
-        raise ValueError(f"empty image reference (expected {_FORMS})")
+        raise ImageRefError(f"empty image reference (expected {_FORMS})")
+    if not raw.isprintable():
+        raise ImageRefError(
+            f"invalid image reference {raw!r}: it contains a control character "
+            "(a line break, tab or escape)"
+        )
     if "://" in raw:
-        raise ValueError(f"invalid image reference {raw!r}: drop the URL scheme ({_FORMS})")
+        raise ImageRefError(f"invalid image reference {raw!r}: drop the URL scheme ({_FORMS})")
 
     registry_id = region = None
     path = raw
@@ -78,8 +89,8 @@ def parse_image_ref(text: str) -> ImageRef:
     digest = None
     if "@" in path:
         path, _, digest = path.partition("@")
-        if not _DIGEST.match(digest):
-            raise ValueError(
+        if not _DIGEST.fullmatch(digest):
+            raise ImageRefError(
                 f"invalid image reference {raw!r}: digest {digest!r} is not "
                 "sha256: followed by 64 lowercase hex digits"
             )
@@ -88,8 +99,8 @@ def parse_image_ref(text: str) -> ImageRef:
     head, colon, maybe_tag = path.rpartition(":")
     if colon and "/" not in maybe_tag:
         path, tag = head, maybe_tag
-        if not _TAG.match(tag):
-            raise ValueError(
+        if not _TAG.fullmatch(tag):
+            raise ImageRefError(
                 f"invalid image reference {raw!r}: tag {tag!r} must be 1-300 letters, digits, "
                 "'_', '.' or '-', not starting with '.' or '-'"
             )
@@ -107,7 +118,7 @@ def _looks_like_host(part: str) -> bool:
     return bool(
         ":" in part
         or part == "localhost"
-        or _ECR_HOST.match(part)
+        or _ECR_HOST.fullmatch(part)
         or part.endswith((".amazonaws.com", ".amazonaws.com.cn", ".on.aws", ".ecr.aws"))
         or part in ("docker.io", "ghcr.io", "quay.io", "gcr.io", "registry.k8s.io")
     )
@@ -115,18 +126,18 @@ def _looks_like_host(part: str) -> bool:
 
 def _parse_host(raw: str, host: str) -> tuple[str, str]:
     if ":" in host:
-        raise ValueError(
+        raise ImageRefError(
             f"invalid image reference {raw!r}: registry host {host!r} has a port; "
             "ECR hosts take none"
         )
     if host == "public.ecr.aws" or host.endswith(".ecr.aws"):
-        raise ValueError(
+        raise ImageRefError(
             f"invalid image reference {raw!r}: ECR Public ({host}) has no scan findings; "
             "name a private ECR repository"
         )
-    match = _ECR_HOST.match(host)
+    match = _ECR_HOST.fullmatch(host)
     if not match:
-        raise ValueError(
+        raise ImageRefError(
             f"invalid image reference {raw!r}: {host!r} is not a private ECR registry host "
             "(<12-digit account>.dkr.ecr.<region>.amazonaws.com)"
         )
@@ -135,14 +146,14 @@ def _parse_host(raw: str, host: str) -> tuple[str, str]:
 
 def _check_repository(raw: str, name: str) -> None:
     if not name:
-        raise ValueError(f"invalid image reference {raw!r}: no repository name ({_FORMS})")
+        raise ImageRefError(f"invalid image reference {raw!r}: no repository name ({_FORMS})")
     if not 2 <= len(name) <= 256:
-        raise ValueError(
+        raise ImageRefError(
             f"invalid image reference {raw!r}: repository name must be 2-256 characters"
         )
-    if not _REPOSITORY.match(name):
+    if not _REPOSITORY.fullmatch(name):
         hint = " (repository names are lowercase)" if name != name.lower() else ""
-        raise ValueError(
+        raise ImageRefError(
             f"invalid image reference {raw!r}: {name!r} is not a valid ECR repository name"
             f"{hint}: lowercase letters and digits, separated by '.', '_', '-' or '/'"
         )

@@ -7,7 +7,6 @@ has an explicit entry in :data:`STATUS_RULES`; a status AWS adds later falls bac
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from datetime import datetime
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.core.model import Decision, Image, ScanState, ScanType, Verdict
+from ecrscan.core.patterns import Pattern, PatternError, compile_pattern
 
 # Status -> (decision, reason).  COMPLETE is special: due or fresh depending on age.
 STATUS_RULES: dict[str, tuple[Decision, str]] = {
@@ -78,10 +78,11 @@ def _age(now: datetime, then: datetime) -> str:
 
 @dataclass(frozen=True)
 class RepositoryFilter:
-    """``include`` is searched (``re.search``) in the name; any ``exclude`` drops it."""
+    """``include`` is searched (``re.search`` semantics, in linear time: RE2) in the
+    name; any ``exclude`` drops it."""
 
-    include: re.Pattern[str] | None = None
-    exclude: tuple[re.Pattern[str], ...] = ()
+    include: Pattern | None = None
+    exclude: tuple[Pattern, ...] = ()
 
     @classmethod
     def compile(cls, include: str | None, exclude: Sequence[str] = ()) -> RepositoryFilter:
@@ -97,8 +98,8 @@ class RepositoryFilter:
         return not any(p.search(name) for p in self.exclude)
 
 
-def _compile(pattern: str, option: str) -> re.Pattern[str]:
+def _compile(pattern: str, option: str) -> Pattern:
     try:
-        return re.compile(pattern)
-    except re.error as exc:
+        return compile_pattern(pattern)
+    except PatternError as exc:
         raise ValueError(f"invalid {option} regular expression {pattern!r}: {exc}") from None

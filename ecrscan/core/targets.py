@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ecrscan import __version__
 from ecrscan.core.problem import Problem
 
 ROLE_ARN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):"
-    r"iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$"
+    r"iam::(?P<account>[0-9]{12}):role/(?P<name>[\w+=,.@/-]{1,512})",
+    re.ASCII,
 )
-REGION = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d+$")
-SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")  # AWS: 2-64 of [\w+=,.@-]
+REGION = re.compile(r"[a-z]{2,}(-[a-z]+)+-[0-9]+")
+SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)  # AWS: 2-64 of [\w+=,.@-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class TargetFailure:
 
 def parse_role_arn(text: str) -> RoleArn:
     """Parse an IAM role ARN; raise ``ValueError`` naming the expected shape."""
-    match = ROLE_ARN.match(text.strip())
+    match = ROLE_ARN.fullmatch(text.strip())
     if not match:
         raise ValueError(
             f"invalid role ARN {text!r}: expected arn:aws:iam::<12-digit account>:role/<name>"
@@ -79,10 +81,27 @@ def check_regions(regions: Sequence[str]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for region in regions:
         name = region.strip().lower()
-        if not REGION.match(name):
+        if not REGION.fullmatch(name):
             raise ValueError(f"invalid region {region!r}: expected a name such as eu-west-1")
         seen.setdefault(name, None)
     return tuple(seen)
+
+
+def check_endpoint_url(url: str) -> str:
+    """Why ``url`` cannot be an AWS endpoint ("" when it can): it must be ``http://`` or
+    ``https://`` with a host and, if any, a port number."""
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return "is not a URL: it contains spaces or control characters"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "is not a URL: expected http://HOST[:PORT] or https://HOST[:PORT]"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        return "has an invalid port"
+    if not parts.hostname:
+        return "has no host"
+    return ""
 
 
 def check_role_arns(role_arns: Sequence[str]) -> tuple[RoleArn, ...]:
@@ -107,7 +126,7 @@ def default_session_name(now: datetime) -> str:
 
 
 def check_session_name(name: str) -> str:
-    if not SESSION_NAME.match(name):
+    if not SESSION_NAME.fullmatch(name):
         raise ValueError(
             f"invalid role session name {name!r}: 2-64 characters of letters, digits and +=,.@_-"
         )

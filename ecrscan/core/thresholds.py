@@ -6,6 +6,7 @@ the level is off.  Defaults: 0 for CRITICAL, HIGH, MEDIUM and LOW, off for the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -14,6 +15,9 @@ from ecrscan.core.severity import Breach, Severity
 DEFAULT_LEVELS = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 # Environment variables of the Lambda this tool replaces, honoured as defaults.
 ENV_VARS = {s.value: s for s in DEFAULT_LEVELS}
+
+
+_WHOLE = re.compile(r"-?[0-9]{1,9}")  # ASCII digits, at most 999,999,999
 
 
 class ThresholdError(ValueError):
@@ -28,12 +32,9 @@ def parse_limit(text: str, what: str = "threshold") -> int | None:
     value = str(text).strip().lower()
     if value in ("off", "none", "disabled", "-"):
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ThresholdError(
-            f"invalid {what} {text!r}: expected a whole number >= 0 or 'off'"
-        ) from None
+    if not _WHOLE.fullmatch(value):  # int() would take "１", "1_000" and 5,000 digits
+        raise ThresholdError(f"invalid {what} {text!r}: expected a whole number >= 0 or 'off'")
+    number = int(value)
     if number < 0:
         raise ThresholdError(f"invalid {what} {text!r}: must be >= 0 (or 'off')")
     return number

@@ -223,3 +223,38 @@ def test_invalid_regex(include: str | None, exclude: tuple[str, ...], message: s
     with pytest.raises(ValueError) as info:
         RepositoryFilter.compile(include, exclude)
     assert message in str(info.value)
+
+
+# -- user patterns run on RE2: linear time, no backreferences or lookaround ----------------
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(a|aa)+$", r"(.*a){12}$", r"^(\w+\s?)*$"])
+def test_catastrophic_patterns_run_in_linear_time(pattern: str) -> None:
+    import time
+
+    name = "a" * 32 + "!"
+    repo_filter = RepositoryFilter.compile(pattern)
+    started = time.perf_counter()
+    for _ in range(100):
+        repo_filter.matches(name)
+    assert time.perf_counter() - started < 1.0  # Python's re: minutes for one call
+
+
+@pytest.mark.parametrize(
+    ("option", "pattern"),
+    [("--filter", r"(a)\1"), ("--exclude", "(?=a)b"), ("--exclude", "(?<!a)b")],
+)
+def test_unsupported_syntax_names_the_pattern(option: str, pattern: str) -> None:
+    include, exclude = (pattern, ()) if option == "--filter" else (None, (pattern,))
+    with pytest.raises(ValueError) as info:
+        RepositoryFilter.compile(include, exclude)
+    message = str(info.value)
+    assert option in message and repr(pattern) in message
+    assert "backreferences or lookaround" in message
+
+
+def test_patterns_keep_search_semantics() -> None:
+    repo_filter = RepositoryFilter.compile("app", ("legacy$",))
+    assert repo_filter.matches("team/my-app-api")
+    assert not repo_filter.matches("team/app-legacy")
+    assert not repo_filter.matches("team/web")

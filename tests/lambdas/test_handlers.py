@@ -221,6 +221,11 @@ def test_repositories_handler_retries_transient_entry_failures(registry, sqs, se
             {},
             "REPOSITORIES_FILTER_REGEXP",
         ),
+        (
+            {"IMAGES_SCAN_JOBS_QUEUE_URL": "u", "REPOSITORIES_FILTER_REGEXP": "^(?!legacy)"},
+            {},
+            r"REPOSITORIES_FILTER_REGEXP.*'\^\(\?!legacy\)'.*lookaround",
+        ),
         ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, {"expiry": "soon"}, "event key expiry"),
         ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, {"jobsQueueUrl": 5}, "jobsQueueUrl must be a string"),
         ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, ["not", "an", "object"], "must be a JSON object"),

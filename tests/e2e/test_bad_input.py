@@ -1,0 +1,173 @@
+"""Hostile or mistyped input is a one-line usage error (exit 2) before any AWS call.
+
+The installed command runs with ``AWS_ENDPOINT_URL`` pointing at a local TCP listener
+that only counts connections: a case that reached AWS would show up there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ecrscan_command
+
+
+class Sentinel:
+    """A TCP listener on loopback that accepts, counts and closes connections."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def sentinel() -> Iterator[Sentinel]:
+    listener = Sentinel()
+    yield listener
+    listener.close()
+
+
+def run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
+    base.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_MAX_ATTEMPTS="1",
+        HOME=str(tmp_path),
+    )
+    base.update(env)
+    return subprocess.run(
+        [ecrscan_command(), *args], env=base, capture_output=True, text=True, timeout=60
+    )
+
+
+def event_file(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def ignore_file(tmp_path: Path, pattern: str) -> str:
+    body = f'[[ignore]]\nid = "CVE-1"\nreason = "r"\nrepository = {json.dumps(pattern)}\n'
+    return event_file(tmp_path, "ignore.toml", body)
+
+
+# (case, arguments (a callable of tmp_path), extra environment, text the error names)
+CASES = [
+    (
+        "control character in --image",
+        lambda p: ["report", "--image", "team/api\n:v1"],
+        {},
+        "control character",
+    ),
+    (
+        "escape in --image",
+        lambda p: ["report", "--image", "team/api\x1b[31m:v1"],
+        {},
+        "control character",
+    ),
+    (
+        "fullwidth digit in --threshold",
+        lambda p: ["report", "--threshold", "HIGH=１"],
+        {},
+        "--threshold",
+    ),
+    (
+        "Arabic-Indic digit in --timeout",
+        lambda p: ["report", "--wait", "--timeout", "٣"],
+        {},
+        "--timeout",
+    ),
+    (
+        "5,001-digit integer in --event",
+        lambda p: ["report", "--event", event_file(p, "big.json", '{"a": ' + "9" * 5001 + "}")],
+        {},
+        "--event",
+    ),
+    (
+        "100,000 nested [ in --event",
+        lambda p: ["report", "--event", event_file(p, "deep.json", "[" * 100_000)],
+        {},
+        "nested too deeply",
+    ),
+    (
+        "AWS_ENDPOINT_URL without a scheme",
+        lambda p: ["repos"],
+        {"AWS_ENDPOINT_URL": "127.0.0.1:5123"},
+        "AWS_ENDPOINT_URL",
+    ),
+    (
+        "--endpoint-url that is no URL",
+        lambda p: ["--endpoint-url", "notaurl", "repos"],
+        {},
+        "--endpoint-url",
+    ),
+    (
+        "backreference in --filter",
+        lambda p: ["repos", "--filter", r"(a)\1"],
+        {},
+        "backreferences or lookaround",
+    ),
+    ("lookahead in --exclude", lambda p: ["rescan", "--exclude", "(?=x)y"], {}, "--exclude"),
+    (
+        "lookbehind in the ignore file's repository",
+        lambda p: ["report", "--ignore-file", ignore_file(p, "(?<=team)/api")],
+        {},
+        "'repository'",
+    ),
+    ("negative --threshold", lambda p: ["report", "--threshold", "HIGH=-1"], {}, ">= 0"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "env", "names"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_no_aws_call(
+    case: str, args, env: dict[str, str], names: str, sentinel: Sentinel, tmp_path: Path
+) -> None:
+    proc = run(args(tmp_path), {"AWS_ENDPOINT_URL": sentinel.url, **env}, tmp_path)
+    assert proc.returncode == 2, (case, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ecrscan: usage error: ") and names in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert sentinel.connections == 0, f"{case}: an AWS call was made"
+
+
+def test_the_sentinel_sees_a_call(sentinel: Sentinel, tmp_path: Path) -> None:
+    """The check above can fail: a valid command does reach the endpoint."""
+    proc = run(["repos"], {"AWS_ENDPOINT_URL": sentinel.url}, tmp_path)
+    assert proc.returncode == 3
+    assert sentinel.connections >= 1
