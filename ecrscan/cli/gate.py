@@ -26,6 +26,7 @@ from ecrscan.core.thresholds import ThresholdError, Thresholds
 from ecrscan.render.common import (
     HINT_NO_SCAN,
     HINT_NO_SCAN_WAITED,
+    NOTHING_TO_REPORT,
     headline,
     image_label,
     plural,
@@ -35,7 +36,7 @@ from ecrscan.render.formats import Format, formats_for
 from ecrscan.render.sns import SnsMessage
 
 MAX_LISTED = 10  # images named per group in the "incomplete" message
-NOTHING_REPORTED = "nothing to report: the filters matched no image"
+EMPTY_HINT = "--allow-empty accepts an empty scope"
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$")
 
 
@@ -199,8 +200,8 @@ def send_to_sns(
 
 def finish(app: AppContext, result: ReportResult, waited: bool) -> None:
     """The verdict on stderr and the exit code (``result.exit_code``)."""
-    if result.nothing_reported:
-        raise IncompleteError(NOTHING_REPORTED)
+    if result.nothing_reported and not result.allow_empty:
+        raise IncompleteError(f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
     warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
     if result.incomplete:
         raise IncompleteError(incomplete_message(result, waited))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +252,15 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
     )
 
 
+allow_empty_option = env_option(
+    "--allow-empty",
+    env="ECRSCAN_ALLOW_EMPTY",
+    is_flag=True,
+    help="Accept an empty scope (the filters, --in-use or --pulled-within leave no image): "
+    "exit 0 instead of 3. Without it, an empty scope is never a pass.",
+)
+
+
 def concurrency_option(help_text: str) -> Decorator:
     return env_option(
         "--concurrency",
@@ -261,13 +272,35 @@ def concurrency_option(help_text: str) -> Decorator:
     )
 
 
-def check_output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
-    """Refuse an output path whose directory does not exist before any AWS call."""
-    if value is not None and not value.absolute().parent.is_dir():
-        raise click.BadParameter(
-            f"directory {str(value.absolute().parent)!r} does not exist", ctx=ctx, param=param
-        )
-    return value
+def check_output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """The ``--output`` destination, checked before any AWS call: ``None`` for stdout
+    (no option, or ``-``); otherwise a file path that is not empty, not a directory, in
+    an existing directory where a file can be created (tried, then removed)."""
+    if value is None or value == "-":
+        return None
+    problem = output_problem(value)
+    if problem:
+        raise click.BadParameter(problem, ctx=ctx, param=param)
+    return Path(value)
+
+
+def output_problem(value: str) -> str:
+    """Why ``value`` cannot receive the output ("" when it can)."""
+    if not value.strip():
+        return "empty path (give a file name, or - for stdout)"
+    path = Path(value)
+    if path.is_dir():
+        return f"{value!r} is a directory"
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        return f"directory {str(parent)!r} does not exist"
+    try:
+        handle, probe = tempfile.mkstemp(dir=parent, prefix=".ecrscan-", suffix=".probe")
+    except OSError as exc:
+        return f"cannot write in {str(parent)!r}: {exc.strerror or exc}"
+    os.close(handle)
+    os.unlink(probe)
+    return ""
 
 
 def output_options(
@@ -294,7 +327,7 @@ def output_options(
             "-o",
             "output",
             env=output_envvars,
-            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            metavar="FILE",
             callback=check_output_path,
             help=output_help,
         ),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,14 +20,14 @@ from ecrscan.render.coverage import STAGES
 
 
 def emit(output: Path | None, rendered: Any) -> None:
-    """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout."""
+    """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout.
+
+    A file is written atomically: to a temporary file in the same directory, then
+    renamed over ``output``, so a failed or interrupted run leaves the old file or a
+    complete new one, never half of one."""
     if output is not None:
         try:
-            with output.open("w", encoding="utf-8") as handle:
-                if isinstance(rendered, str):
-                    handle.write(rendered)
-                else:
-                    Console(file=handle, width=160, no_color=True).print(rendered)
+            write_atomically(output, rendered)
         except OSError as exc:
             raise IncompleteError(f"cannot write {output}: {exc.strerror or exc}") from None
         return
@@ -33,6 +36,33 @@ def emit(output: Path | None, rendered: Any) -> None:
     else:
         tty = sys.stdout.isatty()
         Console(file=sys.stdout, width=None if tty else 200).print(rendered)
+
+
+def write_atomically(path: Path, rendered: Any) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.absolute().parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            if isinstance(rendered, str):
+                stream.write(rendered)
+            else:
+                Console(file=stream, width=160, no_color=True).print(rendered)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if path.exists():  # keep the file's permissions, as an in-place write would
+            os.chmod(temporary, path.stat().st_mode & 0o7777)
+        else:
+            os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def warn(app: AppContext, message: str) -> None:

@@ -23,6 +23,7 @@ from ecrscan.cli.gate import GateOptions, finish, gate_options, send_to_sns
 from ecrscan.cli.options import (
     Selection,
     TimeoutParam,
+    allow_empty_option,
     concurrency_option,
     env_option,
     image_refs_callback,
@@ -79,6 +80,7 @@ from ecrscan.render.sns import build_messages
     "10m, 1h30m; a bare number is seconds (unlike --expiry of rescan, m means "
     "minutes here).",
 )
+@allow_empty_option
 @gate_options
 @concurrency_option("Parallel AWS calls.")
 @click.pass_obj
@@ -91,6 +93,7 @@ def report(
     images: tuple[ImageRef, ...],
     wait: bool,
     timeout: float,
+    allow_empty: bool,
     concurrency: int,
     gate: GateOptions,
 ) -> None:
@@ -151,7 +154,7 @@ def report(
         concurrency=concurrency,
         needs_findings=gate.format in NEEDS_FINDINGS,
     )
-    result = _build(app, settings, plan)
+    result = dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty)
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
         result = _publish(app, result, gate.topic_arn, topic_region, gate.publish_always)

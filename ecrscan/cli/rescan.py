@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,10 @@ import click
 from ecrscan.aws.clients import MESSAGING, make_client
 from ecrscan.aws.sqs import send_jobs
 from ecrscan.cli.app import AppContext, IncompleteError, aws_errors
+from ecrscan.cli.gate import EMPTY_HINT
 from ecrscan.cli.options import (
     Selection,
+    allow_empty_option,
     concurrency_option,
     env_option,
     expiry_option,
@@ -29,6 +32,7 @@ from ecrscan.core.summary import summarize
 from ecrscan.engine.registry import list_repositories
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit, Plan
+from ecrscan.render.common import NOTHING_TO_RESCAN
 from ecrscan.render.formats import Format, formats_for, render
 from ecrscan.render.notices import all_notices
 
@@ -42,6 +46,7 @@ from ecrscan.render.notices import all_notices
     is_flag=True,
     help="Plan only: read scan states and report what is due, start nothing.",
 )
+@allow_empty_option
 @concurrency_option("Parallel AWS calls. Throttling slows every worker down together.")
 @env_option(
     "--via-queue",
@@ -63,6 +68,7 @@ def rescan_cmd(
     expiry: tuple[Any, str],
     selection: Selection,
     dry_run: bool,
+    allow_empty: bool,
     concurrency: int,
     via_queue: str | None,
     fmt: str,
@@ -99,9 +105,12 @@ def rescan_cmd(
         concurrency=concurrency,
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
-        result = Audit(app.session(), plan, app.clock(), progress=display.callback).rescan(settings)
+        audit = Audit(app.session(), plan, app.clock(), progress=display.callback)
+        result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
     _show(app, result)
     emit(output, render(fmt.lower(), result))
+    if result.nothing_checked and not allow_empty:
+        raise IncompleteError(f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
     if result.incomplete:
         raise IncompleteError(_incomplete_message(result))
 

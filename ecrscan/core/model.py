@@ -176,11 +176,14 @@ class RescanResult:
     region: str | None = None
     scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
     coverage: Coverage | None = None  # targets and in-use discovery (multi-target runs)
+    # An empty scope (no image to check, no error) is accepted, not a failure.
+    allow_empty: bool = False
+    interrupted: str = ""  # the signal that stopped the run early ("" when none did)
 
     @property
     def incomplete(self) -> bool:
-        """True when part of the work was left undone by an error or a quota."""
-        if self.coverage is not None and self.coverage.incomplete:
+        """True when part of the work was left undone by an error, a quota or a signal."""
+        if self.interrupted or (self.coverage is not None and self.coverage.incomplete):
             return True
         for repo in self.repositories:
             if repo.error is not None:
@@ -192,6 +195,17 @@ class RescanResult:
 
     def all_images(self) -> list[ImageResult]:
         return [r for repo in self.repositories for r in repo.images]
+
+    @property
+    def nothing_checked(self) -> bool:
+        """No image to check and no error either: the filters (or the image scope)
+        matched no image, which must not pass as "done"."""
+        return not any(repo.images for repo in self.repositories) and not self.incomplete
+
+    @property
+    def complete(self) -> bool:
+        """Every image in scope was checked, and there was some (or that was allowed)."""
+        return not self.incomplete and (self.allow_empty or not self.nothing_checked)
 
     @property
     def account(self) -> str:
@@ -270,6 +284,9 @@ class ReportResult:
     coverage: Coverage | None = None  # targets and in-use discovery (registry reports)
     # --publish: why SNS refused the message (the report itself is whole); None if sent
     publish_error: Problem | None = None
+    # No image to judge (and no error) is accepted, not a failure.
+    allow_empty: bool = False
+    interrupted: str = ""  # the signal that stopped the run early ("" when none did)
 
     @property
     def account(self) -> str:
@@ -282,9 +299,11 @@ class ReportResult:
 
     @property
     def incomplete(self) -> bool:
-        """An error, a missing or failed scan, or a scan still pending: the audit is not
-        whole, whatever the thresholds say."""
-        if self.repository_errors or (self.coverage is not None and self.coverage.incomplete):
+        """An error, a missing or failed scan, a scan still pending, or a signal: the
+        audit is not whole, whatever the thresholds say."""
+        if self.interrupted or self.repository_errors:
+            return True
+        if self.coverage is not None and self.coverage.incomplete:
             return True
         return any(r.status not in (ImageStatus.OK, ImageStatus.BREACH) for r in self.images)
 
@@ -295,10 +314,15 @@ class ReportResult:
         return not self.images and not self.incomplete
 
     @property
+    def complete(self) -> bool:
+        """Every image was judged, and there was some (or that was allowed)."""
+        return not self.incomplete and (self.allow_empty or not self.nothing_reported)
+
+    @property
     def exit_code(self) -> int:
         """The process's exit code: 3 when the audit is incomplete, nothing was reported
-        or ``--publish`` failed (outranks a breach), 1 a breach, 0 all within
-        thresholds."""
-        if self.incomplete or self.nothing_reported or self.publish_error is not None:
+        (unless allowed) or ``--publish`` failed (outranks a breach), 1 a breach, 0 all
+        within thresholds."""
+        if not self.complete or self.publish_error is not None:
             return 3
         return 1 if self.breached else 0

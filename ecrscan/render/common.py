@@ -7,7 +7,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from ecrscan.core.model import Finding, ImageReport, ImageStatus, ReportResult, ScanState
+from ecrscan.core.model import (
+    Finding,
+    ImageReport,
+    ImageStatus,
+    ReportResult,
+    RescanResult,
+    ScanState,
+)
 from ecrscan.core.severity import Breach, Severity
 from ecrscan.core.thresholds import DEFAULT_LEVELS
 
@@ -168,8 +175,40 @@ def thresholds_text(result: ReportResult) -> str:
     return f"{text}; off: {', '.join(off)}" if off else text
 
 
+NOTHING_TO_REPORT = "nothing to report: the filters matched no image"
+NOTHING_TO_RESCAN = "nothing to rescan: the filters matched no image"
+EMPTY_ACCEPTED = "accepted with --allow-empty"
+NOT_A_PASS = "not a pass"
+
+
+def empty_text(nothing: str, allowed: bool) -> str:
+    """What an empty scope means: "... (accepted with --allow-empty)" or "...; not a pass"."""
+    return f"{nothing} ({EMPTY_ACCEPTED})" if allowed else f"{nothing}; {NOT_A_PASS}"
+
+
+def interrupted_text(signal_name: str) -> str:
+    return f"interrupted by {signal_name}: a partial record"
+
+
+def incomplete_reason(result: ReportResult | RescanResult) -> str | None:
+    """Why the result is not complete, in one sentence; ``None`` when it is."""
+    if result.complete:
+        return None
+    if result.interrupted:
+        return interrupted_text(result.interrupted)
+    if isinstance(result, ReportResult):
+        return empty_text(NOTHING_TO_REPORT, False) if result.nothing_reported else headline(result)
+    if result.nothing_checked:
+        return empty_text(NOTHING_TO_RESCAN, False)
+    return "part of the work was left undone: see the repositories and images with errors"
+
+
 def headline(result: ReportResult) -> str:
     """The run's verdict in one sentence."""
+    if result.interrupted:
+        return interrupted_text(result.interrupted)
+    if result.nothing_reported:
+        return empty_text(NOTHING_TO_REPORT, result.allow_empty)
     totals = status_totals(result)
     images = totals["images"]
     breached = totals[ImageStatus.BREACH.value]

@@ -54,6 +54,7 @@ from ecrscan.core.summary import summarize, summary_row
 from ecrscan.render.common import (
     ignored_count,
     image_uri,
+    incomplete_reason,
     severity_counts,
     status_totals,
     total_counts,
@@ -129,7 +130,7 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "expiry": result.expiry,
         "dry_run": result.dry_run,
         "scan_type": result.scan_type.value,
-        "complete": not result.incomplete,
+        "complete": result.complete,
         "notices": list(all_notices(result)),
         "totals": summary["TOTAL"],
         "repositories": [
@@ -156,6 +157,7 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage),
         "scope": scope_document(result.coverage, result.scopes),
+        "reason": incomplete_reason(result),  # why "complete" is false; null when true
     }
 
 
@@ -172,7 +174,7 @@ def report_document(result: ReportResult) -> dict[str, Any]:
         "command": "report",
         "generated_at": iso(result.generated_at),
         "region": result.region,
-        "complete": not result.incomplete,
+        "complete": result.complete,
         "exit_code": result.exit_code,
         "details": result.details,
         "publish_error": (
@@ -191,6 +193,7 @@ def report_document(result: ReportResult) -> dict[str, Any]:
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage),
         "scope": scope_document(result.coverage, result.scopes, per_repository=True),
+        "reason": incomplete_reason(result),  # why "complete" is false; null when true
     }
 
 

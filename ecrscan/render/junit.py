@@ -17,6 +17,7 @@ from ecrscan.core.severity import Severity
 from ecrscan.render.common import (
     count,
     image_name,
+    incomplete_reason,
     sorted_findings,
     thresholds_text,
     verdict_text,
@@ -44,6 +45,10 @@ def report_junit(result: ReportResult) -> str:
     errors = sum(1 for r in result.images if r.status in ERROR_STATUSES) + len(
         result.repository_errors
     )
+    reason = incomplete_reason(result)
+    if reason is not None and (result.nothing_reported or result.interrupted):
+        cases.append(_run_case(reason))
+        errors += 1
     counters = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors)}
     root = ET.Element("testsuites", {"name": "ecrscan", **counters, "time": "0"})
     generated = result.generated_at
@@ -92,6 +97,14 @@ def _image_case(result: ReportResult, report: ImageReport) -> ET.Element:
     else:
         out = ET.SubElement(case, "system-out")
         out.text = xml_text(_details(result, report))
+    return case
+
+
+def _run_case(reason: str) -> ET.Element:
+    """The run as a whole did not pass: nothing to report, or interrupted."""
+    case = ET.Element("testcase", {"classname": "ecrscan", "name": "run", "time": "0"})
+    error = ET.SubElement(case, "error", {"message": xml_text(reason), "type": "error"})
+    error.text = xml_text(reason)
     return case
 
 

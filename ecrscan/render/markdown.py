@@ -64,7 +64,7 @@ def report_markdown(result: ReportResult, max_findings: int = MAX_FINDINGS_PER_I
 
 
 def _icon(result: ReportResult) -> str:
-    if result.incomplete:
+    if not result.complete:
         return "⚠️"
     return "❌" if result.breached else "✅"
 

@@ -23,6 +23,7 @@ from ecrscan.core.severity import Severity
 from ecrscan.render.common import (
     image_label,
     image_uri,
+    incomplete_reason,
     sorted_findings,
     verdict_text,
 )
@@ -244,11 +245,14 @@ def _invocation(result: ReportResult) -> dict[str, Any]:
         notifications.append(
             {"level": "error", "message": {"text": f"repository {repository}: {problem}"}}
         )
+    reason = incomplete_reason(result)
+    if reason is not None and (result.nothing_reported or result.interrupted):
+        notifications.append({"level": "error", "message": {"text": reason}})
     generated = result.generated_at
     if generated.tzinfo is not None:
         generated = generated.astimezone(UTC)
     invocation: dict[str, Any] = {
-        "executionSuccessful": not result.incomplete,
+        "executionSuccessful": result.complete,
         "endTimeUtc": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if notifications:

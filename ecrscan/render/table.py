@@ -18,10 +18,13 @@ from ecrscan.core.model import (
 from ecrscan.core.severity import Severity
 from ecrscan.core.summary import SUMMARY_COLUMNS, summarize, summary_row
 from ecrscan.render.common import (
+    NOTHING_TO_RESCAN,
     count,
+    empty_text,
     headline,
     ignored_count,
     image_label,
+    interrupted_text,
     plural,
     scan_age,
     severity_columns,
@@ -79,6 +82,8 @@ def summary_table(result: RescanResult) -> Table:
         title=f"ecrscan {mode}: expiry {result.expiry}, scan type {result.scan_type.value}"
         + scope_title(result.coverage),
         title_justify="left",
+        caption=_rescan_caption(result),
+        caption_justify="left",
         show_footer=True,
     )
     summary = summarize(result)
@@ -110,6 +115,15 @@ def summary_table(result: RescanResult) -> Table:
             cells.append(str(excluded.get((repo.repository.registry_id, repo.region, name), 0)))
         table.add_row(*cells, error, style=style)
     return table
+
+
+def _rescan_caption(result: RescanResult) -> str | None:
+    """Why the table is not the whole story: an interruption or an empty scope."""
+    if result.interrupted:
+        return interrupted_text(result.interrupted)
+    if result.nothing_checked:
+        return empty_text(NOTHING_TO_RESCAN, result.allow_empty)
+    return None
 
 
 # -- report --------------------------------------------------------------------------

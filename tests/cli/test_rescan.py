@@ -321,8 +321,10 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "account",
         "targets",
         "scope",
+        "reason",
     ]
     assert doc["schema_version"] == 1
+    assert doc["complete"] is True and doc["reason"] is None
     assert doc["command"] == "rescan"
     generated = datetime.fromisoformat(doc["generated_at"])
     assert generated.tzinfo is not None and abs(generated - NOW) < timedelta(minutes=5)
