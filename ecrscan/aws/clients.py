@@ -11,18 +11,25 @@ connection pool size and the retries per call kind are set in one place:
   error, which never succeeds, so the gateway alone retries that call;
 * :data:`MESSAGING` for SQS and SNS, whose callers account for each message;
 * :data:`STS` for GetCallerIdentity and AssumeRole.
+
+Every client has a connect and a read timeout (:class:`Timeouts`), so an endpoint that
+accepts connections and never answers cannot stall a run: one call gives up after at
+most :func:`Timeouts.bound` seconds (3 attempts of connect + read, and botocore's
+backoff between them: 108 s with the defaults of 5 s and 30 s).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
 
 from ecrscan import __version__
 
-READS: Mapping[str, Any] = {"mode": "standard", "max_attempts": 4}
+READ_ATTEMPTS = 3  # of a read call, botocore's own retries included
+READS: Mapping[str, Any] = {"mode": "standard", "max_attempts": READ_ATTEMPTS}
 NO_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
 MESSAGING: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
 STS: Mapping[str, Any] = {"mode": "standard"}
@@ -32,18 +39,41 @@ MAX_CONCURRENCY = 64
 MIN_POOL = 10  # botocore's default connection pool size
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection, and for each read of an answer."""
+
+    connect: float = 5.0
+    read: float = 30.0
+
+    def bound(self, attempts: int = READ_ATTEMPTS) -> float:
+        """The longest one call can take before it fails: every attempt connecting and
+        then waiting a whole read timeout, plus the backoff between attempts."""
+        backoff = sum(2.0**n for n in range(1, attempts))
+        return attempts * (self.connect + self.read) + backoff
+
+
+DEFAULT_TIMEOUTS = Timeouts()
+
+
 def pool_size(concurrency: int) -> int:
     """Connections per client for ``concurrency`` workers: one each, and two spare."""
     return max(MIN_POOL, concurrency + 2)
 
 
 def client_config(
-    *, region: str | None = None, pool: int | None = None, retries: Mapping[str, Any] = READS
+    *,
+    region: str | None = None,
+    pool: int | None = None,
+    retries: Mapping[str, Any] = READS,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> Config:
     """The botocore ``Config`` of every ecrscan client."""
     options: dict[str, Any] = {
         "user_agent_extra": f"ecrscan/{__version__}",
         "retries": dict(retries),
+        "connect_timeout": timeouts.connect,
+        "read_timeout": timeouts.read,
     }
     if region:
         options["region_name"] = region
@@ -60,6 +90,7 @@ def make_client(
     endpoint_url: str | None = None,
     pool: int | None = None,
     retries: Mapping[str, Any] = READS,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> Any:
     """A client of ``session`` (a ``boto3.Session`` or anything with a compatible
     ``client`` method) for ``service``, configured by :func:`client_config`."""
@@ -68,7 +99,7 @@ def make_client(
         kwargs["region_name"] = region
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
-    config = client_config(region=region, pool=pool, retries=retries)
+    config = client_config(region=region, pool=pool, retries=retries, timeouts=timeouts)
     return session.client(service, config=config, **kwargs)
 
 

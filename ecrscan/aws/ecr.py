@@ -16,6 +16,7 @@ through a client with botocore retries switched off (the per-image 24 h quota er
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from ecrscan.aws.clients import NO_RETRIES
@@ -47,6 +48,9 @@ from ecrscan.core.problem import Problem
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
 DESCRIBE_IDS_BATCH = 100  # DescribeImages takes at most 100 imageIds a call
 IMAGE_NOT_FOUND = "image not found"  # the reason a requested image id is skipped
+# StartImageScan retries throttling only at first: a server error may come after AWS
+# carried the call out (see EcrGateway.start_scan).
+THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
 
 
 class AccountQuotaExceeded(Exception):
@@ -70,7 +74,7 @@ class EcrGateway(Gateway):
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _registry(self, registry_id: str | None = None) -> dict[str, str]:
+    def _registry(self, registry_id: str | None = None) -> dict[str, Any]:
         rid = registry_id or self.registry_id
         return {"registryId": rid} if rid else {}
 
@@ -182,33 +186,77 @@ class EcrGateway(Gateway):
 
     # -- actions --------------------------------------------------------------------
 
-    def start_scan(self, image: Image) -> ScanStart:
+    def start_scan(self, image: Image, since: datetime | None = None) -> ScanStart:
         """StartImageScan by digest, with every outcome classified.
+
+        A server error or a dropped connection may come after AWS carried the call out
+        (the reply was lost), and a blind retry would then be refused by the per-image
+        quota and called "already scanned".  So after one, the image's scan state is
+        read first: a scan in progress, or completed at or after ``since`` (the run's
+        start), was started by this call ("reply lost; scan confirmed"); otherwise the
+        call is made once more.
 
         Raises :class:`AccountQuotaExceeded` for an account-level quota, and
         :class:`AwsError` for repository-fatal errors (access denied, repository gone).
         """
         try:
-            response = self._call(self._write, "start_image_scan", **self._image(image))
+            response = self._call(
+                self._write, "start_image_scan", retry=THROTTLING_ONLY, **self._image(image)
+            )
         except AwsError as exc:
-            kind = exc.kind
-            if kind is ErrorKind.PER_IMAGE_QUOTA:
-                return ScanStart(Outcome.ALREADY_SCANNED, "already scanned in the last 24 h")
-            if kind is ErrorKind.ACCOUNT_QUOTA:
-                raise AccountQuotaExceeded(exc.problem) from exc
-            if kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
-                return ScanStart(Outcome.NOT_STARTED, str(exc.problem))
-            if kind in (
-                ErrorKind.IMAGE_NOT_FOUND,
-                ErrorKind.UNSUPPORTED_IMAGE,
-                ErrorKind.IMAGE_ARCHIVED,
-            ):
-                return ScanStart(Outcome.SKIPPED, str(exc.problem))
-            if kind.repository_fatal:
-                raise
-            return ScanStart(Outcome.FAILED, str(exc.problem))
+            if exc.kind not in (ErrorKind.SERVER, ErrorKind.NETWORK):
+                return self._refused(exc)
+            confirmed = self._confirm_started(image, since, exc)
+            if confirmed is not None:
+                return confirmed
+            try:
+                response = self._call(self._write, "start_image_scan", **self._image(image))
+            except AwsError as again:
+                return self._refused(again)
         status = response.get("imageScanStatus", {}).get("status")
         return ScanStart(Outcome.STARTED, "", status)
+
+    def _confirm_started(
+        self, image: Image, since: datetime | None, lost: AwsError
+    ) -> ScanStart | None:
+        """After a StartImageScan whose reply was lost: the start, when the scan state
+        shows it; a failure when the state cannot be read; ``None`` when the call was
+        not carried out (try again)."""
+        try:
+            state = self.scan_state(image)
+        except AwsError as exc:
+            detail = f"reply lost ({lost.problem}); could not read the scan state: {exc.problem}"
+            return ScanStart(Outcome.FAILED, detail)
+        status = (state.status or "").upper()
+        recent = (
+            state.completed_at is not None and since is not None and state.completed_at >= since
+        )
+        if status in ("IN_PROGRESS", "PENDING") or (status == "COMPLETE" and recent):
+            return ScanStart(
+                Outcome.STARTED, f"reply lost ({lost.problem.code}); scan confirmed", status
+            )
+        return None
+
+    @staticmethod
+    def _refused(exc: AwsError) -> ScanStart:
+        """The outcome of a StartImageScan AWS refused (repository-fatal errors and the
+        account quota are raised)."""
+        kind = exc.kind
+        if kind is ErrorKind.PER_IMAGE_QUOTA:
+            return ScanStart(Outcome.ALREADY_SCANNED, "already scanned in the last 24 h")
+        if kind is ErrorKind.ACCOUNT_QUOTA:
+            raise AccountQuotaExceeded(exc.problem) from exc
+        if kind in (ErrorKind.THROTTLED, ErrorKind.SERVER, ErrorKind.INTERRUPTED):
+            return ScanStart(Outcome.NOT_STARTED, str(exc.problem))
+        if kind in (
+            ErrorKind.IMAGE_NOT_FOUND,
+            ErrorKind.UNSUPPORTED_IMAGE,
+            ErrorKind.IMAGE_ARCHIVED,
+        ):
+            return ScanStart(Outcome.SKIPPED, str(exc.problem))
+        if kind.repository_fatal:
+            raise exc
+        return ScanStart(Outcome.FAILED, str(exc.problem))
 
     # -- report reads: every finding, images by reference ---------------------------
 

@@ -25,6 +25,7 @@ from ecrscan.core.problem import Problem
 
 __all__ = [
     "DEADLINE_REACHED",
+    "INTERRUPTED",
     "PER_IMAGE_QUOTA_TEXT",
     "TRANSPORT_ERRORS",
     "AwsError",
@@ -41,6 +42,8 @@ PER_IMAGE_QUOTA_TEXT = "scan quota per image"
 # The code of a call not made because the run's deadline left no time (kind THROTTLED:
 # it can succeed later).
 DEADLINE_REACHED = "DeadlineReached"
+# The code of a call not made because the run was stopped (a signal): kind INTERRUPTED.
+INTERRUPTED = "Interrupted"
 
 
 class ErrorKind(enum.Enum):
@@ -55,6 +58,7 @@ class ErrorKind(enum.Enum):
     ACCESS_DENIED = "access_denied"
     SERVER = "server"  # 5xx, worth a retry
     NETWORK = "network"  # connection refused/reset, read timeout, truncated response
+    INTERRUPTED = "interrupted"  # not sent: the run was stopped (a signal)
     OTHER = "other"
 
     @property

@@ -15,10 +15,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecrscan.aws.clients import READS, make_client
-from ecrscan.aws.errors import DEADLINE_REACHED, TRANSPORT_ERRORS, AwsError, ErrorKind
-from ecrscan.aws.throttle import BudgetSpent, Throttle
+from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, READS, Timeouts, make_client
+from ecrscan.aws.errors import (
+    DEADLINE_REACHED,
+    INTERRUPTED,
+    TRANSPORT_ERRORS,
+    AwsError,
+    ErrorKind,
+)
+from ecrscan.aws.throttle import STOPPED, BudgetSpent, Throttle
 from ecrscan.core.problem import Problem
+
+# What a call retries unless it says otherwise: both can succeed later.
+RETRIED = frozenset({ErrorKind.THROTTLED, ErrorKind.SERVER})
 
 
 class Gateway:
@@ -42,13 +51,14 @@ class Gateway:
         endpoint_url: str | None = None,
         throttle: Throttle | None = None,
         max_pool_connections: int = 16,
-        read_attempts: int = 4,
+        read_attempts: int = READ_ATTEMPTS,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self.throttle = throttle or Throttle()
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._connection: dict[str, Any] = dict(
-            region=region, endpoint_url=endpoint_url, pool=max_pool_connections
+            region=region, endpoint_url=endpoint_url, pool=max_pool_connections, timeouts=timeouts
         )
         self._read = self._client(session, {**READS, "max_attempts": read_attempts})
         self.region: str = self._read.meta.region_name
@@ -68,10 +78,19 @@ class Gateway:
                 return
             params = {**params, "nextToken": token}
 
-    def _call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """Call ``operation``; retry throttling and 5xx through the shared gate.  When
-        the gate's budget or the run's deadline is spent, raise the last error (or,
-        before any, ``THROTTLED`` with code :data:`DEADLINE_REACHED`)."""
+    def _call(
+        self,
+        client: Any,
+        operation: str,
+        *,
+        retry: frozenset[ErrorKind] = RETRIED,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Call ``operation``; retry the error kinds in ``retry`` (throttling through the
+        shared gate, server errors backing off alone).  When the call's attempts or time,
+        the run's deadline or the run itself (a stop) is spent, raise the last error
+        (or, before any, ``THROTTLED`` with code :data:`DEADLINE_REACHED`, or
+        ``INTERRUPTED``)."""
         method: Callable[..., dict[str, Any]] = getattr(client, operation)
         started = self.throttle.now()
         attempt = 0
@@ -88,13 +107,14 @@ class Gateway:
                 response = method(**params)
             except ClientError as exc:
                 error = AwsError.from_client_error(exc, operation)
-                if error.kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
-                    try:
-                        self.throttle.retry_or_raise(attempt, started)
-                    except BudgetSpent as spent:
-                        raise _spent(error, spent, operation) from exc
-                    continue
-                raise error from exc
+                if error.kind not in retry:
+                    raise error from exc
+                throttled = error.kind is ErrorKind.THROTTLED
+                try:
+                    self.throttle.retry_or_raise(attempt, started, throttled=throttled)
+                except BudgetSpent as spent:
+                    raise _spent(error, spent, operation) from exc
+                continue
             except TRANSPORT_ERRORS as exc:
                 problem = Problem(type(exc).__name__, str(exc))
                 raise AwsError(ErrorKind.NETWORK, problem, operation) from exc
@@ -104,6 +124,8 @@ class Gateway:
 
 def _spent(error: AwsError | None, spent: BudgetSpent, operation: str) -> AwsError:
     """The error a call gives up with: its last AWS error, with why it stopped."""
+    if spent.reason == STOPPED:
+        return AwsError(ErrorKind.INTERRUPTED, Problem(INTERRUPTED, str(spent)), operation)
     if error is None:
         return AwsError(ErrorKind.THROTTLED, Problem(DEADLINE_REACHED, str(spent)), operation)
     return AwsError(

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, TypeVar
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY, pool_size
+from ecrscan.aws.clients import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Timeouts, pool_size
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.ecs import EcsGateway
-from ecrscan.aws.throttle import Throttle
+from ecrscan.aws.throttle import Stop, Throttle
 from ecrscan.core.targets import Target
 
 Key = tuple[str, str, str]  # (account, region, role ARN)
@@ -23,43 +23,54 @@ def target_key(target: Any) -> Key:
 
 
 class Gateways:
-    """Builds and keeps each target's gateways.  Tests may pass their own."""
+    """Builds and keeps each target's gateways, with the run's endpoint, timeouts and
+    stop request.  Tests may pass their own."""
 
     def __init__(
-        self, endpoint_url: str | None = None, concurrency: int = DEFAULT_CONCURRENCY
+        self,
+        endpoint_url: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        stop: Stop | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
-        self.pool = pool_size(concurrency)
+        self.timeouts = timeouts
+        self.stop = stop
+        self._options: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "max_pool_connections": pool_size(concurrency),
+            "timeouts": timeouts,
+        }
         self._throttles: dict[Key, Throttle] = {}
         self._built: dict[Key, list[EcrGateway | EcsGateway]] = {}
         self._ecr: dict[tuple[Key, str | None], EcrGateway] = {}
 
     def throttle(self, target: Target) -> Throttle:
-        return self._throttles.setdefault(target_key(target), Throttle())
+        key = target_key(target)
+        if key not in self._throttles:
+            self._throttles[key] = Throttle(stop=self.stop)
+        return self._throttles[key]
 
     def ecr(self, target: Target, registry_id: str | None = None) -> EcrGateway:
         cache_key = (target_key(target), registry_id)
         if cache_key not in self._ecr:
-            self._ecr[cache_key] = self._keep(
-                target,
-                EcrGateway(
-                    target.session,
-                    region=target.region or None,
-                    endpoint_url=self.endpoint_url,
-                    registry_id=registry_id,
-                    throttle=self.throttle(target),
-                    max_pool_connections=self.pool,
-                ),
+            gateway = EcrGateway(
+                target.session,
+                region=target.region or None,
+                registry_id=registry_id,
+                throttle=self.throttle(target),
+                **self._options,
             )
+            self._ecr[cache_key] = self._keep(target, gateway)
         return self._ecr[cache_key]
 
     def ecs(self, target: Target) -> EcsGateway:
         gateway = EcsGateway(
             target.session,
             region=target.region or None,
-            endpoint_url=self.endpoint_url,
             throttle=self.throttle(target),
-            max_pool_connections=self.pool,
+            **self._options,
         )
         return self._keep(target, gateway)
 

@@ -10,6 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecrscan.aws.errors import INTERRUPTED
+from ecrscan.aws.throttle import Stop
+
 BATCH_SIZE = 10  # SendMessageBatch takes at most ten entries
 
 
@@ -42,6 +45,7 @@ def send_jobs(
     attempts: int = 3,
     backoff: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
+    stop: Stop | None = None,
 ) -> SendReport:
     """Send ``bodies`` with SendMessageBatch, ten a call.
 
@@ -51,7 +55,8 @@ def send_jobs(
     :attr:`SendReport.failed` (callers must fail loudly).  An error of the call itself
     (no such queue, access denied) stops the dispatch: that batch and every later one
     are returned as failed with that error, and entries held for another round as
-    failed with their own last error.
+    failed with their own last error.  Once ``stop`` is set (a signal), the jobs not
+    yet sent are returned as failed, code ``Interrupted``.
     """
     if attempts < 1:
         raise ValueError("attempts must be >= 1")
@@ -68,6 +73,13 @@ def send_jobs(
         again: list[tuple[int, str]] = []
         last_errors: dict[int, FailedJob] = {}
         for start in range(0, len(pending), BATCH_SIZE):
+            if stop is not None and stop.is_set():
+                failed.extend(last_errors[i] for i, _ in again)
+                failed.extend(
+                    FailedJob(body, INTERRUPTED, "not sent: interrupted", sender_fault=False)
+                    for _, body in pending[start:]
+                )
+                return SendReport(sent=sent, failed=tuple(failed), retried=retried)
             chunk = pending[start : start + BATCH_SIZE]
             try:
                 accepted, refused = _send_batch(sqs_client, queue_url, chunk)

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import NoRegionError
 
-from ecrscan.aws.clients import STS, make_client, role_session
+from ecrscan.aws.clients import DEFAULT_TIMEOUTS, STS, Timeouts, make_client, role_session
 from ecrscan.aws.errors import problem_of
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import (
@@ -36,6 +36,7 @@ def resolve_targets(
     endpoint_url: str | None = None,
     include_base: bool = True,
     duration_seconds: int = 3600,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> tuple[list[Target], list[TargetFailure]]:
     """One target per (base credentials or role) x region, and the failures.
 
@@ -55,7 +56,14 @@ def resolve_targets(
     roles = check_role_arns(role_arns)
     name = check_session_name(session_name)
 
-    sts = make_client(base_session, "sts", region=wanted[0], endpoint_url=endpoint_url, retries=STS)
+    sts = make_client(
+        base_session,
+        "sts",
+        region=wanted[0],
+        endpoint_url=endpoint_url,
+        retries=STS,
+        timeouts=timeouts,
+    )
 
     targets: list[Target] = []
     failures: list[TargetFailure] = []

@@ -5,8 +5,13 @@ delay, and while the gate is "hot" it admits calls one at a time with a spacing,
 throttled call slows everyone down and the workers do not all retry at the same instant
 (no thundering herd).  Each success cools the gate by one level.
 
+A server error (5xx) is not throttling: the call that saw it backs off alone, with the
+same capped, jittered delays, and the gate stays open for the others.
+
 A run may have a :class:`Deadline` (a Lambda invocation's end minus a margin): the gate
-never sleeps past it and admits no call once it is reached (:class:`BudgetSpent`).
+never sleeps past it and admits no call once it is reached (:class:`BudgetSpent`).  A
+run may also be stopped (:class:`Stop`, set by a signal): the gate then admits no call,
+and every sleep of the gate wakes at once.
 
 The clock, the sleep and the random source are injected so tests never really sleep.
 """
@@ -19,10 +24,40 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+DEADLINE = "deadline"  # BudgetSpent.reason: the run's deadline leaves no time
+STOPPED = "stopped"  # BudgetSpent.reason: the run was stopped (a signal)
+EXHAUSTED = "exhausted"  # BudgetSpent.reason: the call used its attempts or time
+
 
 class BudgetSpent(Exception):
     """Raised by :meth:`Throttle.retry_or_raise` when a call has used all its attempts,
-    and by :meth:`Throttle.wait` when the run's :class:`Deadline` leaves no time to wait."""
+    and by :meth:`Throttle.wait` when the run's :class:`Deadline` leaves no time to wait
+    or the run was stopped.  ``reason`` says which."""
+
+    def __init__(self, message: str, reason: str = EXHAUSTED) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Stop:
+    """A run's stop request, seen by every worker: set once (by a signal handler), then
+    no new call is admitted and :meth:`sleep` returns at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason: str) -> None:
+        if not self._event.is_set():
+            self.reason = reason
+            self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the run is stopped meanwhile."""
+        self._event.wait(max(0.0, seconds))
 
 
 @dataclass(frozen=True)
@@ -63,15 +98,18 @@ class Throttle:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         deadline: Deadline | None = None,
+        stop: Stop | None = None,
     ) -> None:
         if base <= 0 or cap < base:
             raise ValueError("backoff needs 0 < base <= cap")
         self.deadline = deadline
+        self.stop = stop
         self.base = base
         self.cap = cap
         self.max_attempts = max_attempts
         self.budget_seconds = budget_seconds
-        self._sleep = sleep
+        # a stopped run wakes the gate's sleepers at once
+        self._sleep = stop.sleep if stop is not None and sleep is time.sleep else sleep
         self._clock = clock
         self._rng = rng
         self._lock = threading.Lock()
@@ -106,15 +144,18 @@ class Throttle:
             self._sleep(pause)
 
     def _check_deadline(self, pause: float) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise BudgetSpent(f"the run was stopped ({self.stop.reason})", STOPPED)
         if self.deadline is None:
             return
         left = self.deadline.remaining()
         if left <= 0:
-            raise BudgetSpent("the run's deadline is reached")
+            raise BudgetSpent("the run's deadline is reached", DEADLINE)
         if pause >= left:
             raise BudgetSpent(
                 f"the throttle gate opens in {pause:.1f}s, past the run's deadline "
-                f"({left:.1f}s left)"
+                f"({left:.1f}s left)",
+                DEADLINE,
             )
 
     def success(self) -> None:
@@ -131,14 +172,21 @@ class Throttle:
             self.stats.throttled += 1
             return delay
 
-    def retry_or_raise(self, attempt: int, started: float) -> None:
-        """After a throttle on ``attempt`` (1-based): close the gate, or raise
+    def retry_or_raise(self, attempt: int, started: float, *, throttled: bool = True) -> None:
+        """After a throttle (or, ``throttled=False``, a server error) on ``attempt``
+        (1-based): close the gate (or back off this call alone), or raise
         :class:`BudgetSpent` when attempts or time are used up."""
-        self.throttled()
+        if throttled:
+            self.throttled()
         if attempt >= self.max_attempts or self._clock() - started >= self.budget_seconds:
+            what = "throttled" if throttled else "failing with server errors"
             raise BudgetSpent(
-                f"still throttled after {attempt} attempts over {self._clock() - started:.1f}s"
+                f"still {what} after {attempt} attempts over {self._clock() - started:.1f}s"
             )
+        if not throttled:
+            delay = self._delay(attempt)
+            self._check_deadline(delay)
+            self._sleep(delay)
 
     def now(self) -> float:
         return self._clock()

@@ -14,7 +14,7 @@ import functools
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +22,18 @@ from typing import Any
 import click
 
 from ecrscan import __version__
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY, new_session, pool_size
+from ecrscan.aws.clients import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUTS,
+    Timeouts,
+    make_client,
+    new_session,
+    pool_size,
+)
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
+from ecrscan.aws.gateways import Gateways
+from ecrscan.aws.throttle import Stop, Throttle
 from ecrscan.core.redact import RedactingFilter
 from ecrscan.core.targets import check_endpoint_url, check_regions
 from ecrscan.engine.registry import FatalError
@@ -68,6 +77,9 @@ class AppContext:
     quiet: bool = False
     session_factory: Callable[..., Any] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
+    # Set by SIGINT/SIGTERM: the run starts nothing new and writes what it has.
+    stop: Stop = field(default_factory=Stop)
 
     def session(self) -> Any:
         return new_session(self.session_factory, profile=self.profile, region=self.region)
@@ -85,7 +97,24 @@ class AppContext:
             region=region or self.region,
             endpoint_url=self.endpoint_url,
             registry_id=registry_id,
+            throttle=Throttle(stop=self.stop),
             max_pool_connections=pool_size(concurrency),
+            timeouts=self.timeouts,
+        )
+
+    def gateways(self, concurrency: int) -> Gateways:
+        """Each target's gateways, with this run's endpoint, timeouts and stop request."""
+        return Gateways(self.endpoint_url, concurrency, timeouts=self.timeouts, stop=self.stop)
+
+    def client(self, service: str, retries: Mapping[str, Any], region: str | None = None) -> Any:
+        """A client of another service (SQS, SNS) with this run's settings."""
+        return make_client(
+            self.session(),
+            service,
+            region=region or self.region,
+            endpoint_url=self.endpoint_url,
+            retries=retries,
+            timeouts=self.timeouts,
         )
 
 
@@ -152,6 +181,26 @@ def split_list(values: tuple[str, ...] | None) -> list[str]:
     help="Send AWS calls to this endpoint (e.g. a local emulator). Env: AWS_ENDPOINT_URL.",
 )
 @click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0.1, 300),
+    default=DEFAULT_TIMEOUTS.connect,
+    show_default=True,
+    envvar="ECRSCAN_CONNECT_TIMEOUT",
+    metavar="SECONDS",
+    help="Seconds to wait for a connection to AWS. Env: ECRSCAN_CONNECT_TIMEOUT.",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(0.1, 900),
+    default=DEFAULT_TIMEOUTS.read,
+    show_default=True,
+    envvar="ECRSCAN_READ_TIMEOUT",
+    metavar="SECONDS",
+    help="Seconds to wait for each answer from AWS. A call is tried 3 times, so it fails "
+    "after at most 3 x (connect + read timeout) plus a few seconds of backoff (108 s with "
+    "the defaults). Env: ECRSCAN_READ_TIMEOUT.",
+)
+@click.option(
     "-v",
     "--verbose",
     count=True,
@@ -172,6 +221,8 @@ def cli(
     region: tuple[str, ...],
     profile: str | None,
     endpoint_url: str | None,
+    connect_timeout: float,
+    read_timeout: float,
     verbose: int,
     quiet: bool,
 ) -> None:
@@ -198,6 +249,7 @@ def cli(
     app.profile = profile or app.profile
     if endpoint_url is not None:
         app.endpoint_url = _endpoint(ctx, endpoint_url)
+    app.timeouts = Timeouts(connect=connect_timeout, read=read_timeout)
     app.verbose = verbose
     app.quiet = quiet
     _configure_logging(ctx, verbose)

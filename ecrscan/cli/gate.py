@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ecrscan.aws.clients import MESSAGING, make_client
+from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.errors import AwsError
 from ecrscan.aws.sns import publish
 from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
@@ -186,9 +186,7 @@ def send_to_sns(
 ) -> Problem | None:
     """Publish ``messages``; SNS's refusal (or a transport error) as a value, reported
     on stderr, so the report still says what it found."""
-    client = make_client(
-        app.session(), "sns", region=region, endpoint_url=app.endpoint_url, retries=MESSAGING
-    )
+    client = app.client("sns", MESSAGING, region=region)
     try:
         ids = publish(client, topic_arn, messages)
     except AwsError as exc:

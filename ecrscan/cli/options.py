@@ -247,6 +247,7 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         pulled_within=delta,
         pulled_within_text=text,
         endpoint_url=app.endpoint_url,
+        timeouts=app.timeouts,
         concurrency=concurrency,
         scope_hints=SCOPE_HINTS,
     )

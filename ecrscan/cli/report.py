@@ -177,7 +177,9 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
         if settings.images:
             result = build_report(gateway_for, now, settings, progress=display.callback)
         else:  # logs its calls per target
-            result = Audit(app.session(), plan, now, progress=display.callback).report(settings)
+            audit = Audit(app.session(), plan, now, app.gateways(settings.concurrency))
+            audit.progress = display.callback
+            result = audit.report(settings)
     if settings.images:
         log_calls(gateways)
     coverage_errors(result.coverage)

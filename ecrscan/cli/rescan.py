@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecrscan.aws.clients import MESSAGING, make_client
+from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.sqs import send_jobs
 from ecrscan.cli.app import AppContext, IncompleteError, aws_errors
 from ecrscan.cli.gate import EMPTY_HINT
@@ -105,7 +105,8 @@ def rescan_cmd(
         concurrency=concurrency,
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
-        audit = Audit(app.session(), plan, app.clock(), progress=display.callback)
+        gateways = app.gateways(concurrency)
+        audit = Audit(app.session(), plan, app.clock(), gateways, display.callback)
         result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
     _show(app, result)
     emit(output, render(fmt.lower(), result))
@@ -160,9 +161,7 @@ def _rescan_via_queue(
     refused any."""
     gateway = app.gateway()
     repositories = list_repositories(gateway, repo_filter)
-    sqs = make_client(
-        app.session(), "sqs", region=app.region, endpoint_url=app.endpoint_url, retries=MESSAGING
-    )
+    sqs = app.client("sqs", MESSAGING)
     report = send_jobs(sqs, queue_url, repository_jobs(repositories, expiry))
     queued = QueuedJobs(
         queue_url=queue_url,

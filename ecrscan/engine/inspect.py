@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.aws.errors import INTERRUPTED, AwsError, ErrorKind
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import Finding, Image, ImageReport, ImageStatus, ScanState
+from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 
@@ -62,15 +63,25 @@ class Inspector:
         try:
             image = gateway.image_by_reference(ref)
         except AwsError as exc:
-            placeholder = Image(
-                repository=ref.repository,
-                registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
-                digest=ref.digest or "",
-                tags=(ref.tag,) if ref.tag else (),
-            )
-            target = Target(gateway, placeholder, order, str(ref))
+            target = self.placeholder(gateway, ref, order)
             return order, self._report(target, None, ImageStatus.ERROR, error=exc.problem)
         return order, self.inspect(Target(gateway, image, order, str(ref)), True)
+
+    @staticmethod
+    def placeholder(gateway: Any, ref: ImageRef, order: tuple[Any, ...]) -> Target:
+        """The target of a reference whose image was not looked up (or not found)."""
+        image = Image(
+            repository=ref.repository,
+            registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
+            digest=ref.digest or "",
+            tags=(ref.tag,) if ref.tag else (),
+        )
+        return Target(gateway, image, order, str(ref))
+
+    def not_reached(self, target: Target) -> ImageReport:
+        """An image a stopped run did not read: an error entry, "Interrupted"."""
+        problem = Problem(INTERRUPTED, "not read: interrupted")
+        return self._report(target, None, ImageStatus.ERROR, error=problem)
 
     def inspect(self, target: Target, first: bool) -> ImageReport | Waiting:
         """Read the image's scan state (and findings when asked) and judge it."""

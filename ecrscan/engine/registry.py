@@ -17,7 +17,7 @@ from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.core.model import Image, ImageLookup, Repository
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
-from ecrscan.engine.runner import BoundedRunner, Event, ProgressCallback
+from ecrscan.engine.runner import BoundedRunner, Event, ProgressCallback, not_reached
 
 Result = TypeVar("Result")
 
@@ -67,6 +67,15 @@ class RepositoryFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class NotReached:
+    """What a stopped run did not get to: a repository's listing (``image`` None) or
+    one image's inspection."""
+
+    repository: Repository
+    image: Image | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageDone(Generic[Result]):
     """One image inspected: what ``inspect`` returned for it."""
 
@@ -82,20 +91,24 @@ def walk_registry(
     narrow: Callable[[Repository, ImageLookup], list[Image]],
     inspect: Callable[[Image], Result],
     notify: ProgressCallback,
-) -> Iterator[RepositoryFailed | ImageDone[Result]]:
+) -> Iterator[RepositoryFailed | ImageDone[Result] | NotReached]:
     """List every repository's images (``list_images``, in the runner), keep the ones
     ``narrow`` returns (called in this thread: it may record what it leaves out), and
     ``inspect`` each (in the runner); yield a value per failed repository and per image.
 
     ``inspect`` must return its errors as values.  Progress: ``IMAGES_FOUND`` per
     listing, ``IMAGE_CHECKED`` per image, ``REPOSITORY_DONE`` when a repository's last
-    image (or its failed or empty listing) is done.
+    image (or its failed or empty listing) is done.  When the runner's run is stopped,
+    what it did not get to comes back as :class:`NotReached`.
     """
     open_images: dict[tuple[str, str], int] = {}
     for repo in repositories:
         runner.submit((repo, None), list_images, repo)
     for (repo, image), future in runner.completed():
         key = (repo.registry_id, repo.name)
+        if not_reached(future):
+            yield NotReached(repo, image)
+            continue
         if image is not None:
             notify(Event.IMAGE_CHECKED, 1)
             yield ImageDone(repo, image, future.result())

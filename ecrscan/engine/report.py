@@ -37,6 +37,8 @@ from datetime import datetime
 from typing import Any
 
 from ecrscan.aws.clients import DEFAULT_CONCURRENCY
+from ecrscan.aws.errors import INTERRUPTED
+from ecrscan.aws.throttle import Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
@@ -46,13 +48,19 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.inspect import Inspector, Target, Waiting
-from ecrscan.engine.registry import ImageDone, list_repositories, walk_registry
+from ecrscan.engine.registry import (
+    ImageDone,
+    RepositoryFailed,
+    list_repositories,
+    walk_registry,
+)
 from ecrscan.engine.runner import (
     BoundedRunner,
     Event,
     ProgressCallback,
     bounded_pool,
     no_progress,
+    not_reached,
 )
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
@@ -77,6 +85,9 @@ class ReportSettings:
     # Registry reports only: the images in use / pulled recently (applied after
     # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
     scope: ImageScope | None = None
+    # Set by a signal: read nothing new; what was not read is an ERROR entry
+    # ("Interrupted") and the result says interrupted.  None: cannot be stopped.
+    stop: Stop | None = None
 
     @property
     def read_findings(self) -> bool:
@@ -122,8 +133,11 @@ def build_report(
     run = Inspector(settings.thresholds, active, now, settings.read_findings, settings.wait)
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
+    stop = settings.stop
+    if stop is not None and sleep is time.sleep:
+        sleep = stop.sleep  # a stop wakes the --wait polling at once
 
-    with bounded_pool(settings.concurrency) as runner:
+    with bounded_pool(settings.concurrency, stop) as runner:
         scopes: list[RepoScope] = []
         if settings.images:
             done, waiting, more = _scan_references(settings, run, gateways, runner, notify)
@@ -134,7 +148,7 @@ def build_report(
             )
         notices.extend(more)
         if waiting:
-            done.extend(_wait_for_scans(settings.timeout, run, runner, waiting, sleep, clock))
+            done.extend(_wait_for_scans(settings, run, runner, waiting, sleep, clock))
 
     return ReportResult(
         images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),
@@ -145,6 +159,7 @@ def build_report(
         repository_errors=tuple(sorted(repository_errors)),
         details=settings.read_findings,
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
+        interrupted=stop.reason if stop is not None and stop.is_set() else "",
     )
 
 
@@ -166,6 +181,11 @@ def _scan_references(
     waiting: list[Waiting] = []
     notices: list[str] = []
     for ref, future in runner.completed():
+        if not_reached(future):
+            gateway = gateways.get(ref.region, ref.registry_id)
+            order = (refs.index(ref),)
+            done.append((order, run.not_reached(run.placeholder(gateway, ref, order))))
+            continue
         order, outcome = future.result()
         notify(Event.IMAGE_CHECKED, 1)
         image = outcome.target.image if isinstance(outcome, Waiting) else outcome.image
@@ -222,8 +242,13 @@ def _scan_registry(
     ):
         if isinstance(item, ImageDone):
             _collect(_registry_order(item.image), item.result, done, waiting)
-        else:
+        elif isinstance(item, RepositoryFailed):
             errors.append((item.repository.name, item.problem))
+        elif item.image is None:
+            errors.append((item.repository.name, Problem(INTERRUPTED, "not listed: interrupted")))
+        else:
+            target = Target(gateway, item.image, _registry_order(item.image))
+            done.append((target.order, run.not_reached(target)))
     notices = []
     if archived:
         notices.append(
@@ -234,7 +259,7 @@ def _scan_registry(
 
 
 def _wait_for_scans(
-    timeout: float,
+    settings: ReportSettings,
     run: Inspector,
     runner: BoundedRunner[Any],
     waiting: list[Waiting],
@@ -244,19 +269,23 @@ def _wait_for_scans(
     """Poll the waiting images in rounds until their scans end or the timeout passes;
     whatever is still waiting then is reported as it stands (PENDING or NO_SCAN)."""
     done: Done = []
-    deadline = clock() + max(0.0, timeout)
+    deadline = clock() + max(0.0, settings.timeout)
     delay = POLL_FIRST
-    while waiting:
+    stopped = settings.stop.is_set if settings.stop is not None else lambda: False
+    while waiting and not stopped():
         remaining = deadline - clock()
         if remaining <= 0:
             break
         sleep(min(delay, remaining))
         delay = min(delay * 2, POLL_CAP)
         for item in waiting:
-            runner.submit(item.target, run.inspect, item.target, False)
+            runner.submit(item, run.inspect, item.target, False)
         waiting = []
-        for target, future in runner.completed():
-            _collect(target.order, future.result(), done, waiting)
+        for item, future in runner.completed():
+            if not_reached(future):  # stopped: reported as it stood
+                waiting.append(item)
+            else:
+                _collect(item.target.order, future.result(), done, waiting)
     for item in waiting:
         done.append((item.target.order, run.unfinished(item)))
     return done

@@ -18,8 +18,8 @@ from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.clients import DEFAULT_CONCURRENCY
 from ecrscan.aws.ecr import IMAGE_NOT_FOUND, AccountQuotaExceeded
-from ecrscan.aws.errors import DEADLINE_REACHED, AwsError, ErrorKind
-from ecrscan.aws.throttle import Deadline
+from ecrscan.aws.errors import DEADLINE_REACHED, INTERRUPTED, AwsError, ErrorKind
+from ecrscan.aws.throttle import Deadline, Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.model import (
     Decision,
@@ -38,7 +38,10 @@ from ecrscan.core.policy import RepositoryFilter, apply_scan_type, decide
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.engine.registry import (
+    FatalError,
     ImageDone,
+    NotReached,
+    RepositoryFailed,
     list_repositories,
     named_repositories,
     walk_registry,
@@ -46,6 +49,7 @@ from ecrscan.engine.registry import (
 from ecrscan.engine.runner import Event, ProgressCallback, bounded_pool, no_progress
 
 TIME_BUDGET_SPENT = "time budget spent"  # the reason of images left for lack of time
+INTERRUPTED_REASON = "interrupted"  # the reason of images a stopped run did not reach
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class RescanSettings:
     # Start no image check and no scan after this (a Lambda invocation's end minus a
     # margin); the images left are NOT_STARTED with TIME_BUDGET_SPENT.  None: no limit.
     deadline: Deadline | None = None
+    # Set by a signal: start nothing new; what was not reached is NOT_STARTED with
+    # INTERRUPTED_REASON and the result says interrupted.  None: cannot be stopped.
+    stop: Stop | None = None
 
 
 class _RunState:
@@ -141,17 +148,12 @@ def rescan(
     def check(image: Image) -> ImageResult:
         return _check_image(gateway, image, now, settings, scan_type, state)
 
-    with bounded_pool(settings.concurrency) as runner:
+    with bounded_pool(settings.concurrency, settings.stop) as runner:
         todo = [r for r in repositories if r.name not in state.repo_errors]
         for item in walk_registry(
             runner, todo, lambda repo: _list_images(gateway, repo, ids), narrow, check, notify
         ):
-            if not isinstance(item, ImageDone):
-                state.fail_repository(item.repository.name, item.problem)
-                continue
-            results[item.repository.name].append(item.result)
-            if item.result.outcome is Outcome.STARTED:
-                notify(Event.SCAN_STARTED, 1)
+            _record(item, results, state, notify)
 
     return RescanResult(
         repositories=tuple(
@@ -170,7 +172,29 @@ def rescan(
         notices=tuple(notices + state.notices()),
         region=getattr(gateway, "region", None),
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
+        interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",
     )
+
+
+def _record(
+    item: RepositoryFailed | ImageDone[ImageResult] | NotReached,
+    results: dict[str, list[ImageResult]],
+    state: _RunState,
+    notify: ProgressCallback,
+) -> None:
+    """One item of the registry walk into the run's results."""
+    name = item.repository.name
+    if isinstance(item, RepositoryFailed):
+        state.fail_repository(name, item.problem)
+    elif isinstance(item, NotReached):
+        if item.image is None:
+            state.fail_repository(name, Problem(INTERRUPTED, "not listed: interrupted"))
+        else:
+            results[name].append(_interrupted(item.image, "not checked"))
+    else:
+        results[name].append(item.result)
+        if item.result.outcome is Outcome.STARTED:
+            notify(Event.SCAN_STARTED, 1)
 
 
 def _repositories(
@@ -190,6 +214,8 @@ def _scan_type(gateway: Any) -> tuple[ScanType, list[str]]:
     try:
         scan_type = gateway.scan_type()
     except AwsError as exc:
+        if exc.kind in (ErrorKind.NETWORK, ErrorKind.INTERRUPTED):
+            raise FatalError(exc.problem) from exc  # every later call would fail too
         return ScanType.BASIC, [
             f"could not read the registry scanning configuration ({exc.problem}); "
             "assuming BASIC scanning"
@@ -246,7 +272,7 @@ def _check_image(
         return ImageResult(image, scan_state, verdict)
     if settings.dry_run:
         return ImageResult(image, scan_state, verdict, Outcome.PLANNED, "dry run")
-    outcome, detail = _start_scan(gateway, image, settings, state)
+    outcome, detail = _start_scan(gateway, image, now, settings, state)
     return ImageResult(image, scan_state, verdict, outcome, detail)
 
 
@@ -257,11 +283,15 @@ def _read_state(
     image whose state could not be read."""
     if image.summary is None and image.repository in state.unreadable:
         return _unreadable(image, str(state.repo_errors[image.repository]))
+    if settings.stop is not None and settings.stop.is_set():
+        return _interrupted(image, "not checked")
     if _out_of_time(settings, state):
         return _not_checked(image)
     try:
         scan_state: ScanState = image.summary or gateway.scan_state(image)
     except AwsError as exc:
+        if exc.kind is ErrorKind.INTERRUPTED:
+            return _interrupted(image, "not checked")
         if exc.problem.code == DEADLINE_REACHED:  # the gate admits no call before it
             state.left_for_lack_of_time()
             return _not_checked(image)
@@ -275,7 +305,7 @@ def _read_state(
 
 
 def _start_scan(
-    gateway: Any, image: Image, settings: RescanSettings, state: _RunState
+    gateway: Any, image: Image, now: datetime, settings: RescanSettings, state: _RunState
 ) -> tuple[Outcome, str]:
     """Start the scan of a due image, unless the run already knows it cannot."""
     if state.quota_problem is not None:
@@ -283,10 +313,12 @@ def _start_scan(
     repo_error = state.repo_errors.get(image.repository)
     if repo_error is not None:
         return Outcome.FAILED, str(repo_error)
+    if settings.stop is not None and settings.stop.is_set():
+        return Outcome.NOT_STARTED, f"{INTERRUPTED_REASON}: scan not started"
     if _out_of_time(settings, state):
         return Outcome.NOT_STARTED, f"{TIME_BUDGET_SPENT}: scan not started before the deadline"
     try:
-        start = gateway.start_scan(image)
+        start = gateway.start_scan(image, since=now)
     except AccountQuotaExceeded as exc:
         state.stop_scans(exc.problem)
         return Outcome.NOT_STARTED, f"account scan quota exceeded ({exc.problem})"
@@ -295,6 +327,12 @@ def _start_scan(
             state.fail_repository(image.repository, exc.problem)
         return Outcome.FAILED, str(exc.problem)
     return start.outcome, start.detail
+
+
+def _interrupted(image: Image, what: str) -> ImageResult:
+    """An image a stopped run did not get to: not started, reason "interrupted"."""
+    verdict = Verdict(Decision.SKIPPED, what)
+    return ImageResult(image, None, verdict, Outcome.NOT_STARTED, f"{INTERRUPTED_REASON}: {what}")
 
 
 def _not_checked(image: Image) -> ImageResult:

@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY
+from ecrscan.aws.clients import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Timeouts
 from ecrscan.aws.errors import NoRegionError
 from ecrscan.aws.gateways import Gateways, Key, target_key
 from ecrscan.aws.sts import resolve_targets
@@ -73,6 +73,7 @@ class Plan:
     pulled_within: relativedelta | None = None
     pulled_within_text: str = ""
     endpoint_url: str | None = None
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
     concurrency: int = DEFAULT_CONCURRENCY
     session_name: str | None = None  # default: ecrscan-<version>-<the run's now, UTC>
     # How an out-of-scope image's reason says to bring it into scope, in the caller's
@@ -102,6 +103,7 @@ def plan_targets(
             plan.role_arns,
             session_name=plan.session_name or default_session_name(now),
             endpoint_url=plan.endpoint_url,
+            timeouts=plan.timeouts,
         )
     # A session-like object without ``region_name`` leaves the region to its clients.
     region = plan.regions[0] if plan.regions else getattr(base_session, "region_name", "")
@@ -300,7 +302,8 @@ class Audit:
 
     def _gateways(self) -> Gateways:
         if self.gateways is None:
-            self.gateways = Gateways(self.plan.endpoint_url, self.plan.concurrency)
+            plan = self.plan
+            self.gateways = Gateways(plan.endpoint_url, plan.concurrency, timeouts=plan.timeouts)
         return self.gateways
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -415,14 +415,13 @@ def test_other_limit_exceeded_is_the_account_quota(stubbed: Stubbed) -> None:
     assert stubbed.gateway.calls["start_image_scan"] == 1
 
 
-@pytest.mark.parametrize("code", ["ThrottlingException", "ServerException"])
-def test_throttling_is_retried_through_the_gate_until_success(stubbed: Stubbed, code: str) -> None:
+def test_throttling_is_retried_through_the_gate_until_success(stubbed: Stubbed) -> None:
     for _ in range(3):
         stubbed.write.add_client_error(
             "start_image_scan",
-            code,
+            "ThrottlingException",
             "Rate exceeded",
-            http_status_code=400 if code.startswith("Throttling") else 500,
+            http_status_code=400,
             expected_params=start_params(),
         )
     stubbed.write.add_response(
@@ -638,3 +637,104 @@ def test_missing_credentials_are_not_a_network_error() -> None:
     read.meta.events.register_first("before-call.ecr.DescribeImageScanFindings", fail)
     with pytest.raises(NoCredentialsError):
         gateway.scan_state(image(1))
+
+
+# -- a lost reply to StartImageScan ------------------------------------------------------
+
+
+def server_error(stubbed: Stubbed) -> None:
+    stubbed.write.add_client_error(
+        "start_image_scan",
+        "ServerException",
+        "internal error",
+        http_status_code=500,
+        expected_params=start_params(),
+    )
+
+
+def scan_state_response(stubbed: Stubbed, status: str, completed: datetime | None) -> None:
+    findings: dict[str, Any] = {"findingSeverityCounts": {}}
+    if completed is not None:
+        findings["imageScanCompletedAt"] = completed
+    stubbed.read.add_response(
+        "describe_image_scan_findings",
+        {"imageScanStatus": {"status": status}, "imageScanFindings": findings},
+        findings_params(),
+    )
+
+
+RUN_STARTED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "completed"),
+    [("IN_PROGRESS", None), ("PENDING", None), ("COMPLETE", RUN_STARTED + timedelta(seconds=5))],
+)
+def test_a_lost_reply_is_confirmed_from_the_scan_state(
+    stubbed: Stubbed, status: str, completed: datetime | None
+) -> None:
+    server_error(stubbed)  # AWS started the scan, the reply was a 500
+    scan_state_response(stubbed, status, completed)
+    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
+    assert start.outcome is Outcome.STARTED
+    assert start.detail == "reply lost (ServerException); scan confirmed"
+    assert stubbed.gateway.calls == {"start_image_scan": 1, "describe_image_scan_findings": 1}
+    assert stubbed.time.sleeps == []  # no blind retry, no backoff
+
+
+def test_an_older_scan_means_the_call_was_not_carried_out(stubbed: Stubbed) -> None:
+    server_error(stubbed)
+    scan_state_response(stubbed, "COMPLETE", RUN_STARTED - timedelta(days=9))
+    stubbed.write.add_response(
+        "start_image_scan", {"imageScanStatus": {"status": "IN_PROGRESS"}}, start_params()
+    )
+    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
+    assert (start.outcome, start.detail) == (Outcome.STARTED, "")
+    assert stubbed.gateway.calls == {"start_image_scan": 2, "describe_image_scan_findings": 1}
+
+
+def test_a_retry_refused_by_the_quota_after_an_unconfirmed_loss(stubbed: Stubbed) -> None:
+    server_error(stubbed)
+    scan_state_response(stubbed, "COMPLETE", RUN_STARTED - timedelta(hours=3))  # someone else's
+    stubbed.write.add_client_error(
+        "start_image_scan",
+        "LimitExceededException",
+        "The scan quota per image has been exceeded. Wait and try again.",
+        expected_params=start_params(),
+    )
+    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
+    assert start.outcome is Outcome.ALREADY_SCANNED
+
+
+def test_an_unreadable_state_after_a_lost_reply_is_a_failure(stubbed: Stubbed) -> None:
+    server_error(stubbed)
+    stubbed.read.add_client_error(
+        "describe_image_scan_findings",
+        "AccessDeniedException",
+        "no",
+        expected_params=findings_params(),
+    )
+    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
+    assert start.outcome is Outcome.FAILED
+    assert start.detail.startswith("reply lost (ServerException: internal error)")
+    assert "could not read the scan state" in start.detail
+
+
+def test_server_errors_back_off_alone_and_say_so(stubbed: Stubbed) -> None:
+    """A 5xx is no throttle: the gate stays open for the others, and the reason a call
+    gives up with says "server errors", not "throttled"."""
+    for _ in range(4):  # the fixture's gate allows 4 attempts
+        stubbed.read.add_client_error(
+            "describe_image_scan_findings",
+            "ServerException",
+            "internal error",
+            http_status_code=500,
+            expected_params=findings_params(),
+        )
+    with pytest.raises(AwsError) as info:
+        stubbed.gateway.scan_state(image())
+    assert info.value.kind is ErrorKind.SERVER
+    assert "still failing with server errors after 4 attempts" in info.value.problem.message
+    assert "throttled" not in info.value.problem.message
+    assert stubbed.gateway.throttle.stats.throttled == 0 and stubbed.gateway.throttle.level == 0
+    assert stubbed.time.sleeps == pytest.approx([0.1875, 0.375, 0.75])  # its own backoff
