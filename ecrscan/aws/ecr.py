@@ -228,6 +228,7 @@ class EcrGateway(Gateway):
             detail = f"reply lost ({lost.problem}); could not read the scan state: {exc.problem}"
             return ScanStart(Outcome.FAILED, detail)
         status = (state.status or "").upper()
+        since = since.replace(microsecond=0) if since is not None else None  # AWS: to the second
         recent = (
             state.completed_at is not None and since is not None and state.completed_at >= since
         )

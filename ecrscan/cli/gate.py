@@ -223,7 +223,7 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
         (ImageStatus.SCAN_FAILED, "scan failed"),
         (ImageStatus.ERROR, "could not be read"),
     )
-    parts = []
+    parts = [f"interrupted by {result.interrupted}"] if result.interrupted else []
     for status, label in groups:
         names = [_name(r) for r in result.images if r.status is status]
         if names:

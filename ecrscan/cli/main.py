@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
@@ -12,6 +16,7 @@ from ecrscan.cli.app import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK, AppContext, c
 from ecrscan.cli.report import report
 from ecrscan.cli.repos import repos
 from ecrscan.cli.rescan import rescan_cmd
+from ecrscan.engine.runner import GRACE_SECONDS
 
 cli.add_command(repos)
 cli.add_command(rescan_cmd)
@@ -19,30 +24,50 @@ cli.add_command(report)
 
 __all__ = ["cli", "main"]
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 def main() -> None:
     """The console script.  Exit 1 means "thresholds breached" and nothing else: Click's
-    own exit 1 (Ctrl-C, a broken pipe) and any unexpected exception (a bug) exit 3, the
-    latter with one line on stderr (the traceback with -v or ECRSCAN_DEBUG=1)."""
+    own exit 1 (a broken pipe) and any unexpected exception (a bug) exit 3, the latter
+    with one line on stderr (the traceback with -v or ECRSCAN_DEBUG=1).
+
+    SIGINT and SIGTERM stop the run: nothing new starts, the calls in flight may finish,
+    and the command writes the partial record and exits 3; a second signal exits at once
+    (130 or 143)."""
     app = AppContext()
+    with _stop_on_signals(app):
+        code = _run(app)
+    if app.stop.is_set():
+        # Calls abandoned after the grace may still hold worker threads, which the
+        # interpreter would wait for: the record is written, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _run(app: AppContext) -> int:
     try:
         code = cli.main(prog_name="ecrscan", obj=app, standalone_mode=False)
     except click.UsageError as exc:
         # one line, whatever the option: what is wrong and where help is
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         click.echo(f"ecrscan: usage error: {exc.format_message()}{hint}", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.Abort:
         click.echo("ecrscan: error: interrupted: the work is incomplete", err=True)
-        sys.exit(EXIT_INCOMPLETE)
+        return EXIT_INCOMPLETE
     except SystemExit as exc:
         # Without standalone mode, Click only calls sys.exit itself when stdout or stderr
         # is a closed pipe (`ecrscan report | head`), with 1: the output is incomplete.
-        sys.exit(EXIT_INCOMPLETE if exc.code == EXIT_BREACH else exc.code)
-    except Exception as exc:
+        if exc.code == EXIT_BREACH:
+            return EXIT_INCOMPLETE
+        return exc.code if isinstance(exc.code, int) else EXIT_INCOMPLETE
+    except Exception as exc:  # the last line of defence: a bug exits 3
         if app.verbose or os.environ.get("ECRSCAN_DEBUG", "").strip() not in ("", "0"):
             traceback.print_exc()
             hint = ""
@@ -53,5 +78,31 @@ def main() -> None:
             f"please report it{hint}",
             err=True,
         )
-        sys.exit(EXIT_INCOMPLETE)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+        return EXIT_INCOMPLETE
+    return code if isinstance(code, int) else EXIT_OK
+
+
+@contextmanager
+def _stop_on_signals(app: AppContext) -> Iterator[None]:
+    """While the command runs, the first SIGINT/SIGTERM stops it gracefully (the run's
+    stop request) and the second ends the process at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if app.stop.is_set():
+            os.write(2, f"ecrscan: {name} again: exiting now, without a record\n".encode())
+            os._exit(128 + signum)
+        app.stop.set(name)
+        os.write(
+            2,
+            f"ecrscan: {name}: starting nothing new; the calls in flight get up to "
+            f"{GRACE_SECONDS:g} s, then the partial record is written ({name} again exits "
+            "at once)\n".encode(),
+        )
+
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)

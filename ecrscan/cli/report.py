@@ -153,6 +153,7 @@ def report(
         timeout=timeout,
         concurrency=concurrency,
         needs_findings=gate.format in NEEDS_FINDINGS,
+        stop=app.stop,
     )
     result = dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty)
     if topic_region is not None:

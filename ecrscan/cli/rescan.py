@@ -103,6 +103,7 @@ def rescan_cmd(
         filter=repo_filter,
         dry_run=dry_run,
         concurrency=concurrency,
+        stop=app.stop,
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
         gateways = app.gateways(concurrency)
@@ -131,11 +132,18 @@ def _show(app: AppContext, result: RescanResult) -> None:
 def _incomplete_message(result: RescanResult) -> str:
     summary = summarize(result)["TOTAL"]
     errors = sum(1 for r in result.repositories if r.error)
+    parts = [
+        f"{errors} repositories failed",
+        f"{summary['failed']} images failed",
+        f"{summary['not_started']} due scans not started",
+    ]
     targets = coverage_incomplete(result.coverage)
-    return (
-        f"incomplete: {errors} repositories failed, {summary['failed']} images failed, "
-        f"{summary['not_started']} due scans not started" + (f", {targets}" if targets else "")
-    )
+    if targets:
+        parts.append(targets)
+    if result.interrupted:
+        parts.append(f"{summary['started']} scans started before the stop (all recorded)")
+        return f"interrupted by {result.interrupted}: " + ", ".join(parts)
+    return "incomplete: " + ", ".join(parts)
 
 
 def _check_via_queue(plan: Plan, dry_run: bool) -> None:
@@ -162,7 +170,7 @@ def _rescan_via_queue(
     gateway = app.gateway()
     repositories = list_repositories(gateway, repo_filter)
     sqs = app.client("sqs", MESSAGING)
-    report = send_jobs(sqs, queue_url, repository_jobs(repositories, expiry))
+    report = send_jobs(sqs, queue_url, repository_jobs(repositories, expiry), stop=app.stop)
     queued = QueuedJobs(
         queue_url=queue_url,
         region=gateway.region,

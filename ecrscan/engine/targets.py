@@ -159,12 +159,14 @@ class TargetRuns(Generic[R]):
         return regions.pop() if len(regions) == 1 else None
 
     def merged(self) -> dict[str, Any]:
-        """The fields every merged result has: notices, region, scopes, coverage."""
+        """The fields every merged result has: notices, region, scopes, coverage, and
+        the signal that stopped the run, if one did."""
         return {
             "notices": self.notices(),
             "region": self.region,
             "scopes": tuple(s for r in self.results for s in r.scopes),
             "coverage": self.coverage,
+            "interrupted": next((r.interrupted for r in self.results if r.interrupted), ""),
         }
 
 

@@ -1,0 +1,105 @@
+"""An endpoint that accepts connections and never answers fails the run in bounded time,
+with one line naming the endpoint (the bound with the default timeouts is documented:
+3 x (5 s + 30 s) plus backoff; here the timeouts are shortened to keep the test fast)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, Timeouts
+from tests.conftest import ecrscan_command
+
+
+class BlackHole:
+    """Accepts every connection and reads forever, answering nothing."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.accepted = 0
+        self._open: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            self._open.append(conn)  # never read, never answered, never closed
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self._open:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    hole = BlackHole()
+    yield hole
+    hole.close()
+
+
+def run(
+    args: list[str], url: str, tmp_path: Path
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_ENDPOINT_URL=url,
+        HOME=str(tmp_path),
+    )
+    started = time.monotonic()
+    proc = subprocess.run(
+        [ecrscan_command(), "--connect-timeout", "1", "--read-timeout", "1", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc, time.monotonic() - started
+
+
+@pytest.mark.parametrize("command", [["repos"], ["rescan"], ["report"]])
+def test_a_black_hole_fails_in_bounded_time_naming_the_endpoint(
+    command: list[str], black_hole: BlackHole, tmp_path: Path
+) -> None:
+    proc, took = run(command, black_hole.url, tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert black_hole.accepted >= 1
+    bound = Timeouts(connect=1, read=1).bound()  # 3 attempts of 1 + 1 s, and backoff
+    assert took < bound + 5, f"{took:.1f}s"
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ecrscan: error: ") and black_hole.url in lines[0]
+    assert "timeout" in lines[0].lower()
+
+
+def test_the_documented_bound_of_the_defaults() -> None:
+    assert READ_ATTEMPTS == 3
+    assert Timeouts(connect=5.0, read=30.0) == DEFAULT_TIMEOUTS
+    assert DEFAULT_TIMEOUTS.bound() == 3 * 35 + 2 + 4 < 120  # under two minutes
