@@ -48,8 +48,9 @@ class Timeouts:
 
     def bound(self, attempts: int = READ_ATTEMPTS) -> float:
         """The longest one call can take before it fails: every attempt connecting and
-        then waiting a whole read timeout, plus the backoff between attempts."""
-        backoff = sum(2.0**n for n in range(1, attempts))
+        then waiting a whole read timeout, plus botocore's backoff between attempts (at
+        most 2**(n-1) seconds after attempt n)."""
+        backoff = sum(2.0 ** (n - 1) for n in range(1, attempts))
         return attempts * (self.connect + self.read) + backoff
 
 

@@ -158,6 +158,28 @@ def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _LIST_SEPARATORS = re.compile(r"[,\s]+")
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+class Seconds(click.ParamType[float]):
+    """A number of seconds between ``low`` and ``high``, in ASCII digits (``float()``
+    would also take "１" or "1_0")."""
+
+    name = "SECONDS"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        if not _SECONDS.fullmatch(text):
+            self.fail(f"{value!r} is not a number of seconds (e.g. 5 or 2.5)", param, ctx)
+        seconds = float(text)
+        if not self.low <= seconds <= self.high:
+            self.fail(f"{text} is not between {self.low:g} and {self.high:g} seconds", param, ctx)
+        return seconds
 
 
 def split_list(values: tuple[str, ...] | None) -> list[str]:
@@ -182,7 +204,7 @@ def split_list(values: tuple[str, ...] | None) -> list[str]:
 )
 @click.option(
     "--connect-timeout",
-    type=click.FloatRange(0.1, 300),
+    type=Seconds(0.1, 300),
     default=DEFAULT_TIMEOUTS.connect,
     show_default=True,
     envvar="ECRSCAN_CONNECT_TIMEOUT",
@@ -191,7 +213,7 @@ def split_list(values: tuple[str, ...] | None) -> list[str]:
 )
 @click.option(
     "--read-timeout",
-    type=click.FloatRange(0.1, 900),
+    type=Seconds(0.1, 900),
     default=DEFAULT_TIMEOUTS.read,
     show_default=True,
     envvar="ECRSCAN_READ_TIMEOUT",

@@ -102,4 +102,4 @@ def test_a_black_hole_fails_in_bounded_time_naming_the_endpoint(
 def test_the_documented_bound_of_the_defaults() -> None:
     assert READ_ATTEMPTS == 3
     assert Timeouts(connect=5.0, read=30.0) == DEFAULT_TIMEOUTS
-    assert DEFAULT_TIMEOUTS.bound() == 3 * 35 + 2 + 4 < 120  # under two minutes
+    assert DEFAULT_TIMEOUTS.bound() == 3 * 35 + 1 + 2 == 108  # under two minutes
