@@ -74,11 +74,10 @@ from ecrscan.render.sns import build_messages
     "--timeout",
     env="ECRSCAN_TIMEOUT",
     type=TimeoutParam(),
-    default="10m",
+    default="10min",
     show_default=True,
-    help="How long --wait polls: units h (hours), m (minutes), s (seconds), e.g. 90s, "
-    "10m, 1h30m; a bare number is seconds (unlike --expiry of rescan, m means "
-    "minutes here).",
+    help="How long --wait polls: units h (hours), min (minutes), s (seconds), e.g. 90s, "
+    "10min, 1h30min; a bare number is seconds ('m' means months, so 30m is refused).",
 )
 @allow_empty_option
 @gate_options
@@ -117,7 +116,7 @@ def report(
 
     \b
     Example (CI gate on the image just pushed):
-      ecrscan report --image "$REPO:$GIT_SHA" --wait --timeout 15m --fail-on HIGH \\
+      ecrscan report --image "$REPO:$GIT_SHA" --wait --timeout 15min --fail-on HIGH \\
           --format sarif --output ecrscan.sarif
 
     Registry reports can cover several regions (--region repeated) and accounts

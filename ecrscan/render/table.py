@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ecrscan.core.durations import describe_duration
 from ecrscan.core.model import (
     ImageReport,
     ImageStatus,
@@ -79,8 +80,8 @@ def rescan_table(result: RescanResult) -> RenderableType:
 def summary_table(result: RescanResult) -> Table:
     mode = "dry run" if result.dry_run else "rescan"
     table = Table(
-        title=f"ecrscan {mode}: expiry {result.expiry}, scan type {result.scan_type.value}"
-        + scope_title(result.coverage),
+        title=f"ecrscan {mode}: expiry {result.expiry} ({describe_duration(result.expiry)}), "
+        f"scan type {result.scan_type.value}" + scope_title(result.coverage),
         title_justify="left",
         caption=_rescan_caption(result),
         caption_justify="left",

@@ -322,7 +322,7 @@ def test_registry_filters_only_warn(tmp_path):
             "--exclude",
             "y",
             "--timeout",
-            "1m",
+            "1min",
         ]
     )
     assert result.exit_code == 1

@@ -265,7 +265,7 @@ def test_no_credentials_exit_3_with_one_line(monkeypatch: pytest.MonkeyPatch) ->
 def test_rescan_table_starts_due_scans(seeded: dict[str, str], registry: FakeRegistry) -> None:
     result = invoke(["rescan"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("ecrscan rescan: expiry 7d, scan type BASIC")
+    assert result.stdout.startswith("ecrscan rescan: expiry 7d (7 days), scan type BASIC")
     rows = {cells[0]: cells[1:] for cells in table_rows(result.stdout)}
     # columns: images, due, fresh (shown when any), started, already scanned, ...
     assert rows["team/api"][:4] == ["2", "1", "1", "1"]  # images, due, fresh, started

@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.core.durations import DurationError, parse_duration
+from ecrscan.core.durations import (
+    DurationError,
+    describe_duration,
+    parse_duration,
+    parse_timeout,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +52,8 @@ def test_valid(text: str, expected: relativedelta) -> None:
         ("0d", "greater than zero"),
         ("0m0w0d0h", "greater than zero"),
         ("1.5d", "has no unit"),
-        ("7dd", "at 'd'"),
+        ("7dd", "unknown unit 'dd'"),
+        ("30s", "seconds are too short here"),
         ("7 d", "has no unit"),
         ("1y", "unknown unit 'y'"),
         ("\u0667d", "expected <integer><unit>"),  # ARABIC-INDIC DIGIT SEVEN is not a digit here
@@ -94,3 +100,76 @@ def test_longest_duration_still_gives_a_valid_date() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     for text in ("1200m", "5200w", "36525d", "876600h"):
         assert (now - parse_duration(text)).year >= 1925
+
+
+# -- one grammar: mo for months, min for minutes --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1mo", relativedelta(months=1)),
+        ("1mo2w", relativedelta(months=1, weeks=2)),
+        ("1m2w", relativedelta(months=1, weeks=2)),  # m: months, where months make sense
+        ("90min", relativedelta(minutes=90)),
+        ("1d12h30min", relativedelta(days=1, hours=12, minutes=30)),
+    ],
+)
+def test_months_and_minutes(text: str, expected: relativedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_m_and_mo_are_one_unit() -> None:
+    with pytest.raises(DurationError, match="given twice"):
+        parse_duration("1m1mo")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90.0),
+        ("10min", 600.0),
+        ("1h", 3600.0),
+        ("1h30min", 5400.0),
+        ("45", 45.0),
+        ("0", 0.0),
+        ("2min30s", 150.0),
+        (" 24h ", 86400.0),
+    ],
+)
+def test_timeouts(text: str, seconds: float) -> None:
+    assert parse_timeout(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("30m", "'m' means months in ecrscan durations; write min for minutes (e.g. 30min)"),
+        ("1mo", "too long for a timeout"),
+        ("1d", "too long for a timeout"),
+        ("25h", "at most 24h"),
+        ("10MIN", "units are lowercase"),
+        ("", "empty timeout"),
+        ("٣", "expected <integer><unit>"),
+    ],
+)
+def test_invalid_timeouts(text: str, message: str) -> None:
+    with pytest.raises(DurationError) as info:
+        parse_timeout(text)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("7d", "7 days"),
+        ("1m2w", "1 month, 2 weeks"),
+        ("1mo", "1 month"),
+        ("36h", "36 hours"),
+        ("90min", "90 minutes"),
+        ("1h30min", "1 hour, 30 minutes"),
+        ("45", "45 seconds"),
+    ],
+)
+def test_describe_says_how_a_value_was_understood(text: str, words: str) -> None:
+    assert describe_duration(text) == words

@@ -113,6 +113,18 @@ CASES = [
         "--timeout",
     ),
     (
+        "Arabic-Indic digit in --read-timeout",
+        lambda p: ["--read-timeout", "٣", "repos"],
+        {},
+        "--read-timeout",
+    ),
+    (
+        "minutes written as months in --timeout",
+        lambda p: ["report", "--wait", "--timeout", "30m"],
+        {},
+        "write min for minutes",
+    ),
+    (
         "5,001-digit integer in --event",
         lambda p: ["report", "--event", event_file(p, "big.json", '{"a": ' + "9" * 5001 + "}")],
         {},

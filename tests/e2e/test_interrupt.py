@@ -142,7 +142,7 @@ def test_report_wait_stops_polling_and_reports_what_it_has(
     digest = registry.push("team/api", "new")
     registry.set_scan("team/api", digest, status="IN_PROGRESS")
     proc = start(
-        ["report", "--image", "team/api:new", "--wait", "--timeout", "10m", "--format", "json"],
+        ["report", "--image", "team/api:new", "--wait", "--timeout", "10min", "--format", "json"],
         server_env,
     )
     time.sleep(2)
