@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ from typing import Any
 
 import click
 
-from ecrscan import __version__
 from ecrscan.aws.clients import (
     DEFAULT_CONCURRENCY,
     DEFAULT_TIMEOUTS,
@@ -34,8 +32,7 @@ from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.aws.gateways import Gateways
 from ecrscan.aws.throttle import Stop, Throttle
-from ecrscan.core.redact import RedactingFilter
-from ecrscan.core.targets import check_endpoint_url, check_regions
+from ecrscan.core.targets import check_endpoint_url
 from ecrscan.engine.registry import FatalError
 
 EXIT_OK = 0
@@ -187,144 +184,14 @@ def split_list(values: tuple[str, ...] | None) -> list[str]:
     return [part for value in values or () for part in _LIST_SEPARATORS.split(value) if part]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option(
-    "--region",
-    multiple=True,
-    envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
-    metavar="REGION",
-    help="AWS region. rescan and report take it repeated (or after the command) to audit "
-    "several regions. Env: AWS_REGION, AWS_DEFAULT_REGION.",
-)
-@click.option("--profile", envvar="AWS_PROFILE", help="AWS named profile. Env: AWS_PROFILE.")
-@click.option(
-    "--endpoint-url",
-    envvar="AWS_ENDPOINT_URL",
-    help="Send AWS calls to this endpoint (e.g. a local emulator). Env: AWS_ENDPOINT_URL.",
-)
-@click.option(
-    "--connect-timeout",
-    type=Seconds(0.1, 300),
-    default=DEFAULT_TIMEOUTS.connect,
-    show_default=True,
-    envvar="ECRSCAN_CONNECT_TIMEOUT",
-    metavar="SECONDS",
-    help="Seconds to wait for a connection to AWS. Env: ECRSCAN_CONNECT_TIMEOUT.",
-)
-@click.option(
-    "--read-timeout",
-    type=Seconds(0.1, 900),
-    default=DEFAULT_TIMEOUTS.read,
-    show_default=True,
-    envvar="ECRSCAN_READ_TIMEOUT",
-    metavar="SECONDS",
-    help="Seconds to wait for each answer from AWS. A call is tried 3 times, so it fails "
-    "after at most 3 x (connect + read timeout) plus a few seconds of backoff (108 s with "
-    "the defaults). Env: ECRSCAN_READ_TIMEOUT.",
-)
-@click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    envvar="ECRSCAN_VERBOSE",
-    help="More diagnostics on stderr (-vv for AWS request logs). Env: ECRSCAN_VERBOSE.",
-)
-@click.option(
-    "-q",
-    "--quiet",
-    is_flag=True,
-    envvar="ECRSCAN_QUIET",
-    help="No progress bar and no notices; errors only. Env: ECRSCAN_QUIET.",
-)
-@click.version_option(__version__, "--version", prog_name="ecrscan")
-@click.pass_context
-def cli(
-    ctx: click.Context,
-    region: tuple[str, ...],
-    profile: str | None,
-    endpoint_url: str | None,
-    connect_timeout: float,
-    read_timeout: float,
-    verbose: int,
-    quiet: bool,
-) -> None:
-    """Keep AWS ECR vulnerability scans honest.
-
-    \b
-    ecrscan repos                  list repositories (regex filters)
-    ecrscan rescan --expiry 7d     rescan images whose last scan is older than 7 days
-    ecrscan report --fail-on HIGH  findings against thresholds (the CI gate)
-
-    Credentials come from the standard AWS chain (environment, profile, SSO, instance
-    role).  Exit codes: 0 done, 1 findings above thresholds (report), 2 usage or
-    configuration error, 3 an AWS or runtime error left the work incomplete.
-    """
-    app = ctx.ensure_object(AppContext)
-    app.region = (region[0] if region else None) or app.region
-    if ctx.get_parameter_source("region") is click.core.ParameterSource.COMMANDLINE:
-        # checked here, not in a callback: AWS_REGION / AWS_DEFAULT_REGION stay botocore's
-        try:
-            app.regions = check_regions(split_list(region))
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--region'") from None
-        app.region = app.regions[0]
-    app.profile = profile or app.profile
-    if endpoint_url is not None:
-        app.endpoint_url = _endpoint(ctx, endpoint_url)
-    app.timeouts = Timeouts(connect=connect_timeout, read=read_timeout)
-    app.verbose = verbose
-    app.quiet = quiet
-    _configure_logging(ctx, verbose)
-
-
-def _endpoint(ctx: click.Context, url: str) -> str:
+def check_endpoint(ctx: click.Context, url: str, param: str = "endpoint_url") -> str:
     """``url`` if it is an http(s) URL with a host (and a valid port); a usage error
     naming where it came from otherwise."""
     problem = check_endpoint_url(url)
     if problem:
-        source = ctx.get_parameter_source("endpoint_url")
+        source = ctx.get_parameter_source(param)
         hint = "'--endpoint-url'"
         if source is click.core.ParameterSource.ENVIRONMENT:
             hint += " (from AWS_ENDPOINT_URL)"
         raise click.BadParameter(f"{url!r} {problem}", ctx=ctx, param_hint=hint)
     return url
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is when a record comes (CliRunner swaps it)."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
-        pass
-
-
-def _configure_logging(ctx: click.Context, verbose: int) -> None:
-    """Diagnostics to stderr, every record redacted (``-vv`` logs botocore's requests,
-    whose headers carry the session token and access key id); undone when the command
-    ends, so a process running several commands (tests) does not pile up handlers."""
-    level = logging.WARNING
-    if verbose == 1:
-        level = logging.INFO
-    elif verbose >= 2:
-        level = logging.DEBUG
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    botocore_log = logging.getLogger("botocore")
-    levels = (log.level, botocore_log.level)
-    root.addHandler(handler)
-    log.setLevel(level)
-    if verbose >= 2:
-        botocore_log.setLevel(logging.DEBUG)
-
-    def undo() -> None:
-        root.removeHandler(handler)
-        log.setLevel(levels[0])
-        botocore_log.setLevel(levels[1])
-
-    ctx.call_on_close(undo)

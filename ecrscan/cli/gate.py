@@ -16,7 +16,7 @@ from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.errors import AwsError
 from ecrscan.aws.sns import publish
 from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
-from ecrscan.cli.options import collect, env_option, output_options, stack
+from ecrscan.cli.options import Decorator, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, error, warn
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
@@ -32,7 +32,7 @@ from ecrscan.render.common import (
     plural,
     thresholds_text,
 )
-from ecrscan.render.formats import Format, formats_for
+from ecrscan.render.formats import Format
 from ecrscan.render.sns import SnsMessage
 
 MAX_LISTED = 10  # images named per group in the "incomplete" message
@@ -78,73 +78,67 @@ class GateOptions:
         return (self.sns_topic_arn or "").strip()
 
 
-# The options of GateOptions, reaching the command as `gate`.
-gate_options = stack(
-    env_option(
-        "--threshold",
-        "threshold_specs",
-        multiple=True,
-        env="ECRSCAN_THRESHOLD",
-        env_note="space-separated",
-        metavar="LEVEL=N|off",
-        help="Tolerate up to N findings at LEVEL (N+1 breaches); 'off' ignores the level. "
-        "Repeatable. Levels: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED UNTRIAGED. "
-        "Defaults: 0 for CRITICAL, HIGH, MEDIUM, LOW (env CRITICAL, HIGH, MEDIUM, LOW), off "
-        "for the rest.",
-    ),
-    env_option(
-        "--fail-on",
-        env="ECRSCAN_FAIL_ON",
-        type=click.Choice([s.value for s in Severity], case_sensitive=False),
-        metavar="LEVEL",
-        help="Shorthand: threshold 0 at LEVEL and above, off below (replaces the defaults; "
-        "--threshold still overrides single levels).",
-    ),
-    env_option(
-        "--ignore-file",
-        env="ECRSCAN_IGNORE_FILE",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="TOML file of accepted findings ([[ignore]] id, reason, optional until date and "
-        "repository regex). Ignored findings leave the counts thresholds see and stay in "
-        "every output, marked. Expired entries warn and do not apply.",
-    ),
-    env_option(
-        "--details",
-        env="ECRSCAN_DETAILS",
-        is_flag=True,
-        help="Read every finding (all pages) and list the findings of breaching images.",
-    ),
-    output_options(
-        formats_for(ReportResult),
-        format_help="table (people), json (documented schema), markdown (PR comments), "
-        "sarif (GitHub code scanning), junit (CI test reports) or csv (one row per finding).",
-        format_envvars=("ECRSCAN_REPORT_FORMAT", "ECRSCAN_FORMAT"),
-        output_help="Write the report to FILE instead of stdout; the file is only opened "
-        "once the report was built.",
-        output_envvars=("ECRSCAN_REPORT_OUTPUT", "ECRSCAN_OUTPUT"),
-    ),
-    env_option(
-        "--publish",
-        "publish_",
-        env="ECRSCAN_PUBLISH",
-        is_flag=True,
-        help="Publish one SNS message listing every breaching image (nothing when none "
-        "breaches) to --sns-topic-arn.",
-    ),
-    env_option(
-        "--publish-always",
-        env="ECRSCAN_PUBLISH_ALWAYS",
-        is_flag=True,
-        help="Like --publish, but also publish when nothing breaches.",
-    ),
-    env_option(
-        "--sns-topic-arn",
-        env="ECR_SNS_REPORT_TOPIC_ARN",
-        metavar="ARN",
-        help="The SNS topic for --publish.",
-    ),
-    collect(GateOptions, "gate"),
-)
+def gate_options(command: str) -> Decorator:
+    """The options of :class:`GateOptions` (how a report is judged, written and
+    published), reaching ``command`` as ``gate``."""
+    return stack(
+        env_option(
+            "--threshold",
+            "threshold_specs",
+            multiple=True,
+            env="ECRSCAN_THRESHOLD",
+            env_note="space-separated",
+            metavar="LEVEL=N|off",
+            help="Tolerate up to N findings at LEVEL (N+1 breaches); 'off' ignores the level. "
+            "Repeatable. Levels: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED UNTRIAGED. "
+            "Defaults: 0 for CRITICAL, HIGH, MEDIUM, LOW (env CRITICAL, HIGH, MEDIUM, LOW), off "
+            "for the rest.",
+        ),
+        env_option(
+            "--fail-on",
+            env="ECRSCAN_FAIL_ON",
+            type=click.Choice([s.value for s in Severity], case_sensitive=False),
+            metavar="LEVEL",
+            help="Shorthand: threshold 0 at LEVEL and above, off below (replaces the defaults; "
+            "--threshold still overrides single levels).",
+        ),
+        env_option(
+            "--ignore-file",
+            env="ECRSCAN_IGNORE_FILE",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="TOML file of accepted findings ([[ignore]] id, reason, optional until date and "
+            "repository regex). Ignored findings leave the counts thresholds see and stay in "
+            "every output, marked. Expired entries warn and do not apply.",
+        ),
+        env_option(
+            "--details",
+            env="ECRSCAN_DETAILS",
+            is_flag=True,
+            help="Read every finding (all pages) and list the findings of breaching images.",
+        ),
+        output_options(ReportResult, command),
+        env_option(
+            "--publish",
+            "publish_",
+            env="ECRSCAN_PUBLISH",
+            is_flag=True,
+            help="Publish one SNS message listing every breaching image (nothing when none "
+            "breaches) to --sns-topic-arn.",
+        ),
+        env_option(
+            "--publish-always",
+            env="ECRSCAN_PUBLISH_ALWAYS",
+            is_flag=True,
+            help="Like --publish, but also publish when nothing breaches.",
+        ),
+        env_option(
+            "--sns-topic-arn",
+            env="ECR_SNS_REPORT_TOPIC_ARN",
+            metavar="ARN",
+            help="The SNS topic for --publish.",
+        ),
+        collect(GateOptions, "gate"),
+    )
 
 
 def resolve_thresholds(fail_on: str | None, specs: Sequence[str]) -> Thresholds:

@@ -12,7 +12,9 @@ from types import FrameType
 
 import click
 
-from ecrscan.cli.app import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK, AppContext, cli
+from ecrscan.cli.app import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK, AppContext
+from ecrscan.cli.group import cli
+from ecrscan.cli.options import env_source
 from ecrscan.cli.report import report
 from ecrscan.cli.repos import repos
 from ecrscan.cli.rescan import rescan_cmd
@@ -51,9 +53,11 @@ def _run(app: AppContext) -> int:
     try:
         code = cli.main(prog_name="ecrscan", obj=app, standalone_mode=False)
     except click.UsageError as exc:
-        # one line, whatever the option: what is wrong and where help is
+        # one line, whatever the option: what is wrong, where it came from, where help is
+        source = env_source(getattr(exc, "param", None))
+        origin = f" (set by the environment variable {source})" if source else ""
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        click.echo(f"ecrscan: usage error: {exc.format_message()}{hint}", err=True)
+        click.echo(f"ecrscan: usage error: {exc.format_message()}{origin}{hint}", err=True)
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()

@@ -11,31 +11,42 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ecrscan.aws.clients import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from ecrscan.cli.app import AppContext, split_list
-from ecrscan.core.durations import DurationError, parse_duration, parse_timeout
+from ecrscan.core.durations import parse_timeout
 from ecrscan.core.imageref import parse_image_ref
-from ecrscan.core.inuse import ScopeHints
-from ecrscan.core.policy import RepositoryFilter
-from ecrscan.core.targets import check_regions, check_role_arns
-from ecrscan.engine.targets import InUseMode, Plan
-from ecrscan.render.formats import Format
+from ecrscan.render.formats import PURPOSE, Format, formats_for
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
-# How an out-of-scope image's reason says to bring it into scope, in the CLI's words.
-SCOPE_HINTS = ScopeHints(
-    account="give --role-arn for a role in that account to audit it",
-    region="add --region {region}",
-)
+
+def given_on_command_line(param: click.Parameter, args: Sequence[str] | None = None) -> bool:
+    """Whether one of ``param``'s flags is among the command-line arguments (Click 8.4
+    records a value's source only after its callback has run)."""
+    words = sys.argv[1:] if args is None else args
+    return any(_is_flag(word, flag) for word in words for flag in param.opts)
+
+
+def _is_flag(word: str, flag: str) -> bool:
+    if flag.startswith("--"):
+        return word == flag or word.startswith(flag + "=")
+    return word == flag or (word.startswith(flag) and not word.startswith("--"))
+
+
+def env_source(param: click.Parameter | None, args: Sequence[str] | None = None) -> str:
+    """The environment variable a bad value of ``param`` came from ("" when it was given
+    on the command line, or has none set)."""
+    if param is None or not param.envvar or given_on_command_line(param, args):
+        return ""
+    names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
+    return next((name for name in names if os.environ.get(name, "").strip()), "")
 
 
 def env_option(
@@ -80,7 +91,7 @@ def collect(cls: type, name: str) -> Decorator:
     return decorate
 
 
-def _checked(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+def checked(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A callback that turns ``check``'s ``ValueError`` into a usage error on the option."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -90,167 +101,6 @@ def _checked(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Para
             raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
     return callback
-
-
-def _duration(value: str) -> tuple[Any, str]:
-    try:
-        return parse_duration(value), value
-    except DurationError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _optional_duration(value: str | None) -> tuple[Any, str] | None:
-    return None if value is None else _duration(value)
-
-
-def _include(value: str | None) -> str | None:
-    RepositoryFilter.compile(value)
-    return value
-
-
-def _exclude(values: tuple[str, ...]) -> tuple[str, ...]:
-    RepositoryFilter.compile(None, values)
-    return values
-
-
-expiry_option = env_option(
-    "--expiry",
-    env="ECR_IMAGES_DURATION_DELTA",
-    default="7d",
-    show_default=True,
-    callback=_checked(_duration),
-    metavar="DURATION",
-    help="Rescan images whose last scan is older than this. One or more <integer><unit> "
-    "with units m (calendar months), w (weeks), d (days), h (hours): 7d, 36h, 1m2w.",
-)
-
-filter_options = stack(
-    env_option(
-        "--filter",
-        "include",
-        env="REPOSITORIES_FILTER_REGEXP",
-        callback=_checked(_include),
-        metavar="REGEX",
-        help="Keep repositories whose name REGEX finds a match in (re.search: 'app' "
-        "matches 'my-app-api'; anchor with '^app$' for an exact name).",
-    ),
-    env_option(
-        "--exclude",
-        "exclude",
-        multiple=True,
-        env="ECRSCAN_EXCLUDE",
-        env_note="space-separated",
-        callback=_checked(_exclude),
-        metavar="REGEX",
-        help="Drop repositories whose name matches REGEX (re.search). Repeatable.",
-    ),
-)
-
-
-def list_option(
-    decl: str, name: str, *, env: str, check: Callable[[list[str]], Any], **kwargs: Any
-) -> Decorator:
-    """A repeatable option whose values may each be a comma-separated list, checked as
-    one list by ``check``."""
-    return env_option(
-        decl,
-        name,
-        env=env,
-        env_note="comma-separated",
-        multiple=True,
-        callback=_checked(lambda values: check(split_list(values))),
-        **kwargs,
-    )
-
-
-target_options = stack(
-    list_option(
-        "--region",
-        "regions",
-        env="ECRSCAN_REGIONS",
-        check=check_regions,
-        metavar="REGION",
-        help="Audit this region; repeatable (--region eu-west-1 --region us-east-1) or "
-        "comma-separated. Default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region.",
-    ),
-    list_option(
-        "--role-arn",
-        "role_arns",
-        env="ECRSCAN_ROLE_ARNS",
-        check=lambda arns: tuple(role.arn for role in check_role_arns(arns)),
-        metavar="ARN",
-        help="Also audit the account of this IAM role, through sts:AssumeRole (session name "
-        "ecrscan-<version>-<time>). Repeatable, one role per account; your own account is "
-        "audited too.",
-    ),
-    env_option(
-        "--in-use",
-        "in_use",
-        env="ECRSCAN_IN_USE",
-        type=click.Choice([m.value for m in InUseMode], case_sensitive=False),
-        help="Only images ECS uses: 'ecs' = referenced by ACTIVE task definitions, "
-        "'ecs-services' = by the task definitions of services with running or desired "
-        "tasks. Tags resolve to the images carrying them now; non-ECR images are listed as "
-        "skipped, other accounts' and regions' images as out of scope. IAM: "
-        "ecs:ListTaskDefinitions, ecs:DescribeTaskDefinition (ecs-services: also "
-        "ecs:ListClusters, ecs:ListServices, ecs:DescribeServices).",
-    ),
-    env_option(
-        "--pulled-within",
-        "pulled_within",
-        env="ECRSCAN_PULLED_WITHIN",
-        callback=_checked(_optional_duration),
-        metavar="DURATION",
-        help="Only images whose last recorded pull (lastRecordedPullTime, updated by AWS "
-        "about once a day) is within DURATION (same grammar as --expiry: 30d, 1m2w). "
-        "Images never pulled are left out and counted.",
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a rescan or report covers: the repository filters, the accounts and regions,
-    and the image scope, as the options gave them."""
-
-    include: str | None = None
-    exclude: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    role_arns: tuple[str, ...] = ()
-    in_use: str | None = None
-    pulled_within: tuple[Any, str] | None = None
-
-    def repo_filter(self) -> RepositoryFilter:
-        return RepositoryFilter.compile(self.include, self.exclude)
-
-
-# --filter, --exclude, --region, --role-arn, --in-use, --pulled-within as `selection`.
-selection_options = stack(filter_options, target_options, collect(Selection, "selection"))
-
-
-def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
-    """The run's targets and image scope from the options.  Regions given before the
-    command (``ecrscan --region a rescan``) and after it add up; ECRSCAN_REGIONS applies
-    when neither is given on the command line."""
-    source = click.get_current_context().get_parameter_source("regions")
-    if app.regions and source is not click.core.ParameterSource.COMMANDLINE:
-        wanted = app.regions
-    else:
-        wanted = tuple(dict.fromkeys((*app.regions, *selection.regions)))
-    if wanted:
-        app.region = wanted[0]
-    delta, text = selection.pulled_within or (None, "")
-    return Plan(
-        regions=wanted,
-        role_arns=selection.role_arns,
-        in_use=InUseMode(selection.in_use.lower()) if selection.in_use else None,
-        pulled_within=delta,
-        pulled_within_text=text,
-        endpoint_url=app.endpoint_url,
-        timeouts=app.timeouts,
-        concurrency=concurrency,
-        scope_hints=SCOPE_HINTS,
-    )
 
 
 allow_empty_option = env_option(
@@ -305,22 +155,47 @@ def output_problem(value: str) -> str:
 
 
 def output_options(
-    formats: Sequence[Format],
-    *,
-    format_help: str,
-    format_envvars: Sequence[str] = ("ECRSCAN_FORMAT",),
-    output_help: str = "Write the report to FILE instead of stdout (only once the run succeeded).",
-    output_envvars: Sequence[str] = ("ECRSCAN_OUTPUT",),
+    kind: type,
+    command: str,
+    output_help: str = "Write the output to FILE instead of stdout; the file is written once "
+    "the run is done, whole or not at all.",
 ) -> Decorator:
-    """``--format`` (one of ``formats``, from the render registry) and ``--output``."""
+    """``--format`` (the formats the render registry has for results of type ``kind``)
+    and ``--output``; their environment variables are the command's
+    (``ECRSCAN_<COMMAND>_FORMAT``), else the ones every command shares.
+
+    A value of the shared ``ECRSCAN_FORMAT`` this command cannot write is passed over
+    with a notice, so one variable can serve commands whose formats differ."""
+    formats = formats_for(kind)
+    format_envvars = (f"ECRSCAN_{command.upper()}_FORMAT", "ECRSCAN_FORMAT")
+    output_envvars = (f"ECRSCAN_{command.upper()}_OUTPUT", "ECRSCAN_OUTPUT")
+    format_help = "Output format: " + ", ".join(PURPOSE[f] for f in formats) + "."
+    names = [f.value for f in formats]
+
+    def check_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        text = str(value).strip().lower()
+        if text in names:
+            return text
+        shared = format_envvars[-1]
+        if os.environ.get(shared, "").strip().lower() == text and not given_on_command_line(param):
+            command = ctx.command_path.split()[-1]
+            click.echo(
+                f"ecrscan: {shared}={value} does not apply to {command} "
+                f"({', '.join(names)}): using {Format.TABLE.value}",
+                err=True,
+            )
+            return Format.TABLE.value
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(names)}", ctx, param)
+
     return stack(
         env_option(
             "--format",
             "fmt",
             env=format_envvars,
-            type=click.Choice([f.value for f in formats], case_sensitive=False),
+            metavar=f"[{'|'.join(names)}]",
             default=Format.TABLE.value,
             show_default=True,
+            callback=check_format,
             help=format_help,
         ),
         env_option(
@@ -347,4 +222,4 @@ class TimeoutParam(click.ParamType[float]):
             self.fail(str(exc), param, ctx)
 
 
-image_refs_callback = _checked(lambda values: tuple(parse_image_ref(v) for v in values))
+image_refs_callback = checked(lambda values: tuple(parse_image_ref(v) for v in values))

@@ -17,21 +17,20 @@ import dataclasses
 import click
 
 from ecrscan.aws.ecr import EcrGateway
-from ecrscan.cli.app import AppContext, aws_errors, log
+from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.event import event_options
 from ecrscan.cli.gate import GateOptions, finish, gate_options, send_to_sns
+from ecrscan.cli.group import command_setup
 from ecrscan.cli.options import (
-    Selection,
     TimeoutParam,
     allow_empty_option,
     concurrency_option,
     env_option,
     image_refs_callback,
-    make_plan,
-    selection_options,
 )
 from ecrscan.cli.output import coverage_errors, emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay
+from ecrscan.cli.selection import Selection, make_plan, selection_options
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import ReportResult
 from ecrscan.engine.report import ReportSettings, build_report
@@ -80,10 +79,9 @@ from ecrscan.render.sns import build_messages
     "10min, 1h30min; a bare number is seconds ('m' means months, so 30m is refused).",
 )
 @allow_empty_option
-@gate_options
+@gate_options("report")
 @concurrency_option("Parallel AWS calls.")
-@click.pass_obj
-@aws_errors
+@command_setup
 @event_options
 def report(
     app: AppContext,

@@ -6,23 +6,22 @@ from pathlib import Path
 
 import click
 
-from ecrscan.cli.app import AppContext, aws_errors
-from ecrscan.cli.options import filter_options, output_options
+from ecrscan.cli.app import AppContext
+from ecrscan.cli.group import command_setup, region_option
+from ecrscan.cli.options import output_options
 from ecrscan.cli.output import emit, log_calls
+from ecrscan.cli.selection import filter_options
 from ecrscan.core.model import RepositoryListing
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.engine.registry import list_repositories
-from ecrscan.render.formats import formats_for, render
+from ecrscan.render.formats import render
 
 
 @click.command()
 @filter_options
-@output_options(
-    formats_for(RepositoryListing),
-    format_help="Output format: a table for people, JSON (documented schema) for machines.",
-)
-@click.pass_obj
-@aws_errors
+@region_option
+@output_options(RepositoryListing, "repos")
+@command_setup
 def repos(
     app: AppContext, include: str | None, exclude: tuple[str, ...], fmt: str, output: Path | None
 ) -> None:

@@ -11,20 +11,13 @@ import click
 
 from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.sqs import send_jobs
-from ecrscan.cli.app import AppContext, IncompleteError, aws_errors
+from ecrscan.cli.app import AppContext, IncompleteError
 from ecrscan.cli.gate import EMPTY_HINT
-from ecrscan.cli.options import (
-    Selection,
-    allow_empty_option,
-    concurrency_option,
-    env_option,
-    expiry_option,
-    make_plan,
-    output_options,
-    selection_options,
-)
+from ecrscan.cli.group import command_setup
+from ecrscan.cli.options import allow_empty_option, concurrency_option, env_option, output_options
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
+from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
 from ecrscan.core.jobs import parse_job, repository_jobs
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
@@ -57,12 +50,8 @@ from ecrscan.render.notices import all_notices
     "images function's jobs queue) and print how many were queued. Jobs carry --expiry "
     "only when you set it. IAM: ecr:DescribeRepositories, sqs:SendMessage.",
 )
-@output_options(
-    formats_for(RescanResult),
-    format_help="Output format: a table for people, JSON (documented schema) for machines.",
-)
-@click.pass_obj
-@aws_errors
+@output_options(RescanResult, "rescan")
+@command_setup
 def rescan_cmd(
     app: AppContext,
     expiry: tuple[Any, str],

@@ -60,7 +60,8 @@ def named_repositories(
 
 @dataclass(frozen=True, slots=True)
 class RepositoryFailed:
-    """A repository whose images could not be listed."""
+    """A repository whose images could not be listed (access denied, deleted during the
+    run, unreachable): the walk goes on with the others."""
 
     repository: Repository
     problem: Problem

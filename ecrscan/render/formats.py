@@ -48,6 +48,16 @@ FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
     },
 }
 
+# What each format is for, in --format's help.
+PURPOSE: Mapping[Format, str] = {
+    Format.TABLE: "table (people)",
+    Format.JSON: "json (documented schema)",
+    Format.MARKDOWN: "markdown (PR comments)",
+    Format.SARIF: "sarif (GitHub code scanning)",
+    Format.JUNIT: "junit (CI test reports)",
+    Format.CSV: "csv (one row per finding)",
+}
+
 # Formats that list every finding: the report engine reads all findings for them.
 NEEDS_FINDINGS: frozenset[Format] = frozenset({Format.SARIF, Format.CSV})
 

@@ -8,7 +8,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.errors import AwsError, ErrorKind
-from ecrscan.cli.options import SCOPE_HINTS as CLI_SCOPE_HINTS
+from ecrscan.cli.selection import SCOPE_HINTS as CLI_SCOPE_HINTS
 from ecrscan.core.coverage import Location, SkippedImage
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.inuse import (

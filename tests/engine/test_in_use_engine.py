@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
-from ecrscan.cli.options import SCOPE_HINTS
+from ecrscan.cli.selection import SCOPE_HINTS
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.inuse import RepoUse
