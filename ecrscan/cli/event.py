@@ -60,6 +60,9 @@ EVENT_OPTIONS = frozenset(
         "publish_",
         "publish_always",
         "sns_topic_arn",
+        "only_breaches",
+        "severity",
+        "allow_empty",
     }
 )
 # ... the ones that only shape a registry walk (a notice when given on the command line) ...
@@ -133,7 +136,7 @@ def report_event(app: AppContext, source: str, notify_failures: bool, gate: Gate
         wanted = gate.publish_always or wants_notification(report, notify_failures)
         problem = _publish(app, scan, report, thresholds, gate.topic_arn, topic_region, wanted)
         result = dataclasses.replace(result, publish_error=problem)
-    emit(gate.output, render(gate.format, result))
+    emit(gate.output, render(gate.format, gate.listing(result)))
     finish(app, result, False)
 
 

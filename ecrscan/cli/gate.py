@@ -4,6 +4,7 @@ and the exit code."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -53,6 +54,14 @@ class GateOptions:
     publish_: bool = False
     publish_always: bool = False
     sns_topic_arn: str | None = None
+    only_breaches: bool = False
+    severity: str | None = None
+    ignore_unfixed: bool = False
+
+    def listing(self, result: ReportResult) -> ReportResult:
+        """``result`` with what the outputs list (``--only-breaches``, ``--severity``)."""
+        floor = Severity.parse(self.severity) if self.severity else None
+        return dataclasses.replace(result, only_breaches=self.only_breaches, min_severity=floor)
 
     @property
     def format(self) -> Format:
@@ -136,6 +145,29 @@ def gate_options(command: str) -> Decorator:
             env="ECR_SNS_REPORT_TOPIC_ARN",
             metavar="ARN",
             help="The SNS topic for --publish.",
+        ),
+        env_option(
+            "--only-breaches",
+            env="ECRSCAN_ONLY_BREACHES",
+            is_flag=True,
+            help="List only the images that breach a threshold or could not be assessed "
+            "(the verdict, the totals and the exit code still cover every image).",
+        ),
+        env_option(
+            "--severity",
+            env="ECRSCAN_SEVERITY",
+            type=click.Choice([s.value for s in Severity], case_sensitive=False),
+            metavar="LEVEL",
+            help="List only the findings at LEVEL and above (thresholds still count every "
+            "level; this changes what is listed, not what breaches).",
+        ),
+        env_option(
+            "--ignore-unfixed",
+            env="ECRSCAN_IGNORE_UNFIXED",
+            is_flag=True,
+            help="Findings without an available fix (enhanced scanning: fixAvailable NO) "
+            "do not count against thresholds; they stay listed, marked. Reads every "
+            "finding. Basic scans say nothing about fixes: their findings all count.",
         ),
         collect(GateOptions, "gate"),
     )

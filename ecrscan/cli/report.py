@@ -150,9 +150,10 @@ def report(
         timeout=timeout,
         concurrency=concurrency,
         needs_findings=gate.format in NEEDS_FINDINGS,
+        ignore_unfixed=gate.ignore_unfixed,
         stop=app.stop,
     )
-    result = dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty)
+    result = gate.listing(dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty))
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
         result = _publish(app, result, gate.topic_arn, topic_region, gate.publish_always)

@@ -287,6 +287,9 @@ class ReportResult:
     # No image to judge (and no error) is accepted, not a failure.
     allow_empty: bool = False
     interrupted: str = ""  # the signal that stopped the run early ("" when none did)
+    # What the outputs list (the verdict and the totals always cover everything):
+    only_breaches: bool = False  # only the images that breach or were not assessed
+    min_severity: Severity | None = None  # only the findings at this level or above
 
     @property
     def account(self) -> str:

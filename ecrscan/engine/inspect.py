@@ -5,7 +5,7 @@ values: an AWS error on one image is an ``ERROR`` report."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,7 @@ class Inspector:
     now: datetime
     read_findings: bool = False
     wait: bool = False
+    ignore_unfixed: bool = False  # findings with no fix available do not count
 
     def resolve(
         self, gateway: Any, ref: ImageRef, order: tuple[Any, ...]
@@ -126,6 +127,8 @@ class Inspector:
         if findings is not None:
             if self.rules:
                 findings = apply_ignores(findings, target.image.repository, self.rules)
+            if self.ignore_unfixed:
+                findings = tuple(_unfixed_ignored(f) for f in findings)
             if not raw:  # no summary counts: count the listed findings
                 raw = count_findings(findings, include_ignored=True)
             counts = _subtract(raw, [f for f in findings if f.ignored is not None])
@@ -155,6 +158,17 @@ class Inspector:
             waited=self.wait,
             **fields,
         )
+
+
+UNFIXED = "no fix available (--ignore-unfixed)"
+
+
+def _unfixed_ignored(finding: Finding) -> Finding:
+    """The finding marked ignored when its scanner says no fix is available (enhanced
+    scanning's ``fixAvailable: NO``; basic scans say nothing, so their findings count)."""
+    if finding.ignored is None and finding.fix_available == "NO":
+        return replace(finding, ignored=UNFIXED)
+    return finding
 
 
 def _complete(state: ScanState) -> bool:

@@ -82,6 +82,7 @@ class ReportSettings:
     timeout: float = DEFAULT_TIMEOUT
     concurrency: int = DEFAULT_CONCURRENCY
     needs_findings: bool = False  # the output format lists findings
+    ignore_unfixed: bool = False  # findings with no fix available do not count
     # Registry reports only: the images in use / pulled recently (applied after
     # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
     scope: ImageScope | None = None
@@ -91,7 +92,7 @@ class ReportSettings:
 
     @property
     def read_findings(self) -> bool:
-        return self.details or self.needs_findings or bool(self.ignore_rules)
+        return self.details or self.needs_findings or bool(self.ignore_rules) or self.ignore_unfixed
 
 
 class _Gateways:
@@ -130,7 +131,14 @@ def build_report(
         raise ValueError("now must be timezone-aware")
     active, expired = split_expired(settings.ignore_rules, now)
     notices = [f"ignore rule {rule.describe()} has expired and was not applied" for rule in expired]
-    run = Inspector(settings.thresholds, active, now, settings.read_findings, settings.wait)
+    run = Inspector(
+        settings.thresholds,
+        active,
+        now,
+        settings.read_findings,
+        settings.wait,
+        settings.ignore_unfixed,
+    )
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
     stop = settings.stop

@@ -142,6 +142,28 @@ def ignored_count(report: ImageReport) -> int:
     return sum(max(count(report.raw_counts, s) - count(report.counts, s), 0) for s in Severity)
 
 
+def listed_images(result: ReportResult) -> tuple[ImageReport, ...]:
+    """The images the outputs list: every one, or with ``only_breaches`` those that
+    breach or could not be assessed."""
+    if not result.only_breaches:
+        return result.images
+    return tuple(r for r in result.images if r.status is not ImageStatus.OK)
+
+
+def unlisted_count(result: ReportResult) -> int:
+    """Images within thresholds that ``only_breaches`` leaves out of the listing."""
+    return len(result.images) - len(listed_images(result))
+
+
+def listed_findings(result: ReportResult, report: ImageReport) -> list[Finding]:
+    """The image's findings the outputs list (at ``min_severity`` or above), most
+    severe first."""
+    floor = result.min_severity
+    return sorted_findings(
+        f for f in report.findings or () if floor is None or f.severity.rank >= floor.rank
+    )
+
+
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then highest score, then id."""
     return sorted(

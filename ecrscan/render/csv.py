@@ -7,7 +7,7 @@ import csv as _csv
 import io
 
 from ecrscan.core.model import ReportResult
-from ecrscan.render.common import sorted_findings
+from ecrscan.render.common import listed_findings, listed_images
 
 COLUMNS = (
     "repository",
@@ -27,8 +27,8 @@ def report_csv(result: ReportResult) -> str:
     buffer = io.StringIO()
     writer = _csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for report in result.images:
-        for finding in sorted_findings(report.findings or ()):
+    for report in listed_images(result):
+        for finding in listed_findings(result, report):
             writer.writerow(
                 (
                     report.image.repository,

@@ -55,9 +55,12 @@ from ecrscan.render.common import (
     ignored_count,
     image_uri,
     incomplete_reason,
+    listed_findings,
+    listed_images,
     severity_counts,
     status_totals,
     total_counts,
+    unlisted_count,
     verdict_text,
 )
 from ecrscan.render.coverage import (
@@ -189,16 +192,22 @@ def report_document(result: ReportResult) -> dict[str, Any]:
             {"repository": name, "code": problem.code, "message": problem.message}
             for name, problem in result.repository_errors
         ],
-        "images": [report_image_record(report, result.region) for report in result.images],
+        "images": [report_image_record(report, result) for report in listed_images(result)],
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage),
         "scope": scope_document(result.coverage, result.scopes, per_repository=True),
         "reason": incomplete_reason(result),  # why "complete" is false; null when true
+        "listing": {  # what "images" and their "findings" list; totals cover every image
+            "only_breaches": result.only_breaches,
+            "min_severity": result.min_severity.value if result.min_severity else None,
+            "unlisted_images": unlisted_count(result),
+        },
     }
 
 
-def report_image_record(report: ImageReport, default_region: str | None = None) -> dict[str, Any]:
+def report_image_record(report: ImageReport, result: ReportResult) -> dict[str, Any]:
     image, state = report.image, report.state
+    default_region = result.region
     return {
         "repository": image.repository,
         "registry_id": image.registry_id,
@@ -223,7 +232,9 @@ def report_image_record(report: ImageReport, default_region: str | None = None) 
             {"code": report.error.code, "message": report.error.message} if report.error else None
         ),
         "findings": (
-            [finding_record(f) for f in report.findings] if report.findings is not None else None
+            [finding_record(f) for f in listed_findings(result, report)]
+            if report.findings is not None
+            else None
         ),
         "account": report.account or image.registry_id or None,
     }

@@ -18,7 +18,8 @@ from ecrscan.render.common import (
     count,
     image_name,
     incomplete_reason,
-    sorted_findings,
+    listed_findings,
+    listed_images,
     thresholds_text,
     verdict_text,
 )
@@ -39,7 +40,7 @@ def xml_text(value: object) -> str:
 
 
 def report_junit(result: ReportResult) -> str:
-    cases = [_image_case(result, report) for report in result.images]
+    cases = [_image_case(result, report) for report in listed_images(result)]
     cases += [_repository_case(name, str(problem)) for name, problem in result.repository_errors]
     failures = sum(1 for r in result.images if r.status is ImageStatus.BREACH)
     errors = sum(1 for r in result.images if r.status in ERROR_STATUSES) + len(
@@ -133,7 +134,7 @@ def _details(result: ReportResult, report: ImageReport) -> str:
             + (f", {ignored} ignored" if ignored > 0 else "")
             + verdict
         )
-    for finding in sorted_findings(report.findings or ()):
+    for finding in listed_findings(result, report):
         line = (
             f"- {finding.severity.value} {finding.id} {finding.package} {finding.version}".rstrip()
         )

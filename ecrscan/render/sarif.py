@@ -24,7 +24,8 @@ from ecrscan.render.common import (
     image_label,
     image_uri,
     incomplete_reason,
-    sorted_findings,
+    listed_findings,
+    listed_images,
     verdict_text,
 )
 
@@ -65,8 +66,8 @@ def report_sarif(result: ReportResult) -> str:
 def sarif_document(result: ReportResult) -> dict[str, Any]:
     pairs = [
         (report, finding)
-        for report in result.images
-        for finding in sorted_findings(report.findings or ())
+        for report in listed_images(result)
+        for finding in listed_findings(result, report)
     ]
     rules, index = _rules(finding for _, finding in pairs)
     return {

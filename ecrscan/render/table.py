@@ -26,15 +26,17 @@ from ecrscan.render.common import (
     ignored_count,
     image_label,
     interrupted_text,
+    listed_findings,
+    listed_images,
     plural,
     scan_age,
     severity_columns,
     short_digest,
-    sorted_findings,
     status_totals,
     tags_text,
     thresholds_text,
     total_counts,
+    unlisted_count,
     verdict_text,
 )
 from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
@@ -151,7 +153,7 @@ def report_table(result: ReportResult) -> RenderableType:
     parts: list[RenderableType] = [images_table(result)]
     if result.details:
         for report in result.breached:
-            parts.append(findings_table(report))
+            parts.append(findings_table(result, report))
     extra = not_audited_table(result.coverage, result.scopes)
     if extra is not None:
         parts.append(extra)
@@ -163,7 +165,7 @@ def images_table(result: ReportResult) -> Table:
     table = Table(
         title=f"ecrscan report: {headline(result)}{scope_title(result.coverage)}",
         title_justify="left",
-        caption=f"thresholds: {thresholds_text(result)}",
+        caption=_report_caption(result),
         caption_justify="left",
         show_footer=True,
     )
@@ -179,7 +181,7 @@ def images_table(result: ReportResult) -> Table:
     for severity in columns:
         table.add_column(severity.value, justify="right", footer=str(totals[severity.value]))
     table.add_column("verdict", footer=_totals_text(result))
-    for report in result.images:
+    for report in listed_images(result):
         table.add_row(
             *([report.account or report.image.registry_id, report.region] if multi else []),
             report.image.repository,
@@ -202,14 +204,22 @@ def images_table(result: ReportResult) -> Table:
     return table
 
 
-def findings_table(report: ImageReport) -> RenderableType:
+def _report_caption(result: ReportResult) -> str:
+    caption = f"thresholds: {thresholds_text(result)}"
+    unlisted = unlisted_count(result)
+    if unlisted:
+        caption += f"\n{unlisted} more within thresholds, not listed (--only-breaches)"
+    return caption
+
+
+def findings_table(result: ReportResult, report: ImageReport) -> RenderableType:
     title = f"{image_label(report)} ({short_digest(report.image.digest)}): {verdict_text(report)}"
     if report.findings is None:
         return Text(f"{title}\n  findings were not read", style="dim")
     table = Table(title=title, title_justify="left")
     for name in ("severity", "id", "package", "version", "fixed in", "score", "title / ignored"):
         table.add_column(name, justify="right" if name == "score" else "left")
-    for finding in sorted_findings(report.findings):
+    for finding in listed_findings(result, report):
         ignored = finding.ignored is not None
         table.add_row(
             Text(finding.severity.value, style=SEVERITY_STYLE.get(finding.severity, "")),
