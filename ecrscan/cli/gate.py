@@ -24,13 +24,13 @@ from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
+from ecrscan.core.words import plural
 from ecrscan.render.common import (
     HINT_NO_SCAN,
     HINT_NO_SCAN_WAITED,
     NOTHING_TO_REPORT,
     headline,
     image_label,
-    plural,
     thresholds_text,
 )
 from ecrscan.render.formats import Format
@@ -87,88 +87,101 @@ class GateOptions:
         return (self.sns_topic_arn or "").strip()
 
 
+def level_option(decl: str, env: str, help: str) -> Decorator:
+    """An option naming one severity level."""
+    levels = click.Choice([s.value for s in Severity], case_sensitive=False)
+    return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
+
+
+# How findings are judged: thresholds, accepted findings, fixes.
+_JUDGING = (
+    env_option(
+        "--threshold",
+        "threshold_specs",
+        multiple=True,
+        env="ECRSCAN_THRESHOLD",
+        env_note="space-separated",
+        metavar="LEVEL=N|off",
+        help="Tolerate up to N findings at LEVEL (N+1 breaches); 'off' ignores the level. "
+        "Repeatable. Levels: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED UNTRIAGED. "
+        "Defaults: 0 for CRITICAL, HIGH, MEDIUM, LOW (env CRITICAL, HIGH, MEDIUM, LOW), off "
+        "for the rest.",
+    ),
+    level_option(
+        "--fail-on",
+        "ECRSCAN_FAIL_ON",
+        "Shorthand: threshold 0 at LEVEL and above, off below (replaces the defaults; "
+        "--threshold still overrides single levels).",
+    ),
+    env_option(
+        "--ignore-file",
+        env="ECRSCAN_IGNORE_FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML file of accepted findings ([[ignore]] id, reason, optional until date and "
+        "repository regex). Ignored findings leave the counts thresholds see and stay in "
+        "every output, marked. Expired entries warn and do not apply.",
+    ),
+    env_option(
+        "--details",
+        env="ECRSCAN_DETAILS",
+        is_flag=True,
+        help="Read every finding (all pages) and list the findings of breaching images.",
+    ),
+)
+# How the report is published and what it lists.
+_PUBLISHING = (
+    env_option(
+        "--publish",
+        "publish_",
+        env="ECRSCAN_PUBLISH",
+        is_flag=True,
+        help="Publish one SNS message listing every breaching image (nothing when none "
+        "breaches) to --sns-topic-arn.",
+    ),
+    env_option(
+        "--publish-always",
+        env="ECRSCAN_PUBLISH_ALWAYS",
+        is_flag=True,
+        help="Like --publish, but also publish when nothing breaches.",
+    ),
+    env_option(
+        "--sns-topic-arn",
+        env="ECR_SNS_REPORT_TOPIC_ARN",
+        metavar="ARN",
+        help="The SNS topic for --publish.",
+    ),
+    env_option(
+        "--only-breaches",
+        env="ECRSCAN_ONLY_BREACHES",
+        is_flag=True,
+        help="List only the images that breach a threshold or could not be assessed "
+        "(the verdict, the totals and the exit code still cover every image).",
+    ),
+    level_option(
+        "--severity",
+        "ECRSCAN_SEVERITY",
+        "List only the findings at LEVEL and above (thresholds still count every level; "
+        "this changes what is listed, not what breaches).",
+    ),
+    env_option(
+        "--ignore-unfixed",
+        env="ECRSCAN_IGNORE_UNFIXED",
+        is_flag=True,
+        help="Findings without an available fix (enhanced scanning: fixAvailable NO) "
+        "do not count against thresholds; they stay listed, marked. Reads every "
+        "finding. Basic scans say nothing about fixes: their findings all count.",
+    ),
+)
+
+
 def gate_options(command: str) -> Decorator:
     """The options of :class:`GateOptions` (how a report is judged, written and
-    published), reaching ``command`` as ``gate``."""
+    published), reaching ``command`` as ``gate``; ``--format``/``--output`` read the
+    command's own environment variables first."""
     return stack(
-        env_option(
-            "--threshold",
-            "threshold_specs",
-            multiple=True,
-            env="ECRSCAN_THRESHOLD",
-            env_note="space-separated",
-            metavar="LEVEL=N|off",
-            help="Tolerate up to N findings at LEVEL (N+1 breaches); 'off' ignores the level. "
-            "Repeatable. Levels: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED UNTRIAGED. "
-            "Defaults: 0 for CRITICAL, HIGH, MEDIUM, LOW (env CRITICAL, HIGH, MEDIUM, LOW), off "
-            "for the rest.",
-        ),
-        env_option(
-            "--fail-on",
-            env="ECRSCAN_FAIL_ON",
-            type=click.Choice([s.value for s in Severity], case_sensitive=False),
-            metavar="LEVEL",
-            help="Shorthand: threshold 0 at LEVEL and above, off below (replaces the defaults; "
-            "--threshold still overrides single levels).",
-        ),
-        env_option(
-            "--ignore-file",
-            env="ECRSCAN_IGNORE_FILE",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="TOML file of accepted findings ([[ignore]] id, reason, optional until date and "
-            "repository regex). Ignored findings leave the counts thresholds see and stay in "
-            "every output, marked. Expired entries warn and do not apply.",
-        ),
-        env_option(
-            "--details",
-            env="ECRSCAN_DETAILS",
-            is_flag=True,
-            help="Read every finding (all pages) and list the findings of breaching images.",
-        ),
+        *_JUDGING,
         output_options(ReportResult, command),
-        env_option(
-            "--publish",
-            "publish_",
-            env="ECRSCAN_PUBLISH",
-            is_flag=True,
-            help="Publish one SNS message listing every breaching image (nothing when none "
-            "breaches) to --sns-topic-arn.",
-        ),
-        env_option(
-            "--publish-always",
-            env="ECRSCAN_PUBLISH_ALWAYS",
-            is_flag=True,
-            help="Like --publish, but also publish when nothing breaches.",
-        ),
-        env_option(
-            "--sns-topic-arn",
-            env="ECR_SNS_REPORT_TOPIC_ARN",
-            metavar="ARN",
-            help="The SNS topic for --publish.",
-        ),
-        env_option(
-            "--only-breaches",
-            env="ECRSCAN_ONLY_BREACHES",
-            is_flag=True,
-            help="List only the images that breach a threshold or could not be assessed "
-            "(the verdict, the totals and the exit code still cover every image).",
-        ),
-        env_option(
-            "--severity",
-            env="ECRSCAN_SEVERITY",
-            type=click.Choice([s.value for s in Severity], case_sensitive=False),
-            metavar="LEVEL",
-            help="List only the findings at LEVEL and above (thresholds still count every "
-            "level; this changes what is listed, not what breaches).",
-        ),
-        env_option(
-            "--ignore-unfixed",
-            env="ECRSCAN_IGNORE_UNFIXED",
-            is_flag=True,
-            help="Findings without an available fix (enhanced scanning: fixAvailable NO) "
-            "do not count against thresholds; they stay listed, marked. Reads every "
-            "finding. Basic scans say nothing about fixes: their findings all count.",
-        ),
+        *_PUBLISHING,
         collect(GateOptions, "gate"),
     )
 

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from ecrscan.cli.app import AppContext, IncompleteError, log
 from ecrscan.core.coverage import Coverage
+from ecrscan.core.words import plural
 from ecrscan.render.coverage import STAGES
 
 
@@ -112,5 +113,5 @@ def coverage_incomplete(coverage: Coverage | None) -> str:
     if coverage.failed_targets:
         parts.append(f"{len(coverage.failed_targets)} account/region targets failed")
     if coverage.unreadable:
-        parts.append(f"{len(coverage.unreadable)} task definitions unreadable")
+        parts.append(f"{plural(len(coverage.unreadable), 'task definition')} unreadable")
     return ", ".join(parts)

@@ -22,6 +22,7 @@ from ecrscan.core.jobs import parse_job, repository_jobs
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
+from ecrscan.core.words import plural
 from ecrscan.engine.registry import list_repositories
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit, Plan
@@ -122,15 +123,15 @@ def _incomplete_message(result: RescanResult) -> str:
     summary = summarize(result)["TOTAL"]
     errors = sum(1 for r in result.repositories if r.error)
     parts = [
-        f"{errors} repositories failed",
-        f"{summary['failed']} images failed",
-        f"{summary['not_started']} due scans not started",
+        f"{plural(errors, 'repository')} failed",
+        f"{plural(summary['failed'], 'image')} failed",
+        f"{plural(summary['not_started'], 'due scan')} not started",
     ]
     targets = coverage_incomplete(result.coverage)
     if targets:
         parts.append(targets)
     if result.interrupted:
-        parts.append(f"{summary['started']} scans started before the stop (all recorded)")
+        parts.append(f"{plural(summary['started'], 'scan')} started before the stop (all recorded)")
         return f"interrupted by {result.interrupted}: " + ", ".join(parts)
     return "incomplete: " + ", ".join(parts)
 
@@ -175,5 +176,6 @@ def _rescan_via_queue(
     if queued.failed:
         repository, code, message = queued.failed[0]
         raise IncompleteError(
-            f"{len(queued.failed)} jobs not queued (first: {repository}: {code}: {message})"
+            f"{plural(len(queued.failed), 'job')} not queued "
+            f"(first: {repository}: {code}: {message})"
         )

@@ -17,16 +17,12 @@ from ecrscan.core.model import (
 )
 from ecrscan.core.severity import Breach, Severity
 from ecrscan.core.thresholds import DEFAULT_LEVELS
+from ecrscan.core.words import plural
 
 STATUS_ORDER = tuple(ImageStatus)
 
 HINT_NO_SCAN = "run `ecrscan rescan` or use --wait"
 HINT_NO_SCAN_WAITED = "run `ecrscan rescan`"  # --wait was given: waiting did not help
-
-
-def plural(number: int, noun: str) -> str:
-    """``1 image``, ``2 images`` (regular plurals only)."""
-    return f"{number} {noun if number == 1 else noun + 's'}"
 
 
 def count(counts: Mapping[str, int], severity: Severity) -> int:
@@ -246,12 +242,15 @@ def headline(result: ReportResult) -> str:
             n = len(coverage.failed_targets)
             parts.append(f"{n} account/region {'target' if n == 1 else 'targets'} failed")
         if coverage is not None and coverage.unreadable:
-            parts.append(f"{len(coverage.unreadable)} task definitions unreadable")
+            parts.append(f"{plural(len(coverage.unreadable), 'task definition')} unreadable")
         if breached:
             parts.append(f"{breached} breaching")
         return "audit incomplete: " + ", ".join(parts)
     if breached:
-        return f"{breached} of {images} {noun} breach thresholds"
+        verb = "breaches" if breached == 1 else "breach"
+        return f"{breached} of {images} {noun} {verb} thresholds"
+    if images == 1:
+        return "the 1 image is within thresholds"
     return f"all {images} {noun} within thresholds"
 
 

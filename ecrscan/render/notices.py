@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from ecrscan.core.coverage import Coverage, RepoScope
 from ecrscan.core.model import ReportResult, RescanResult
+from ecrscan.core.words import plural
 
 MAX_NAMED = 5  # references named per notice; the JSON lists them all
 
@@ -28,8 +29,8 @@ def scope_notices(coverage: Coverage, scopes: Sequence[RepoScope]) -> list[str]:
         never = sum(s.never_pulled for s in present)
         stale = sum(s.not_pulled_recently for s in present)
         notices.append(
-            f"--pulled-within {coverage.pulled_within}: left out {never} images never "
-            f"pulled and {stale} not pulled within {coverage.pulled_within}"
+            f"--pulled-within {coverage.pulled_within}: left out {plural(never, 'image')} "
+            f"never pulled and {stale} not pulled within {coverage.pulled_within}"
         )
     return notices
 
@@ -40,8 +41,9 @@ def _in_use_notices(
     listed = sum(s.listed for s in present)
     in_use = listed - sum(s.not_in_use for s in present)
     notices = [
-        f"--in-use {coverage.in_use}: {coverage.task_definitions} task definitions "
-        f"read; {in_use} of {listed} images in {len(present)} repositories are in use"
+        f"--in-use {coverage.in_use}: {plural(coverage.task_definitions, 'task definition')} "
+        f"read; {in_use} of {plural(listed, 'image')} in "
+        f"{plural(len(present), 'repository')} {'is' if in_use == 1 else 'are'} in use"
     ]
     if coverage.skipped:
         notices.append(
@@ -56,7 +58,8 @@ def _in_use_notices(
     references = [ref for s in scopes for ref in unmatched_references(s)]
     if references:
         notices.append(
-            f"--in-use: {len(references)} references match no image: {_named(references)}"
+            f"--in-use: {plural(len(references), 'reference')} "
+            f"{'matches' if len(references) == 1 else 'match'} no image: {_named(references)}"
         )
     return notices
 

@@ -19,13 +19,13 @@ from ecrscan.core.events import ScanEvent
 from ecrscan.core.model import ImageReport, ImageStatus
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.core.words import plural
 from ecrscan.render.common import (
     count,
     ignored_count,
     image_label,
     image_name,
     image_uri,
-    plural,
     tags_text,
     verdict_text,
 )

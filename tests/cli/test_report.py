@@ -89,7 +89,7 @@ def test_exit_0_within_thresholds(registry: FakeRegistry) -> None:
     document = json.loads(result.stdout)
     assert document["command"] == "report" and document["exit_code"] == 0
     assert [i["status"] for i in document["images"]] == ["ok"]
-    assert "all 1 image within thresholds" in result.stderr
+    assert "the 1 image is within thresholds" in result.stderr
 
 
 def test_exit_1_on_breach(registry: FakeRegistry) -> None:
@@ -99,7 +99,7 @@ def test_exit_1_on_breach(registry: FakeRegistry) -> None:
     assert result.exit_code == 1
     (entry,) = json.loads(result.stdout)["images"]
     assert (entry["reference"], entry["status"], entry["tags"]) == ("app:v1", "breach", ["v1"])
-    assert "1 of 1 image breach thresholds" in result.stderr
+    assert "1 of 1 image breaches thresholds" in result.stderr
     assert invoke(["report", "--image", "app:v2"]).exit_code == 0
     assert invoke(["report", "--image", "app:v1", "--threshold", "HIGH=1"]).exit_code == 0
     assert invoke(["report", "--image", "app:v1", "--fail-on", "CRITICAL"]).exit_code == 0

@@ -137,7 +137,7 @@ def test_ecr_sample_in_detail(tmp_path):
     assert image["counts"]["CRITICAL"] == 10 and image["counts"]["MEDIUM"] == 9
     assert image["last_scan_at"].startswith("2019-10-29T02:36:48")
     assert [b["severity"] for b in image["breaches"]] == ["CRITICAL", "MEDIUM"]
-    assert "1 of 1 image breach thresholds" in result.stderr
+    assert "1 of 1 image breaches thresholds" in result.stderr
 
 
 def test_inspector_sample_repository_arn(tmp_path):

@@ -487,8 +487,7 @@ def test_failed_repository_exits_3_and_others_finish(seeded: dict[str, str], tmp
     stderr = result.stderr.splitlines()
     assert stderr == [
         f"ecrscan: error: repository team/web: AccessDeniedException: {DENIED}",
-        "ecrscan: error: incomplete: 1 repositories failed, 0 images failed, "
-        "0 due scans not started",
+        "ecrscan: error: incomplete: 1 repository failed, 0 images failed, 0 due scans not started",
     ]
     # the partial report is still written, marked incomplete, with the repository's error
     doc = json.loads(target.read_text())
@@ -504,8 +503,10 @@ def test_failed_repository_table_shows_the_error(seeded: dict[str, str]) -> None
     sessions.refuse("DescribeImages", "AccessDeniedException", "denied", repository="team/web")
     result = invoke(["rescan", "--dry-run"], obj=AppContext(session_factory=sessions))
     assert result.exit_code == 3
-    row = next(line for line in result.stdout.splitlines() if "team/web" in line)
-    assert "AccessDeniedException: denied" in row
+    lines = result.stdout.splitlines()
+    row = next(line for line in lines if "team/web" in line)
+    assert "0" in row  # its row in the table, the error on a line of its own below
+    assert "  team/web: error: AccessDeniedException: denied" in lines
 
 
 def test_enhanced_registry_notice(seeded: dict[str, str], registry: FakeRegistry) -> None:

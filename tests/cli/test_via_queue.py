@@ -116,7 +116,7 @@ def test_entries_sqs_rejects_make_exit_3(setup):
     assert doc["failed"] == [
         {"repository": "team/web", "code": "InternalError", "message": "injected failure"}
     ]
-    assert "1 jobs not queued (first: team/web: InternalError" in result.stderr
+    assert "1 job not queued (first: team/web: InternalError" in result.stderr
     assert sorted(parse_job(b).repository_name for b in drain(sqs, url)) == ["team/api", "tools/ci"]
 
 

@@ -48,7 +48,7 @@ def test_gate_a_single_image(server_env: dict[str, str], moto_server: str, tmp_p
     assert breach.returncode == 1, breach.stderr
     (entry,) = json.loads(breach.stdout)["images"]
     assert (entry["repository"], entry["digest"], entry["status"]) == ("team/api", digest, "breach")
-    assert "1 of 1 image breach thresholds" in breach.stderr
+    assert "1 of 1 image breaches thresholds" in breach.stderr
 
     ignore = tmp_path / "ignore.toml"
     ignore.write_text('[[ignore]]\nid = "CVE-2024-0003"\nreason = "not reachable"\n')

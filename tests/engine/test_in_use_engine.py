@@ -257,7 +257,7 @@ def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> N
     assert scope_of(result.scopes, "api").not_pulled_recently == 1
     assert result.coverage.pulled_within == "30d" and result.coverage.in_use is None
     assert all_notices(result) == (
-        "--pulled-within 30d: left out 1 images never pulled and 1 not pulled within 30d",
+        "--pulled-within 30d: left out 1 image never pulled and 1 not pulled within 30d",
     )
     assert not result.incomplete
 
@@ -423,7 +423,7 @@ def test_cli_unreadable_task_definition_exits_3_naming_it(world) -> None:
     assert (
         f"ecrscan: error: task definition {world.td['api']}: AccessDeniedException: {DENIED}"
     ) in result.stderr.splitlines()
-    assert result.stderr.splitlines()[-1].endswith(", 1 task definitions unreadable")
+    assert result.stderr.splitlines()[-1].endswith(", 1 task definition unreadable")
     doc = json.loads(result.stdout)
     assert doc["complete"] is False
     assert doc["scope"]["unreadable_task_definitions"] == [

@@ -308,11 +308,11 @@ def test_report_over_regions_and_accounts(world) -> None:
     assert f"{ACC1}.dkr.ecr.{WEST}.amazonaws.com/acc1-west@{world.digests['acc1-west']}" in uris
     assert len(doc["targets"]) == 4 and doc["region"] is None
     table = invoke(["report", "--region", EAST, "--region", WEST])
-    header = next(line for line in table.stdout.splitlines() if "repository" in line)
+    header = next(line for line in table.stdout.splitlines() if "account" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")][:3] == [
         "account",
         "region",
-        "repository",
+        "image",
     ]
 
 

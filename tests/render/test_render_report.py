@@ -98,14 +98,15 @@ def console_text(renderable) -> str:
 def test_table_rows_totals_and_details():
     text = console_text(render(Format.TABLE, sample_result()))
     lines = text.splitlines()
-    row = next(line for line in lines if "team/web" in line and "breach" in line)
-    assert "2.0" in row and "30h" in row and "CRITICAL 1 > 0, HIGH 2 > 0" in row
+    row = next(line for line in lines if "team/web:2.0" in line and "│" in line)
+    assert "30h" in row and row.rstrip(" │").endswith("breach")
+    assert "  team/web:2.0 (a5cb1ff62f8e): breach: CRITICAL 1 > 0, HIGH 2 > 0" in lines
     worker = next(line for line in lines if line.startswith("│ team/worker"))
-    assert "(+1 ign.)" in worker and "ok (1 ignored)" in worker
-    assert any("legacy/app" in line and "no scan" in line for line in lines)
+    assert worker.rstrip(" │").endswith("ok")
+    assert "  team/worker:stable (cbee185a7574): ok, 1 ignored" in lines
+    assert any(line.startswith("  legacy/app") and "no scan (run" in line for line in lines)
     assert any("team/broken" in line and "AccessDeniedException" in line for line in lines)
-    total = next(line for line in lines if line.startswith("│ TOTAL"))
-    assert "5 images, 2 ok, 1 breach, 1 no scan, 1 error" in total
+    assert "5 images, 2 ok, 1 breach, 1 no scan, 1 error" in text
     assert "thresholds: CRITICAL 0, HIGH 0, MEDIUM 2, LOW 0" in text
     # --details: one findings table per breaching image only
     assert "CVE-2024-1111" in text and "3.0.13-1" in text
@@ -285,10 +286,10 @@ def test_markdown_heading_table_and_details():
 @pytest.mark.parametrize(
     ("result", "heading"),
     [
-        (ok_result(), "## ✅ ecrscan: all 1 image within thresholds"),
+        (ok_result(), "## ✅ ecrscan: the 1 image is within thresholds"),
         (
             ReportResult((report("team/web", ("2.0",), (CRITICAL_OPENSSL,)),), THRESHOLDS, NOW),
-            "## ❌ ecrscan: 1 of 1 image breach thresholds",
+            "## ❌ ecrscan: 1 of 1 image breaches thresholds",
         ),
     ],
 )

@@ -1,0 +1,210 @@
+"""Terminal tables of ``repos`` and ``rescan`` (rich renderables; pure: they build
+objects, the CLI prints them).  Laid out for the width they are printed at."""
+
+from __future__ import annotations
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from ecrscan.core.durations import describe_duration
+from ecrscan.core.model import (
+    Outcome,
+    RepositoryListing,
+    RescanResult,
+)
+from ecrscan.core.summary import SUMMARY_COLUMNS, summarize, summary_row
+from ecrscan.core.words import plural
+from ecrscan.render.common import (
+    NOTHING_TO_RESCAN,
+    empty_text,
+    interrupted_text,
+    short_digest,
+    tags_text,
+)
+from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
+
+
+def repositories_table(listing: RepositoryListing) -> Table:
+    repositories = listing.repositories
+    table = Table(title=plural(len(repositories), "repository"), title_justify="left")
+    table.add_column("repository")
+    table.add_column("registry")
+    table.add_column("created")
+    table.add_column("scan on push")
+    for repo in repositories:
+        table.add_row(
+            repo.name,
+            repo.registry_id,
+            repo.created_at.strftime("%Y-%m-%d") if repo.created_at else "",
+            {True: "yes", False: "no", None: ""}[repo.scan_on_push],
+        )
+    return table
+
+
+_HEADERS = {
+    "already_scanned": "already\nscanned",
+    "not_started": "not\nstarted",
+    "in_progress": "in\nprogress",
+    "not_rescannable": "not\nrescannable",
+}
+
+
+# The columns every rescan table shows; the others appear when a run has some.
+ALWAYS = ("images", "due", "started", "already_scanned", "in_progress", "skipped", "failed")
+
+
+def rescan_table(result: RescanResult) -> RenderableType:
+    """The summary per repository (with account and region columns when the run had
+    several targets), the errors below it, with ``--dry-run`` the plan (every due image
+    and why), then what was not audited, if anything."""
+    parts: list[RenderableType] = [_Summary(result), *_repository_errors(result)]
+    if result.dry_run:
+        plan = plan_table(result)
+        if plan is not None:
+            parts.append(plan)
+    extra = not_audited_table(result.coverage, result.scopes)
+    if extra is not None:
+        parts.append(extra)
+    return Group(*parts)
+
+
+def plan_table(result: RescanResult) -> Table | None:
+    """``--dry-run``: the images a rescan would scan, and why each is due."""
+    due = [
+        (repo, r)
+        for repo in result.repositories
+        for r in repo.images
+        if r.outcome is Outcome.PLANNED
+    ]
+    if not due:
+        return None
+    multi = multi_target(result.coverage)
+    table = Table(title=f"would scan {plural(len(due), 'image')}", title_justify="left")
+    if multi:
+        table.add_column("account")
+        table.add_column("region")
+    table.add_column("image", overflow="fold")
+    table.add_column("digest", no_wrap=True, style="dim")
+    table.add_column("due because", overflow="fold")
+    for repo, image_result in due:
+        image = image_result.image
+        tags = tags_text(image.tags, limit=2)
+        table.add_row(
+            *([repo.repository.registry_id, repo.region] if multi else []),
+            f"{image.repository}:{tags}" if tags else image.repository,
+            short_digest(image.digest),
+            image_result.verdict.reason,
+        )
+    return table
+
+
+def _repository_errors(result: RescanResult) -> list[Text]:
+    """One line per repository that failed, below the table (never in a column)."""
+    multi = multi_target(result.coverage)
+    lines = []
+    for repo in result.repositories:
+        if repo.error is not None:
+            where = f" ({repo.repository.registry_id}/{repo.region})" if multi else ""
+            lines.append(Text(f"  {repo.repository.name}{where}: error: {repo.error}", style="red"))
+    return lines
+
+
+# Below this width the summary keeps the main counters in columns, the others in words.
+WIDE = 120
+
+
+class _Summary:
+    """The rescan summary, laid out for the width it is printed at: every counter in
+    its own column where there is room, otherwise the main ones in columns and the rest
+    in words."""
+
+    def __init__(self, result: RescanResult) -> None:
+        self.result = result
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.max_width >= WIDE
+        yield summary_table(self.result) if wide else compact_summary(self.result)
+
+
+NARROW_COLUMNS = ("images", "due", "started")
+
+
+def compact_summary(result: RescanResult) -> Table:
+    """The main counters in columns (images, due, started or planned), the others that
+    are not zero in words, so the table fits 80 columns."""
+    table = _summary_frame(result)
+    main = ["planned" if c == "started" and result.dry_run else c for c in NARROW_COLUMNS]
+    total = summarize(result)["TOTAL"]
+    multi = multi_target(result.coverage)
+    if multi:
+        table.add_column("account", footer="TOTAL")
+        table.add_column("region")
+    table.add_column("repository", footer="" if multi else "TOTAL", no_wrap=True)
+    for column in main:
+        table.add_column(column, justify="right", footer=str(total[column]))
+    table.add_column("also", footer=_also(total, main), overflow="fold")
+    for repo in result.repositories:
+        row = summary_row(repo)
+        cells = [repo.repository.registry_id, repo.region] if multi else []
+        cells += [repo.repository.name, *(str(row[c]) for c in main), _also(row, main)]
+        table.add_row(*cells, style="red" if repo.error or row["failed"] else None)
+    return table
+
+
+def _also(row: dict[str, int], shown: list[str]) -> str:
+    return ", ".join(
+        f"{row[c]} {c.replace('_', ' ')}" for c in SUMMARY_COLUMNS if c not in shown and row[c]
+    )
+
+
+def _summary_frame(result: RescanResult) -> Table:
+    mode = "dry run" if result.dry_run else "rescan"
+    return Table(
+        title=f"ecrscan {mode}: expiry {result.expiry} ({describe_duration(result.expiry)}), "
+        f"scan type {result.scan_type.value}" + scope_title(result.coverage),
+        title_justify="left",
+        caption=_rescan_caption(result),
+        caption_justify="left",
+        show_footer=True,
+    )
+
+
+def summary_table(result: RescanResult) -> Table:
+    table = _summary_frame(result)
+    summary = summarize(result)
+    total = summary["TOTAL"]
+    columns = [c for c in SUMMARY_COLUMNS if c in ALWAYS or total[c]]
+    if result.dry_run:
+        # a dry run plans instead of starting: one "planned" column where "started" was
+        dropped = ("planned", "already_scanned", "not_started")
+        columns = ["planned" if c == "started" else c for c in columns if c not in dropped]
+    multi = multi_target(result.coverage)
+    excluded = {(s.registry_id, s.region, s.repository): s.excluded for s in result.scopes}
+    if multi:
+        table.add_column("account", footer="TOTAL")
+        table.add_column("region")
+    table.add_column("repository", footer="" if multi else "TOTAL", no_wrap=True)
+    for column in columns:
+        table.add_column(_HEADERS.get(column, column), justify="right", footer=str(total[column]))
+    if result.scopes:
+        table.add_column("left\nout", justify="right", footer=str(sum(excluded.values())))
+    for repo in result.repositories:
+        row = summary_row(repo)
+        style = "red" if repo.error or row["failed"] else None
+        name = repo.repository.name
+        cells = [repo.repository.registry_id, repo.region] if multi else []
+        cells += [name, *(str(row[c]) for c in columns)]
+        if result.scopes:
+            cells.append(str(excluded.get((repo.repository.registry_id, repo.region, name), 0)))
+        table.add_row(*cells, style=style)
+    return table
+
+
+def _rescan_caption(result: RescanResult) -> str | None:
+    """Why the table is not the whole story: an interruption or an empty scope."""
+    if result.interrupted:
+        return interrupted_text(result.interrupted)
+    if result.nothing_checked:
+        return empty_text(NOTHING_TO_RESCAN, result.allow_empty)
+    return None
