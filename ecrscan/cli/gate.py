@@ -10,13 +10,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.errors import AwsError
 from ecrscan.aws.sns import publish
-from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
+from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError, log
 from ecrscan.cli.options import Decorator, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, error, warn
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
@@ -25,6 +26,7 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
 from ecrscan.core.words import plural
+from ecrscan.engine.report import ReportSettings
 from ecrscan.render.common import (
     HINT_NO_SCAN,
     HINT_NO_SCAN_WAITED,
@@ -33,8 +35,8 @@ from ecrscan.render.common import (
     image_label,
     thresholds_text,
 )
-from ecrscan.render.formats import Format
-from ecrscan.render.sns import SnsMessage
+from ecrscan.render.formats import NEEDS_FINDINGS, Format
+from ecrscan.render.sns import SnsMessage, build_messages
 
 MAX_LISTED = 10  # images named per group in the "incomplete" message
 EMPTY_HINT = "--allow-empty accepts an empty scope"
@@ -85,6 +87,20 @@ class GateOptions:
     @property
     def topic_arn(self) -> str:
         return (self.sns_topic_arn or "").strip()
+
+    def report_settings(
+        self, thresholds: Thresholds, rules: tuple[IgnoreRule, ...], **settings: Any
+    ) -> ReportSettings:
+        """The engine's settings: how to judge and what to read, from these options
+        (``thresholds`` and ``rules`` checked beforehand) and ``settings``."""
+        return ReportSettings(
+            thresholds=thresholds,
+            ignore_rules=rules,
+            details=self.details,
+            needs_findings=self.format in NEEDS_FINDINGS,
+            ignore_unfixed=self.ignore_unfixed,
+            **settings,
+        )
 
 
 def level_option(decl: str, env: str, help: str) -> Decorator:
@@ -218,6 +234,26 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
             param_hint="'--sns-topic-arn'",
         )
     return match.group(1)
+
+
+def publish_report(
+    app: AppContext, result: ReportResult, gate: GateOptions, region: str
+) -> ReportResult:
+    """``--publish``: one SNS message listing every breaching image (split when too
+    large; none when nothing breaches, unless ``--publish-always``); SNS's refusal is
+    recorded in the result."""
+    messages = build_messages(
+        result.images,
+        result.thresholds,
+        always=gate.publish_always,
+        region=result.region,
+        generated_at=result.generated_at,
+    )
+    if not messages:
+        log.info("nothing breaches: no SNS message published")
+        return result
+    problem = send_to_sns(app, gate.topic_arn, region, messages)
+    return dataclasses.replace(result, publish_error=problem)
 
 
 def send_to_sns(

@@ -18,11 +18,13 @@ from ecrscan.cli.options import env_source
 from ecrscan.cli.report import report
 from ecrscan.cli.repos import repos
 from ecrscan.cli.rescan import rescan_cmd
+from ecrscan.cli.scan import scan_cmd
 from ecrscan.engine.runner import GRACE_SECONDS
 
 cli.add_command(repos)
 cli.add_command(rescan_cmd)
 cli.add_command(report)
+cli.add_command(scan_cmd)
 
 __all__ = ["cli", "main"]
 

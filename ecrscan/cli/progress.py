@@ -1,10 +1,14 @@
-"""The live progress bar on stderr, fed by the engine's progress callback."""
+"""Progress on stderr: a live bar on a terminal, fed by the engine's progress
+callback, and plain lines about awaited scans where there is none (CI logs)."""
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -14,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from ecrscan.engine.report import WaitUpdate
 from ecrscan.engine.runner import Event
 
 
@@ -79,3 +84,47 @@ class ProgressDisplay:
             progress.advance(self._tasks["images"], amount)
         elif event is Event.SCAN_STARTED and "scans" in self._tasks:
             progress.advance(self._tasks["scans"], amount)
+
+
+class WaitLines:
+    """Progress of awaited scans as plain lines on stderr, for logs without a terminal
+    (CI): one line when an image's scan status changes, and at least one every
+    :data:`QUIET_SECONDS` while it waits, e.g.
+    ``ecrscan: team/api:v1 IN_PROGRESS 45s, timeout in 14min``."""
+
+    QUIET_SECONDS = 30.0
+
+    def __init__(self, enabled: bool, clock: Callable[[], float] = time.monotonic) -> None:
+        self.enabled = enabled
+        self._clock = clock
+        self._last: dict[str, tuple[str, float]] = {}  # label -> (status, when printed)
+
+    def __call__(self, update: WaitUpdate) -> None:
+        if not self.enabled:
+            return
+        now = self._clock()
+        status, printed = self._last.get(update.label, ("", -self.QUIET_SECONDS))
+        quiet_long = now - printed >= self.QUIET_SECONDS
+        if not (status != update.status or update.done or quiet_long):
+            return
+        self._last[update.label] = (update.status, now)
+        if update.done:
+            text = f"{update.label} {update.status} after {span(update.waited)}"
+        else:
+            text = (
+                f"{update.label} {update.status} {span(update.waited)}, "
+                f"timeout in {span(update.remaining)}"
+            )
+        click.echo(f"ecrscan: {text}", err=True)
+
+
+def span(seconds: float) -> str:
+    """``45s``, ``14min``, ``1h5min``: a wait in the units of the duration grammar."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes}min" + (f"{rest}s" if rest and minutes < 5 else "")
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h" + (f"{rest // 60}min" if rest >= 60 else "")

@@ -17,9 +17,9 @@ import dataclasses
 import click
 
 from ecrscan.aws.ecr import EcrGateway
-from ecrscan.cli.app import AppContext, log
+from ecrscan.cli.app import AppContext
 from ecrscan.cli.event import event_options
-from ecrscan.cli.gate import GateOptions, finish, gate_options, send_to_sns
+from ecrscan.cli.gate import GateOptions, finish, gate_options, publish_report
 from ecrscan.cli.group import command_setup
 from ecrscan.cli.options import (
     TimeoutParam,
@@ -29,15 +29,14 @@ from ecrscan.cli.options import (
     image_refs_callback,
 )
 from ecrscan.cli.output import coverage_errors, emit, error, log_calls, warn
-from ecrscan.cli.progress import ProgressDisplay
+from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.selection import Selection, make_plan, selection_options
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import ReportResult
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.targets import Audit, Plan
-from ecrscan.render.formats import NEEDS_FINDINGS, render
+from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
-from ecrscan.render.sns import build_messages
 
 
 @click.command("report")
@@ -139,24 +138,21 @@ def report(
             "cannot be combined with --in-use, --pulled-within, --role-arn or several "
             "--region"
         )
-    settings = ReportSettings(
+    settings = gate.report_settings(
+        thresholds,
+        rules,
         filter=selection.repo_filter(),
         latest=latest,
         images=images,
-        thresholds=thresholds,
-        ignore_rules=rules,
-        details=gate.details,
         wait=wait,
         timeout=timeout,
         concurrency=concurrency,
-        needs_findings=gate.format in NEEDS_FINDINGS,
-        ignore_unfixed=gate.ignore_unfixed,
         stop=app.stop,
     )
     result = gate.listing(dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty))
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
-        result = _publish(app, result, gate.topic_arn, topic_region, gate.publish_always)
+        result = publish_report(app, result, gate, topic_region)
     emit(gate.output, render(gate.format, result))
     finish(app, result, wait)
 
@@ -173,12 +169,15 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
 
     now = app.clock()
     with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
+        lines = WaitLines(enabled=not app.quiet and not display.active)  # no terminal: CI
         if settings.images:
-            result = build_report(gateway_for, now, settings, progress=display.callback)
+            result = build_report(
+                gateway_for, now, settings, progress=display.callback, watch=lines
+            )
         else:  # logs its calls per target
             audit = Audit(app.session(), plan, now, app.gateways(settings.concurrency))
             audit.progress = display.callback
-            result = audit.report(settings)
+            result = audit.report(settings, watch=lines)
     if settings.images:
         log_calls(gateways)
     coverage_errors(result.coverage)
@@ -187,19 +186,3 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
     for name, problem in result.repository_errors:
         error(f"repository {name}: {problem}")
     return result
-
-
-def _publish(
-    app: AppContext, result: ReportResult, topic_arn: str, region: str, always: bool
-) -> ReportResult:
-    messages = build_messages(
-        result.images,
-        result.thresholds,
-        always=always,
-        region=result.region,
-        generated_at=result.generated_at,
-    )
-    if not messages:
-        log.info("nothing breaches: no SNS message published")
-        return result
-    return dataclasses.replace(result, publish_error=send_to_sns(app, topic_arn, region, messages))

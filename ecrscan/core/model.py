@@ -90,6 +90,13 @@ class Image:
     # The summary from DescribeImages, when AWS filled it; otherwise None.
     summary: ScanState | None = None
 
+    @property
+    def label(self) -> str:
+        """``repo:tag`` (its first tag), ``repo@sha256:0123456789ab`` when untagged."""
+        if self.tags:
+            return f"{self.repository}:{self.tags[0]}"
+        return f"{self.repository}@{self.digest[:19]}" if self.digest else self.repository
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

@@ -56,6 +56,9 @@ class Inspector:
     read_findings: bool = False
     wait: bool = False
     ignore_unfixed: bool = False  # findings with no fix available do not count
+    # Digests whose scan was just started (or is continuous): with ``wait`` they are
+    # waited for even while no scan is registered yet.
+    expected: frozenset[str] = frozenset()
 
     def resolve(
         self, gateway: Any, ref: ImageRef, order: tuple[Any, ...]
@@ -101,7 +104,7 @@ class Inspector:
             return self._report(target, None, status, error=exc.problem)
 
         if state.never_scanned:
-            if self.wait and self._recently_pushed(image):
+            if self.wait and (self._recently_pushed(image) or image.digest in self.expected):
                 return Waiting(target, state)
             return self._report(target, state, ImageStatus.NO_SCAN)
         if (state.status or "").upper() in WAITING_STATUSES:

@@ -42,7 +42,14 @@ from ecrscan.aws.throttle import Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
-from ecrscan.core.model import Image, ImageLookup, ImageReport, ReportResult, Repository
+from ecrscan.core.model import (
+    Image,
+    ImageLookup,
+    ImageReport,
+    ReportResult,
+    Repository,
+    ScanState,
+)
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
@@ -83,6 +90,7 @@ class ReportSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     needs_findings: bool = False  # the output format lists findings
     ignore_unfixed: bool = False  # findings with no fix available do not count
+    expected: frozenset[str] = frozenset()  # digests whose scan is coming: wait for it
     # Registry reports only: the images in use / pulled recently (applied after
     # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
     scope: ImageScope | None = None
@@ -125,8 +133,10 @@ def build_report(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     progress: ProgressCallback | None = None,
+    watch: Watch | None = None,
 ) -> ReportResult:
-    """Run one report.  ``now`` must be timezone-aware (UTC)."""
+    """Run one report.  ``now`` must be timezone-aware (UTC).  ``watch`` hears how
+    the scans ``settings.wait`` waits for stand, after every poll."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     active, expired = split_expired(settings.ignore_rules, now)
@@ -138,6 +148,7 @@ def build_report(
         settings.read_findings,
         settings.wait,
         settings.ignore_unfixed,
+        settings.expected,
     )
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
@@ -156,7 +167,9 @@ def build_report(
             )
         notices.extend(more)
         if waiting:
-            done.extend(_wait_for_scans(settings, run, runner, waiting, sleep, clock))
+            done.extend(
+                _wait_for_scans(settings, run, runner, waiting, sleep, clock, watch or _ignore)
+            )
 
     return ReportResult(
         images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),
@@ -172,6 +185,10 @@ def build_report(
 
 
 Done = list[tuple[tuple[Any, ...], ImageReport]]
+
+
+def _ignore(update: WaitUpdate) -> None:
+    return None
 
 
 def _scan_references(
@@ -266,6 +283,21 @@ def _scan_registry(
     return done, waiting, notices, errors
 
 
+@dataclass(frozen=True)
+class WaitUpdate:
+    """Where one awaited scan stands: ``status`` is the scan status (``NOT FOUND YET``
+    before the scan is registered), ``done`` once it ended or the wait gave up."""
+
+    label: str
+    status: str
+    waited: float  # seconds since the wait began
+    remaining: float  # seconds until the timeout
+    done: bool = False
+
+
+Watch = Callable[[WaitUpdate], None]
+
+
 def _wait_for_scans(
     settings: ReportSettings,
     run: Inspector,
@@ -273,13 +305,23 @@ def _wait_for_scans(
     waiting: list[Waiting],
     sleep: Callable[[float], None],
     clock: Callable[[], float],
+    watch: Watch,
 ) -> Done:
     """Poll the waiting images in rounds until their scans end or the timeout passes;
-    whatever is still waiting then is reported as it stands (PENDING or NO_SCAN)."""
+    whatever is still waiting then is reported as it stands (PENDING or NO_SCAN).
+    ``watch`` hears where each image stands after every round."""
     done: Done = []
-    deadline = clock() + max(0.0, settings.timeout)
+    started = clock()
+    deadline = started + max(0.0, settings.timeout)
     delay = POLL_FIRST
     stopped = settings.stop.is_set if settings.stop is not None else lambda: False
+
+    def tell(item: Waiting, status: str, finished: bool = False) -> None:
+        now = clock()
+        watch(WaitUpdate(_label(item), status, now - started, deadline - now, finished))
+
+    for item in waiting:
+        tell(item, _status(item.state))
     while waiting and not stopped():
         remaining = deadline - clock()
         if remaining <= 0:
@@ -290,13 +332,29 @@ def _wait_for_scans(
             runner.submit(item, run.inspect, item.target, False)
         waiting = []
         for item, future in runner.completed():
-            if not_reached(future):  # stopped: reported as it stood
+            outcome = None if not_reached(future) else future.result()
+            if outcome is None:  # stopped: reported as it stood
                 waiting.append(item)
+            elif isinstance(outcome, Waiting):
+                waiting.append(outcome)
+                tell(outcome, _status(outcome.state))
             else:
-                _collect(item.target.order, future.result(), done, waiting)
+                done.append((item.target.order, outcome))
+                tell(item, _status(outcome.state) if outcome.state else outcome.status.value, True)
     for item in waiting:
         done.append((item.target.order, run.unfinished(item)))
+        tell(item, f"{_status(item.state)}, gave up", True)
     return done
+
+
+def _status(state: ScanState | None) -> str:
+    if state is None or state.never_scanned:
+        return "NOT FOUND YET"
+    return state.status or "UNKNOWN"
+
+
+def _label(item: Waiting) -> str:
+    return item.target.reference or item.target.image.label
 
 
 def _collect(

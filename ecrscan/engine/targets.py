@@ -47,7 +47,7 @@ from ecrscan.core.scope import ImageScope
 from ecrscan.core.targets import Target, TargetFailure, default_session_name
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
-from ecrscan.engine.report import ReportSettings, build_report
+from ecrscan.engine.report import ReportSettings, Watch, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.engine.runner import Event, ProgressCallback
 
@@ -270,6 +270,7 @@ class Audit:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        watch: Watch | None = None,
     ) -> ReportResult:
         """A registry ``report`` over every target.  The ``wait`` timeout is one deadline
         for the whole run, not one per target."""
@@ -285,6 +286,7 @@ class Audit:
                 sleep=sleep,
                 clock=clock,
                 progress=notify,
+                watch=watch,
             )
 
         done = over_targets(self.base_session, self.plan, self.now, gateways, work)

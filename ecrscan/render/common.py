@@ -69,10 +69,7 @@ def tags_text(tags: Iterable[str], limit: int | None = None, sep: str = ", ") ->
 def image_label(report: ImageReport) -> str:
     """``repo:tag`` for a tagged image (its first tag), ``repo@sha256:0123456789ab``
     otherwise."""
-    image = report.image
-    if image.tags:
-        return f"{image.repository}:{image.tags[0]}"
-    return f"{image.repository}@{image.digest[:19]}" if image.digest else image.repository
+    return report.image.label
 
 
 def image_name(report: ImageReport) -> str:

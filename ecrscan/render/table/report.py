@@ -5,6 +5,7 @@ in full on lines below it, and with ``--details`` the findings of each breaching
 from __future__ import annotations
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -51,7 +52,7 @@ STATUS_STYLE = {
 }
 
 
-# Below this width the report table gets short severity headers and no digest column.
+# The findings table gets short severity names and no titles below this width.
 WIDE = 100
 SHORT_HEADER = dict(
     zip(Severity, ("CRIT", "HIGH", "MED", "LOW", "INFO", "UNDEF", "UNTRI"), strict=True)
@@ -80,11 +81,29 @@ class _Images:
         self.result = result
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield images_table(self.result, wide=options.max_width >= WIDE)
+        yield fitting(
+            console,
+            options,
+            images_table(self.result, wide=True),
+            images_table(self.result, wide=False),
+            images_table(self.result, wide=False, fold=True),
+        )
         yield from verdict_notes(self.result)
 
 
-def images_table(result: ReportResult, wide: bool = True) -> Table:
+def fitting(console: Console, options: ConsoleOptions, *tables: Table) -> Table:
+    """The first of ``tables`` (widest layout first) that fits the width without
+    wrapping or cutting anything; the last one otherwise."""
+    unbounded = options.update_width(10_000)
+    for table in tables[:-1]:
+        if Measurement.get(console, unbounded, table).maximum <= options.max_width:
+            return table
+    return tables[-1]
+
+
+def images_table(result: ReportResult, wide: bool = True, fold: bool = False) -> Table:
+    """The images, one row each; ``wide``: the digest column and full severity headers;
+    ``fold``: names may wrap (only where nothing else fits)."""
     columns = severity_columns(result)
     table = Table(
         title=f"ecrscan report: {headline(result)}{scope_title(result.coverage)}",
@@ -98,7 +117,7 @@ def images_table(result: ReportResult, wide: bool = True) -> Table:
     if multi:
         table.add_column("account", footer="TOTAL")
         table.add_column("region")
-    table.add_column("image", footer="" if multi else "TOTAL", overflow="fold")
+    table.add_column("image", footer="" if multi else "TOTAL", no_wrap=not fold, overflow="fold")
     if wide:
         table.add_column("digest", style="dim", no_wrap=True)
     table.add_column("scanned", justify="right", no_wrap=True)

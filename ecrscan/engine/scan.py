@@ -1,0 +1,152 @@
+"""Scan the images a CI pipeline just pushed: start, wait, judge.
+
+:func:`scan` first starts a basic scan of each referenced image, unless its last
+completed scan is newer than the expiry (the default is to always scan now), a scan is
+already running, or the registry scans continuously (enhanced scanning: ECR accepts no
+manual scan, Amazon Inspector's findings are awaited instead).  A scan the per-image
+24 h quota refuses means the image was scanned lately: that scan is used.  Then it waits
+for every scan it expects and judges the images exactly as ``report --wait`` does
+(:func:`~ecrscan.engine.report.build_report`), so thresholds, ignore rules, formats and
+exit codes are the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from ecrscan.aws.errors import AwsError
+from ecrscan.core.imageref import ImageRef
+from ecrscan.core.model import Outcome, ReportResult, ScanType
+from ecrscan.engine.report import GatewayFactory, ReportSettings, Watch, build_report
+from ecrscan.engine.runner import ProgressCallback, bounded_pool, not_reached
+
+RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """``report``: how the images are judged (its ``images`` are the references and it
+    always waits); ``expiry``: start no scan when the last completed one is newer
+    (``None``: always scan now)."""
+
+    report: ReportSettings
+    expiry: relativedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """What :func:`scan` did about one image before waiting for it."""
+
+    reference: str
+    digest: str
+    action: str  # "started", "running", "fresh", "continuous", "recent", or what failed
+    expected: bool  # a scan is coming: wait for it even before it is registered
+
+
+def scan(
+    gateway_for: GatewayFactory,
+    now: datetime,
+    settings: ScanSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    progress: ProgressCallback | None = None,
+    watch: Watch | None = None,
+) -> ReportResult:
+    """Start the scans, wait for them, judge the images.  ``now`` must be aware."""
+    gateways = _Cached(gateway_for)
+    starts = start_scans(gateways, now, settings)
+    expected = frozenset(s.digest for s in starts if s.expected)
+    report = replace(settings.report, wait=True, expected=expected)
+    result = build_report(
+        gateways, now, report, sleep=sleep, clock=clock, progress=progress, watch=watch
+    )
+    notices = tuple(f"{s.reference}: {s.action}" for s in starts)
+    return replace(result, notices=(*notices, *result.notices))
+
+
+def start_scans(gateways: GatewayFactory, now: datetime, settings: ScanSettings) -> list[Start]:
+    """Start the scan of each referenced image that needs one, in parallel; images that
+    cannot be looked up are left to the report, which names their error."""
+    refs = list(dict.fromkeys(settings.report.images))
+    types: dict[int, ScanType] = {}
+    for ref in refs:
+        gateway = gateways(ref.region, ref.registry_id)
+        if id(gateway) not in types:
+            types[id(gateway)] = _scan_type(gateway)
+    starts: list[Start] = []
+    with bounded_pool(settings.report.concurrency, settings.report.stop) as runner:
+        for ref in refs:
+            gateway = gateways(ref.region, ref.registry_id)
+            runner.submit(ref, _start_one, gateway, ref, types[id(gateway)], now, settings.expiry)
+        for _, future in runner.completed():
+            start = None if not_reached(future) else future.result()
+            if start is not None:
+                starts.append(start)
+    return starts
+
+
+def _start_one(
+    gateway: Any,
+    ref: ImageRef,
+    scan_type: ScanType,
+    now: datetime,
+    expiry: relativedelta | None,
+) -> Start | None:
+    try:
+        image = gateway.image_by_reference(ref)
+        if scan_type is ScanType.ENHANCED:
+            return Start(str(ref), image.digest, "enhanced scanning: awaiting its findings", True)
+        state = gateway.scan_state(image)
+        status = (state.status or "").upper()
+        if status in RUNNING:
+            return Start(str(ref), image.digest, f"a scan is already {status}", True)
+        if (
+            expiry is not None
+            and status == "COMPLETE"
+            and state.completed_at is not None
+            and state.completed_at >= now - expiry
+        ):
+            return Start(
+                str(ref), image.digest, "scanned within the expiry: not scanned again", False
+            )
+        started = gateway.start_scan(image, since=now)
+    except AwsError:
+        return None  # the report looks it up again and names the error
+    if started.outcome is Outcome.STARTED:
+        return Start(str(ref), image.digest, "scan started" + _detail(started.detail), True)
+    if started.outcome is Outcome.ALREADY_SCANNED:
+        return Start(str(ref), image.digest, "scanned in the last 24 h: that scan is used", True)
+    return Start(str(ref), image.digest, f"scan not started: {started.detail}", False)
+
+
+def _detail(detail: str) -> str:
+    return f" ({detail})" if detail else ""
+
+
+def _scan_type(gateway: Any) -> ScanType:
+    try:
+        scan_type: ScanType = gateway.scan_type()
+        return scan_type
+    except AwsError:
+        return ScanType.BASIC  # unreadable configuration: a manual scan is tried
+
+
+class _Cached:
+    """``gateway_for`` with a cache, so starting and judging share the gateways."""
+
+    def __init__(self, factory: GatewayFactory) -> None:
+        self._factory = factory
+        self._cache: dict[tuple[str | None, str | None], Any] = {}
+
+    def __call__(self, region: str | None, registry_id: str | None) -> Any:
+        key = (region, registry_id)
+        if key not in self._cache:
+            self._cache[key] = self._factory(region, registry_id)
+        return self._cache[key]
