@@ -11,7 +11,7 @@ import click
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.gate import GateOptions, finish, gate_options, publish_report
-from ecrscan.cli.group import command_setup
+from ecrscan.cli.group import command_setup, region_option
 from ecrscan.cli.options import TimeoutParam, checked, concurrency_option, env_option
 from ecrscan.cli.output import emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
@@ -49,6 +49,7 @@ from ecrscan.render.notices import all_notices
     "is seconds. What has not finished by then is reported as pending (exit 3).",
 )
 @gate_options("scan")
+@region_option
 @concurrency_option("Parallel AWS calls.")
 @command_setup
 def scan_cmd(

@@ -60,6 +60,9 @@ def test_global_options_work_after_the_command(registry: FakeRegistry) -> None:
     assert app.profile == "ci"
     result, app = invoke(["-v", "rescan", "-v", "--dry-run"])
     assert app.verbose == 2
+    result, app = invoke(["scan", "team/api:v1", "--region", "eu-west-1", "-q"])
+    assert app.region == "eu-west-1" and result.exit_code == 3  # no such image there
+    assert "team/api:v1" in result.stderr
 
 
 def test_an_endpoint_after_the_command_is_checked(registry: FakeRegistry) -> None:
