@@ -21,7 +21,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from ecrscan.core.problem import Problem
+from ecrscan.core.problem import Problem, condensed
 
 __all__ = [
     "DEADLINE_REACHED",
@@ -118,7 +118,7 @@ class AwsError(Exception):
         error = exc.response.get("Error", {})
         return cls(
             classify(exc),
-            Problem(code=error.get("Code", "Unknown"), message=error.get("Message", "")),
+            Problem(code=error.get("Code", "Unknown"), message=condensed(error.get("Message", ""))),
             operation,
         )
 

@@ -68,6 +68,13 @@ class ProgressDisplay:
         if self._progress is not None:
             self._progress.stop()
 
+    def note(self, message: str) -> None:
+        """One line on stderr, above the bar while it shows."""
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, highlight=False)
+        else:
+            click.echo(message, err=True)
+
     def callback(self, event: Event, amount: int) -> None:
         progress = self._progress
         if progress is None:

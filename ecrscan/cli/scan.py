@@ -17,7 +17,8 @@ from ecrscan.cli.output import emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.imageref import ImageRef, parse_image_ref
-from ecrscan.engine.scan import ScanSettings, scan
+from ecrscan.core.model import ReportResult
+from ecrscan.engine.scan import ScanSettings, Start, scan
 from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
 
@@ -97,7 +98,16 @@ def scan_cmd(
         concurrency=concurrency,
         stop=app.stop,
     )
-    settings = ScanSettings(report, expiry[0] if expiry else None)
+    result = _run(app, ScanSettings(report, expiry[0] if expiry else None), concurrency)
+    if topic_region is not None:
+        result = publish_report(app, result, gate, topic_region)
+    emit(gate.output, render(gate.format, gate.listing(result)))
+    finish(app, result, True)
+
+
+def _run(app: AppContext, settings: ScanSettings, concurrency: int) -> ReportResult:
+    """Run the scan with a progress bar on a terminal, else status lines; say what was
+    started as it happens and every other notice at the end."""
     gateways: list[EcrGateway] = []
 
     def gateway_for(region: str | None, registry_id: str | None) -> EcrGateway:
@@ -107,13 +117,25 @@ def scan_cmd(
 
     with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
         lines = WaitLines(enabled=not app.quiet and not display.active)
-        result = scan(gateway_for, app.clock(), settings, progress=display.callback, watch=lines)
+        told: set[str] = set()
+
+        def started(start: Start) -> None:
+            told.add(start.notice)
+            if not app.quiet:
+                display.note(f"ecrscan: {start.notice}")
+
+        result = scan(
+            gateway_for,
+            app.clock(),
+            settings,
+            progress=display.callback,
+            watch=lines,
+            started=started,
+        )
     log_calls(gateways)
     for notice in all_notices(result):
-        warn(app, notice)
+        if notice not in told:
+            warn(app, notice)
     for name, problem in result.repository_errors:
         error(f"repository {name}: {problem}")
-    if topic_region is not None:
-        result = publish_report(app, result, gate, topic_region)
-    emit(gate.output, render(gate.format, gate.listing(result)))
-    finish(app, result, True)
+    return result

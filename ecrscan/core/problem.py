@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_TAG = re.compile(r"<[/!]?[A-Za-z][^<>]{0,200}>")
+MESSAGE_LIMIT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +19,12 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}" if self.message else self.code
+
+
+def condensed(message: str) -> str:
+    """An error message fit for one line of a record: a proxy's or server's HTML error
+    page loses its tags, every run of whitespace becomes one space, and more than
+    ``MESSAGE_LIMIT`` characters are cut with an ellipsis."""
+    text = _TAG.sub(" ", message) if "<" in message else message
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1].rstrip() + "…"

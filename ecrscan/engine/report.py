@@ -72,7 +72,9 @@ from ecrscan.engine.runner import (
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
 POLL_FIRST = 5.0  # first pause between polls, doubled each round ...
-POLL_CAP = 30.0  # ... up to this
+POLL_CAP = 15.0  # ... up to this while few scans are awaited (a CI job hears soon) ...
+POLL_RATE = 5.0  # ... and up to one round per (awaited / this) seconds with many ...
+POLL_CAP_MAX = 60.0  # ... but never longer than this
 
 GatewayFactory = Callable[[str | None, str | None], Any]
 
@@ -298,6 +300,13 @@ class WaitUpdate:
 Watch = Callable[[WaitUpdate], None]
 
 
+def poll_cap(awaited: int) -> float:
+    """The longest pause between polling rounds for ``awaited`` scans: short for a few
+    (a finished scan is seen within :data:`POLL_CAP` seconds), longer for many, so that
+    the rounds average at most :data:`POLL_RATE` calls a second."""
+    return min(POLL_CAP_MAX, max(POLL_CAP, awaited / POLL_RATE))
+
+
 def _wait_for_scans(
     settings: ReportSettings,
     run: Inspector,
@@ -327,7 +336,7 @@ def _wait_for_scans(
         if remaining <= 0:
             break
         sleep(min(delay, remaining))
-        delay = min(delay * 2, POLL_CAP)
+        delay = min(delay * 2, poll_cap(len(waiting)))
         for item in waiting:
             runner.submit(item, run.inspect, item.target, False)
         waiting = []

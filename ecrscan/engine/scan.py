@@ -48,6 +48,10 @@ class Start:
     action: str  # "started", "running", "fresh", "continuous", "recent", or what failed
     expected: bool  # a scan is coming: wait for it even before it is registered
 
+    @property
+    def notice(self) -> str:
+        return f"{self.reference}: {self.action}"
+
 
 def scan(
     gateway_for: GatewayFactory,
@@ -58,20 +62,28 @@ def scan(
     clock: Callable[[], float] = time.monotonic,
     progress: ProgressCallback | None = None,
     watch: Watch | None = None,
+    started: Callable[[Start], None] | None = None,
 ) -> ReportResult:
-    """Start the scans, wait for them, judge the images.  ``now`` must be aware."""
+    """Start the scans, wait for them, judge the images.  ``now`` must be aware.
+    ``started`` hears what was done about each image as soon as it is done (the
+    result's notices say it too)."""
     gateways = _Cached(gateway_for)
-    starts = start_scans(gateways, now, settings)
+    starts = start_scans(gateways, now, settings, started)
     expected = frozenset(s.digest for s in starts if s.expected)
     report = replace(settings.report, wait=True, expected=expected)
     result = build_report(
         gateways, now, report, sleep=sleep, clock=clock, progress=progress, watch=watch
     )
-    notices = tuple(f"{s.reference}: {s.action}" for s in starts)
+    notices = tuple(s.notice for s in starts)
     return replace(result, notices=(*notices, *result.notices))
 
 
-def start_scans(gateways: GatewayFactory, now: datetime, settings: ScanSettings) -> list[Start]:
+def start_scans(
+    gateways: GatewayFactory,
+    now: datetime,
+    settings: ScanSettings,
+    started: Callable[[Start], None] | None = None,
+) -> list[Start]:
     """Start the scan of each referenced image that needs one, in parallel; images that
     cannot be looked up are left to the report, which names their error."""
     refs = list(dict.fromkeys(settings.report.images))
@@ -89,6 +101,8 @@ def start_scans(gateways: GatewayFactory, now: datetime, settings: ScanSettings)
             start = None if not_reached(future) else future.result()
             if start is not None:
                 starts.append(start)
+                if started is not None:
+                    started(start)
     return starts
 
 

@@ -75,6 +75,9 @@ def test_scan_starts_waits_and_judges(registry, slow_scans, server_env) -> None:
     lines = proc.stderr.splitlines()
     assert "ecrscan: team/api:v1: scan started" in lines
     assert "ecrscan: team/api:v1 IN_PROGRESS 0s, timeout in 15min" in lines
+    started = lines.index("ecrscan: team/api:v1: scan started")
+    assert started < lines.index("ecrscan: team/api:v1 IN_PROGRESS 0s, timeout in 15min")
+    assert lines.count("ecrscan: team/api:v1: scan started") == 1  # said once, when done
     assert any(line.startswith("ecrscan: team/api:v1 COMPLETE after ") for line in lines)
     doc = json.loads(proc.stdout)
     [image] = doc["images"]

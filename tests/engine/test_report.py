@@ -21,7 +21,7 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.registry import FatalError
-from ecrscan.engine.report import POLL_CAP, POLL_FIRST, ReportSettings, build_report
+from ecrscan.engine.report import POLL_CAP, POLL_FIRST, ReportSettings, build_report, poll_cap
 from ecrscan.engine.runner import Event
 from tests.registry import FakeRegistry
 
@@ -468,7 +468,7 @@ def test_wait_until_the_scan_completes(registry: FakeRegistry) -> None:
 
     fake = FakeTime(flip)
     result = run(ReportSettings(wait=True, details=True), time=fake)
-    assert fake.sleeps == [POLL_FIRST, POLL_FIRST * 2, POLL_FIRST * 4]
+    assert fake.sleeps == [POLL_FIRST, POLL_FIRST * 2, POLL_CAP]
     reports = {r.image.digest: r for r in result.images}
     assert reports[digest].status is ImageStatus.BREACH
     assert [f.id for f in reports[digest].findings] == ["CVE-7"]
@@ -476,12 +476,18 @@ def test_wait_until_the_scan_completes(registry: FakeRegistry) -> None:
     assert result.exit_code == 1
 
 
+def test_the_pause_between_polls_grows_with_the_scans_awaited() -> None:
+    assert poll_cap(1) == poll_cap(75) == POLL_CAP == 15
+    assert poll_cap(150) == 30 and poll_cap(300) == 60 and poll_cap(10_000) == 60
+
+
 def test_wait_gives_up_at_the_timeout(registry: FakeRegistry) -> None:
     registry.create_repo("app")
     scanned(registry, "app", "v1", {}, status="PENDING")
     fake = FakeTime()
     result = run(ReportSettings(wait=True, timeout=100), time=fake)
-    assert fake.sleeps == [5, 10, 20, POLL_CAP, POLL_CAP, 5]  # capped; the last cut to the deadline
+    # capped; the last cut to the deadline
+    assert fake.sleeps == [5, 10, POLL_CAP, POLL_CAP, POLL_CAP, POLL_CAP, POLL_CAP, 10]
     assert sum(fake.sleeps) == 100
     (report,) = result.images
     assert report.status is ImageStatus.PENDING and report.state.status == "PENDING"
