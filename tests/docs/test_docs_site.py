@@ -125,7 +125,7 @@ def test_readme_links_into_docs_name_existing_files() -> None:
 
 def test_readme_links_every_command_reference() -> None:
     text = README.read_text(encoding="utf-8")
-    for page in ("repos", "rescan", "report", "report-event"):
+    for page in ("repos", "rescan", "report", "report-event", "scan"):
         assert f"(docs/commands/{page}.md)" in text
 
 
@@ -141,6 +141,40 @@ def test_every_docs_page_is_in_the_nav() -> None:
     assert sorted(set(nav)) == sorted(nav), "a page is listed twice in the nav"
     assert sorted(set(pages) - set(nav)) == [], "pages missing from mkdocs.yml's nav"
     assert sorted(set(nav) - set(pages)) == [], "nav entries without a page"
+
+
+# A timeout written with the unit m (months) is refused: examples must say min.
+_TIMEOUT_IN_M = re.compile(r"(--timeout[ =]|_TIMEOUT=|timeout: )[\"']?[0-9]+m\b")
+
+
+def _fenced_blocks(markdown: str) -> list[str]:
+    """The contents of every fenced code block, whatever its language."""
+    return [m.group(1) for m in re.finditer(r"^\s*```[^\n]*\n(.*?)^\s*```", markdown, re.M | re.S)]
+
+
+def test_no_example_gives_a_timeout_in_m() -> None:
+    pages = [README, *sorted(DOCS.rglob("*.md"))]
+    wrong = [
+        f"{page.relative_to(ROOT)}: {match.group(0)}"
+        for page in pages
+        for block in _fenced_blocks(page.read_text(encoding="utf-8"))
+        for match in _TIMEOUT_IN_M.finditer(block)
+    ]
+    assert not wrong, f"timeouts take min for minutes ('m' means months): {wrong}"
+
+
+@pytest.mark.parametrize(
+    "text, wrong",
+    [
+        ("ecrscan report --wait --timeout 15m --fail-on HIGH", True),
+        ("ECRSCAN_SCAN_TIMEOUT=5m ecrscan scan x", True),
+        ("    timeout: '30m'", True),
+        ("ecrscan scan x --timeout 15min", False),
+        ("ecrscan report --timeout 90s; --expiry 1m2w", False),
+    ],
+)
+def test_timeout_in_m_pattern(text: str, wrong: bool) -> None:
+    assert bool(_TIMEOUT_IN_M.search(text)) is wrong
 
 
 @pytest.mark.parametrize(
