@@ -188,9 +188,11 @@ def test_the_action_passes_what_the_thresholds_allow(
 def test_a_bad_input_is_an_error_verdict_and_no_report(
     action: dict[str, Any], registry: FakeRegistry, server_env: dict[str, str], tmp_path: Path
 ) -> None:
+    (tmp_path / "ecrscan-report.sarif").write_text("{}")  # left by an earlier step
     proc, outputs = run_scan_step(
         action, {"images": "team/api:v1", "fail-on": "SEVERE"}, server_env, tmp_path
     )
+    assert not (tmp_path / "ecrscan-report.sarif").exists()
     assert proc.returncode == 2
     assert outputs == {"report": "", "verdict": "error", "exit-code": "2"}
     assert "ECRSCAN_FAIL_ON" in proc.stderr  # the error names the variable the input set

@@ -192,6 +192,6 @@ def check_endpoint(ctx: click.Context, url: str, param: str = "endpoint_url") ->
         source = ctx.get_parameter_source(param)
         hint = "'--endpoint-url'"
         if source is click.core.ParameterSource.ENVIRONMENT:
-            hint += " (from AWS_ENDPOINT_URL)"
+            hint += " (set by the environment variable AWS_ENDPOINT_URL)"
         raise click.BadParameter(f"{url!r} {problem}", ctx=ctx, param_hint=hint)
     return url

@@ -289,7 +289,10 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
     groups = (
         (
             ImageStatus.PENDING,
-            "scan still pending" + (" after --timeout" if waited else " (use --wait)"),
+            "scan still pending"
+            + (" (the wait was stopped)" if result.interrupted else "")
+            + (" after --timeout" if waited and not result.interrupted else "")
+            + ("" if waited else " (use --wait)"),
         ),
         (
             ImageStatus.NO_SCAN,

@@ -47,9 +47,13 @@ class GlobalOption:
             *self.decls, envvar=envvar, help=f"{self.help} Env: {env}.", **self.settings
         )
 
-    def after(self) -> Decorator:
+    def after(self, multiple: bool = False) -> Decorator:
+        """The option after the command; ``multiple``: it may be repeated (each value
+        kept, for the command to judge)."""
         settings = {k: v for k, v in self.settings.items() if k in ("type", "metavar")}
-        if self.settings.get("count"):
+        if multiple:
+            settings["multiple"] = True
+        elif self.settings.get("count"):
             settings["count"] = True
         elif self.settings.get("is_flag"):
             settings["is_flag"] = True
@@ -154,7 +158,7 @@ GLOBALS = (
 # Every command takes the global options after it too; repos also takes --region (rescan
 # and report have a repeatable --region of their own).
 global_options = stack(*(option.after() for option in GLOBALS))
-region_option = REGION.after()
+region_option = REGION.after(multiple=True)
 # Below the command's own options: the global ones, the run's context, AWS errors.
 command_setup = stack(global_options, click.pass_obj, aws_errors)
 

@@ -179,11 +179,12 @@ def output_options(
         shared = format_envvars[-1]
         if os.environ.get(shared, "").strip().lower() == text and not given_on_command_line(param):
             command = ctx.command_path.split()[-1]
-            click.echo(
-                f"ecrscan: {shared}={value} does not apply to {command} "
-                f"({', '.join(names)}): using {Format.TABLE.value}",
-                err=True,
-            )
+            if not getattr(ctx.find_root().obj, "quiet", False):  # -q: no notices
+                click.echo(
+                    f"ecrscan: {shared}={value} does not apply to {command} "
+                    f"({', '.join(names)}): using {Format.TABLE.value}",
+                    err=True,
+                )
             return Format.TABLE.value
         raise click.BadParameter(f"{value!r} is not one of {', '.join(names)}", ctx, param)
 

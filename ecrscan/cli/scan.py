@@ -86,6 +86,10 @@ def scan_cmd(
     IAM: ecr:DescribeImages, ecr:DescribeImageScanFindings, ecr:StartImageScan,
     ecr:GetRegistryScanningConfiguration; sns:Publish with --publish.
     """
+    if len(app.regions) > 1:
+        raise click.UsageError(
+            "scan reads one region (a full image URI names its own): give --region once"
+        )
     thresholds = gate.thresholds()  # every check first: exit 2, no AWS call
     rules = gate.ignore_rules()
     topic_region = gate.topic_region()

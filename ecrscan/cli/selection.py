@@ -55,7 +55,8 @@ expiry_option = env_option(
     callback=checked(_duration),
     metavar="DURATION",
     help="Rescan images whose last scan is older than this. One or more <integer><unit> "
-    "with units m (calendar months), w (weeks), d (days), h (hours): 7d, 36h, 1m2w.",
+    "with units mo (calendar months; m too), w (weeks), d (days), h (hours), min "
+    "(minutes): 7d, 36h, 1mo2w.",
 )
 
 filter_options = stack(
@@ -136,7 +137,7 @@ target_options = stack(
         callback=checked(_optional_duration),
         metavar="DURATION",
         help="Only images whose last recorded pull (lastRecordedPullTime, updated by AWS "
-        "about once a day) is within DURATION (same grammar as --expiry: 30d, 1m2w). "
+        "about once a day) is within DURATION (same grammar as --expiry: 30d, 1mo2w). "
         "Images never pulled are left out and counted.",
     ),
 )

@@ -278,7 +278,8 @@ class ImageReport:
 
 @dataclass(frozen=True, slots=True)
 class ReportResult:
-    """Everything one ``report`` run produced.  Output formats are pure functions of it."""
+    """Everything one ``report`` (or ``scan``) run produced.  Output formats are pure
+    functions of it."""
 
     images: tuple[ImageReport, ...]
     thresholds: Thresholds
@@ -297,6 +298,7 @@ class ReportResult:
     # What the outputs list (the verdict and the totals always cover everything):
     only_breaches: bool = False  # only the images that breach or were not assessed
     min_severity: Severity | None = None  # only the findings at this level or above
+    command: str = "report"  # the command that made it: "report" or "scan"
 
     @property
     def account(self) -> str:

@@ -75,7 +75,7 @@ def scan(
         gateways, now, report, sleep=sleep, clock=clock, progress=progress, watch=watch
     )
     notices = tuple(s.notice for s in starts)
-    return replace(result, notices=(*notices, *result.notices))
+    return replace(result, notices=(*notices, *result.notices), command="scan")
 
 
 def start_scans(

@@ -93,14 +93,14 @@ def image_uri(report: ImageReport, default_region: str | None = None) -> str:
 
 
 def scan_age(state: ScanState | None, now: datetime) -> str:
-    """How long ago the last scan completed: ``45m``, ``20h``, ``9d``; "" when unknown."""
+    """How long ago the last scan completed: ``45min``, ``20h``, ``9d``; "" when unknown."""
     if state is None or state.completed_at is None:
         return ""
     seconds = (_aware(now) - _aware(state.completed_at)).total_seconds()
     if seconds < 60:
         return "now"
     if seconds < 3600:
-        return f"{int(seconds // 60)}m"
+        return f"{int(seconds // 60)}min"
     if seconds < 48 * 3600:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 86400)}d"

@@ -5,7 +5,7 @@ promise is broken.
 Shape of the ``report`` document (``schema_version`` 1)::
 
     {
-      "schema_version": 1, "command": "report",
+      "schema_version": 1, "command": "report" | "scan",
       "generated_at": ISO-8601, "region": str | null,
       "complete": bool, "exit_code": 0 | 1 | 3, "details": bool,
       "publish_error": {"code", "message"} | null,          # --publish refused
@@ -174,7 +174,7 @@ def report_document(result: ReportResult) -> dict[str, Any]:
     totals["ignored"] = sum(ignored_count(r) for r in result.images)
     return {
         "schema_version": SCHEMA_VERSION,
-        "command": "report",
+        "command": result.command,
         "generated_at": iso(result.generated_at),
         "region": result.region,
         "complete": result.complete,

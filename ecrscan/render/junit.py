@@ -21,6 +21,7 @@ from ecrscan.render.common import (
     listed_findings,
     listed_images,
     thresholds_text,
+    unlisted_count,
     verdict_text,
 )
 
@@ -59,7 +60,7 @@ def report_junit(result: ReportResult) -> str:
         root,
         "testsuite",
         {
-            "name": "ecrscan report" + (f" ({result.region})" if result.region else ""),
+            "name": f"ecrscan {result.command}" + (f" ({result.region})" if result.region else ""),
             **counters,
             "skipped": "0",
             "time": "0",
@@ -70,6 +71,8 @@ def report_junit(result: ReportResult) -> str:
     _property(properties, "thresholds", thresholds_text(result))
     if result.region:
         _property(properties, "region", result.region)
+    if result.only_breaches:
+        _property(properties, "unlisted (within thresholds)", str(unlisted_count(result)))
     suite.extend(cases)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

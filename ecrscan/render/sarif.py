@@ -26,6 +26,7 @@ from ecrscan.render.common import (
     incomplete_reason,
     listed_findings,
     listed_images,
+    unlisted_count,
     verdict_text,
 )
 
@@ -87,7 +88,11 @@ def sarif_document(result: ReportResult) -> dict[str, Any]:
                     _result(report, finding, index[finding.id], result.region)
                     for report, finding in pairs
                 ],
-                "properties": {"region": result.region},
+                "properties": {
+                    "region": result.region,
+                    # --only-breaches: images within thresholds, not listed here
+                    **({"unlisted": unlisted_count(result)} if result.only_breaches else {}),
+                },
             }
         ],
     }

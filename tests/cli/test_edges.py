@@ -60,6 +60,9 @@ def test_global_options_work_after_the_command(registry: FakeRegistry) -> None:
     assert app.profile == "ci"
     result, app = invoke(["-v", "rescan", "-v", "--dry-run"])
     assert app.verbose == 2
+    for command in (["repos"], ["scan", "team/api:v1"]):
+        twice, _ = invoke([*command, "--region", "eu-west-1", "--region", "us-east-1"])
+        assert twice.exit_code == 2 and "give --region once" in twice.stderr
     result, app = invoke(["scan", "team/api:v1", "--region", "eu-west-1", "-q"])
     assert app.region == "eu-west-1" and result.exit_code == 3  # no such image there
     assert "team/api:v1" in result.stderr
@@ -75,7 +78,8 @@ def test_an_endpoint_after_the_command_is_checked(registry: FakeRegistry) -> Non
 
 def run_main(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ECRSCAN_")}
-    environment.update(env, AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_MAX_ATTEMPTS="1")
+    environment.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_MAX_ATTEMPTS="1")
+    environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "ecrscan", *args],
         env=environment,
@@ -91,6 +95,7 @@ def run_main(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
         ({"ECRSCAN_CONCURRENCY": "999"}, ["rescan"], "ECRSCAN_CONCURRENCY"),
         ({"ECR_IMAGES_DURATION_DELTA": "30x"}, ["rescan"], "ECR_IMAGES_DURATION_DELTA"),
         ({"ECRSCAN_SCAN_TIMEOUT": "30m"}, ["scan", "team/api:v1"], "ECRSCAN_SCAN_TIMEOUT"),
+        ({"AWS_ENDPOINT_URL": "notaurl"}, ["repos"], "AWS_ENDPOINT_URL"),
     ],
 )
 def test_an_error_from_a_variable_names_it(env, args, variable) -> None:
@@ -111,6 +116,8 @@ def test_a_shared_format_a_command_cannot_write_is_passed_over(registry: FakeReg
         result.stderr
     )
     assert "ecrscan dry run" in result.stdout
+    quiet, _ = invoke(["rescan", "--dry-run", "-q"], env={"ECRSCAN_FORMAT": "markdown"})
+    assert quiet.exit_code == 0 and "does not apply" not in quiet.stderr  # -q: no notices
     own, _ = invoke(["rescan", "--dry-run"], env={"ECRSCAN_RESCAN_FORMAT": "markdown"})
     assert own.exit_code == 2  # the command's own variable must name a format it writes
     report, _ = invoke(["report", "--format", "json"], env={"ECRSCAN_FORMAT": "markdown"})
@@ -181,6 +188,12 @@ def test_only_breaches_and_severity_change_the_listing_not_the_verdict() -> None
     assert "2 more within thresholds, not listed (--only-breaches)" in render(
         Format.MARKDOWN, listed
     )
+    sarif = json.loads(render(Format.SARIF, listed))
+    assert sarif["runs"][0]["properties"]["unlisted"] == 2
+    assert "unlisted" not in json.loads(render(Format.SARIF, full))["runs"][0]["properties"]
+    junit = render(Format.JUNIT, listed)
+    assert '<property name="unlisted (within thresholds)" value="2" />' in junit
+    assert junit.count("<testcase ") == 3
 
 
 def test_ignore_unfixed_takes_unfixed_findings_out_of_the_counts() -> None:

@@ -204,3 +204,23 @@ def test_main_keeps_the_other_exit_codes(
     assert run_main(monkeypatch, capsys, "report", "--threshold", "HIGH=x")[0] == 2
     assert run_main(monkeypatch, capsys, "report", "--image", "app:gone")[0] == 3
     assert run_main(monkeypatch, capsys, "--version")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("interrupted", "waited", "expected"),
+    [
+        ("", True, "scan still pending after --timeout: team/api:v1"),
+        ("", False, "scan still pending (use --wait): team/api:v1"),
+        ("SIGINT", True, "interrupted by SIGINT; scan still pending (the wait was stopped)"),
+    ],
+)
+def test_a_pending_scan_says_why_it_is_still_pending(interrupted, waited, expected) -> None:
+    from ecrscan.cli.gate import incomplete_message
+    from ecrscan.core.model import ImageStatus, ReportResult
+    from tests.report_samples import NOW, THRESHOLDS, report
+
+    pending = report("team/api", ("v1",), None, status=ImageStatus.PENDING, reference="team/api:v1")
+    result = ReportResult((pending,), THRESHOLDS, NOW, interrupted=interrupted)
+    message = incomplete_message(result, waited)
+    assert expected in message
+    assert ("after --timeout" in message) is (waited and not interrupted)

@@ -80,6 +80,7 @@ def test_scan_starts_waits_and_judges(registry, slow_scans, server_env) -> None:
     assert lines.count("ecrscan: team/api:v1: scan started") == 1  # said once, when done
     assert any(line.startswith("ecrscan: team/api:v1 COMPLETE after ") for line in lines)
     doc = json.loads(proc.stdout)
+    assert doc["command"] == "scan"
     [image] = doc["images"]
     assert (image["digest"], image["status"], image["counts"]["HIGH"]) == (digest, "breach", 1)
     assert list(slow_scans["started"]) == [digest]  # one scan started on the server

@@ -437,6 +437,23 @@ def test_discovery_roles_pattern(template, value, ok):
     assert bool(re.fullmatch(pattern, value)) is ok
 
 
+@pytest.mark.parametrize(
+    "value", ["7d", "36h", "1mo2w", "1m2w", "90min", "1mo1w1d1h1min", "7", "7x", "1y", "-1d", "7 d"]
+)
+def test_the_expiry_parameter_takes_what_the_function_takes(template, value):
+    import re
+
+    from ecrscan.core.durations import DurationError, parse_duration
+
+    pattern = template["Parameters"]["ScanExpiryDuration"]["AllowedPattern"]
+    try:
+        parse_duration(value)
+        parsed = True
+    except DurationError:
+        parsed = False
+    assert bool(re.fullmatch(pattern, value)) is parsed, value
+
+
 def test_iam_resources_are_scoped(template):
     repository_arn = {
         "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"

@@ -515,7 +515,7 @@ def test_csv_quotes_awkward_values():
     ("seconds_ago", "text"),
     [
         (30, "now"),
-        (59 * 60, "59m"),
+        (59 * 60, "59min"),
         (3600, "1h"),
         (47 * 3600, "47h"),
         (48 * 3600, "2d"),

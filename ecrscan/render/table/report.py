@@ -106,7 +106,7 @@ def images_table(result: ReportResult, wide: bool = True, fold: bool = False) ->
     ``fold``: names may wrap (only where nothing else fits)."""
     columns = severity_columns(result)
     table = Table(
-        title=f"ecrscan report: {headline(result)}{scope_title(result.coverage)}",
+        title=f"ecrscan {result.command}: {headline(result)}{scope_title(result.coverage)}",
         title_justify="left",
         caption=_report_caption(result),
         caption_justify="left",
