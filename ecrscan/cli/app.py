@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 
@@ -61,6 +61,13 @@ class ConfigError(click.ClickException):
         click.echo(f"ecrscan: configuration error: {self.format_message()}", err=True)
 
 
+class Pace(TypedDict):
+    """The engine settings every run shares (see :meth:`AppContext.pace`)."""
+
+    concurrency: int
+    stop: Stop
+
+
 @dataclass
 class AppContext:
     """What the group passes to its commands; tests may pass their own ``session_factory``."""
@@ -98,6 +105,11 @@ class AppContext:
             max_pool_connections=pool_size(concurrency),
             timeouts=self.timeouts,
         )
+
+    def pace(self, concurrency: int) -> Pace:
+        """The engine settings every run shares: how many calls at once, and the stop
+        request a signal sets."""
+        return Pace(concurrency=concurrency, stop=self.stop)
 
     def gateways(self, concurrency: int) -> Gateways:
         """Each target's gateways, with this run's endpoint, timeouts and stop request."""

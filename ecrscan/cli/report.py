@@ -146,8 +146,7 @@ def report(
         images=images,
         wait=wait,
         timeout=timeout,
-        concurrency=concurrency,
-        stop=app.stop,
+        **app.pace(concurrency),
     )
     result = gate.listing(dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty))
     if topic_region is not None:

@@ -92,8 +92,7 @@ def rescan_cmd(
         expiry_text=expiry_text,
         filter=repo_filter,
         dry_run=dry_run,
-        concurrency=concurrency,
-        stop=app.stop,
+        **app.pace(concurrency),
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
         gateways = app.gateways(concurrency)

@@ -99,8 +99,7 @@ def scan_cmd(
         images=images,
         wait=True,
         timeout=timeout,
-        concurrency=concurrency,
-        stop=app.stop,
+        **app.pace(concurrency),
     )
     result = _run(app, ScanSettings(report, expiry[0] if expiry else None), concurrency)
     if topic_region is not None:
