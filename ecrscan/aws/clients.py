@@ -29,9 +29,11 @@ from botocore.config import Config
 from ecrscan import __version__
 
 READ_ATTEMPTS = 3  # of a read call, botocore's own retries included
-READS: Mapping[str, Any] = {"mode": "standard", "max_attempts": READ_ATTEMPTS}
+# botocore's ``max_attempts`` counts retries (one more attempt in all); the totals here
+# are what ``total_max_attempts`` says: every attempt, the first included.
+READS: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": READ_ATTEMPTS}
 NO_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
-MESSAGING: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
+MESSAGING: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 5}
 STS: Mapping[str, Any] = {"mode": "standard"}
 
 DEFAULT_CONCURRENCY = 8  # parallel AWS calls of a run (worker threads)

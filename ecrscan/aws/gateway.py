@@ -60,7 +60,7 @@ class Gateway:
         self._connection: dict[str, Any] = dict(
             region=region, endpoint_url=endpoint_url, pool=max_pool_connections, timeouts=timeouts
         )
-        self._read = self._client(session, {**READS, "max_attempts": read_attempts})
+        self._read = self._client(session, {**READS, "total_max_attempts": read_attempts})
         self.region: str = self._read.meta.region_name
 
     def _client(self, session: Any, retries: Mapping[str, Any]) -> Any:
