@@ -7,6 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.inspector_fake import FakeInspector
 from tests.registry import FakeRegistry
 
 REGION = "us-east-1"
@@ -28,6 +29,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
                 "MEDIUM",
                 "LOW",
                 "ECR_SNS_REPORT_TOPIC_ARN",
+                "NOTIFY_ON",
+                "NOTIFY_STATE_TABLE",
+                "NOTIFY_STATE_TTL",
+                "NOTIFY_ON_SCAN_FAILURE",
             )
         ):
             monkeypatch.delenv(name, raising=False)
@@ -36,6 +41,15 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+@pytest.fixture(autouse=True)
+def inspector() -> Iterator[FakeInspector]:
+    """Amazon Inspector's bulk reads (moto has none), answered from moto's ECR images;
+    tests change its ``deny`` or ``omit_clean`` to vary it."""
+    fake = FakeInspector()
+    with fake.installed():
+        yield fake
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from ecrscan.aws.ecr_records import (
 )
 from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.aws.gateway import Gateway
+from ecrscan.aws.inspector2 import InspectorGateway
 from ecrscan.core.findings import findings_from_page
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (
@@ -71,6 +72,15 @@ class EcrGateway(Gateway):
         super().__init__(session, **options)
         self.registry_id = registry_id
         self._write = self._client(session, NO_RETRIES)
+        self._session = session
+        self._inspector: InspectorGateway | None = None
+
+    def inspector(self) -> InspectorGateway:
+        """The Amazon Inspector gateway of the same session, region and throttle (built
+        on first use, in the calling thread; its calls count with this gateway's)."""
+        if self._inspector is None:
+            self._inspector = self.companion(InspectorGateway, self._session)
+        return self._inspector
 
     # -- plumbing -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -25,6 +25,8 @@ from ecrscan.aws.errors import (
 )
 from ecrscan.aws.throttle import STOPPED, BudgetSpent, Throttle
 from ecrscan.core.problem import Problem
+
+G = TypeVar("G", bound="Gateway")
 
 # What a call retries unless it says otherwise: both can succeed later.
 RETRIED = frozenset({ErrorKind.THROTTLED, ErrorKind.SERVER})
@@ -62,6 +64,23 @@ class Gateway:
         )
         self._read = self._client(session, {**READS, "total_max_attempts": read_attempts})
         self.region: str = self._read.meta.region_name
+
+    def companion(self, cls: type[G], session: Any) -> G:
+        """A gateway of another service with this one's region, endpoint, timeouts and
+        throttle, counting its calls with this one's (so a run's call counts cover
+        every service it used)."""
+        other = cls(session, throttle=self.throttle, **self._connection_options())
+        other.calls, other._calls_lock = self.calls, self._calls_lock
+        return other
+
+    def _connection_options(self) -> dict[str, Any]:
+        options = dict(self._connection)
+        return {
+            "region": self.region,
+            "endpoint_url": options["endpoint_url"],
+            "max_pool_connections": options["pool"],
+            "timeouts": options["timeouts"],
+        }
 
     def _client(self, session: Any, retries: Mapping[str, Any]) -> Any:
         """Another client of this gateway's service, region and endpoint."""

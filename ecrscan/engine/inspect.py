@@ -13,6 +13,7 @@ from ecrscan.aws.errors import INTERRUPTED, AwsError, ErrorKind
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
+from ecrscan.core.inspector import SOURCE as INSPECTOR_SOURCE
 from ecrscan.core.model import Finding, Image, ImageReport, ImageStatus, ScanState
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
@@ -93,7 +94,9 @@ class Inspector:
         findings: tuple[Finding, ...] | None = None
         try:
             state = image.summary if first else None
-            if self.read_findings and (state is None or _complete(state)):
+            if state is not None and self.read_findings and _settled_clean(state):
+                findings = ()  # Inspector counted no finding: nothing to read
+            elif self.read_findings and (state is None or _complete(state)):
                 findings, state = target.gateway.findings(image)
             elif state is None:
                 state = target.gateway.scan_state(image)
@@ -172,6 +175,11 @@ def _unfixed_ignored(finding: Finding) -> Finding:
     if finding.ignored is None and finding.fix_available == "NO":
         return replace(finding, ignored=UNFIXED)
     return finding
+
+
+def _settled_clean(state: ScanState) -> bool:
+    """A complete scan Amazon Inspector's bulk counts say found nothing."""
+    return state.source == INSPECTOR_SOURCE and _complete(state) and not any(state.counts.values())
 
 
 def _complete(state: ScanState) -> bool:

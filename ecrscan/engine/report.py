@@ -54,6 +54,7 @@ from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.engine.bulk import read_bulk, registry_scan_type, whole, with_states
 from ecrscan.engine.inspect import Inspector, Target, Waiting
 from ecrscan.engine.registry import (
     ImageDone,
@@ -241,6 +242,10 @@ def _scan_registry(
         list_repositories(gateway, settings.filter), scope, settings.filter, region
     )
     scopes.extend(missing)
+    in_use = scope is not None and scope.in_use is not None
+    index, notices = read_bulk(
+        gateway, registry_scan_type(gateway), repositories, whole(settings.filter, in_use)
+    )
     notify(Event.REPOSITORIES, len(repositories))
     archived = 0
 
@@ -262,7 +267,7 @@ def _scan_registry(
     for item in walk_registry(
         runner,
         repositories,
-        lambda repo: ImageLookup(tuple(gateway.images(repo))),
+        lambda repo: with_states(ImageLookup(tuple(gateway.images(repo))), index),
         narrow,
         inspect,
         notify,
@@ -276,7 +281,6 @@ def _scan_registry(
         else:
             target = Target(gateway, item.image, _registry_order(item.image))
             done.append((target.order, run.not_reached(target)))
-    notices = []
     if archived:
         notices.append(
             f"{archived} archived image{'' if archived == 1 else 's'} left out: archived "

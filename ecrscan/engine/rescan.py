@@ -37,6 +37,7 @@ from ecrscan.core.model import (
 from ecrscan.core.policy import RepositoryFilter, apply_scan_type, decide
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
+from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
 from ecrscan.engine.registry import (
     FatalError,
     ImageDone,
@@ -137,6 +138,11 @@ def rescan(
         if repo.name in state.repo_errors:
             notify(Event.REPOSITORY_DONE, 1)
     ids = settings.image_ids if settings.repositories else ()
+    live = [r for r in repositories if r.name not in state.repo_errors]
+    in_use = settings.scope is not None and settings.scope.in_use is not None
+    whole_registry = not settings.repositories and whole(settings.filter, in_use)
+    index, more = bulk_unless_few(gateway, scan_type, live, whole_registry, len(ids))
+    notices.extend(more)
 
     def narrow(repo: Repository, lookup: ImageLookup) -> list[Image]:
         results[repo.name].extend(_not_found(image) for image in lookup.missing)
@@ -148,11 +154,11 @@ def rescan(
     def check(image: Image) -> ImageResult:
         return _check_image(gateway, image, now, settings, scan_type, state)
 
+    def listing(repo: Repository) -> ImageLookup:
+        return with_states(_list_images(gateway, repo, ids), index)
+
     with bounded_pool(settings.concurrency, settings.stop) as runner:
-        todo = [r for r in repositories if r.name not in state.repo_errors]
-        for item in walk_registry(
-            runner, todo, lambda repo: _list_images(gateway, repo, ids), narrow, check, notify
-        ):
+        for item in walk_registry(runner, live, listing, narrow, check, notify):
             _record(item, results, state, notify)
 
     return RescanResult(

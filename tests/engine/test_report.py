@@ -247,6 +247,10 @@ def test_summary_from_describe_images_is_used_when_present() -> None:
             {"repositories": [{"repositoryName": "app", "registryId": ACCOUNT}]},
         )
         stub.add_response(
+            "get_registry_scanning_configuration",
+            {"registryId": ACCOUNT, "scanningConfiguration": {"scanType": "BASIC"}},
+        )
+        stub.add_response(
             "describe_images",
             {
                 "imageDetails": [

@@ -1,0 +1,115 @@
+"""Bulk reads on registries with enhanced scanning: the scan state and severity counts
+of every selected image from Amazon Inspector, a few calls for the whole registry, put
+where the per-image reads would look first (``Image.summary``).
+
+Only images whose state the bulk records settle get one
+(:func:`ecrscan.core.inspector.state_of`); every other image is read from ECR as
+before.  When Inspector cannot be read (access denied, an error that outlasted the
+retries), the run says so once and reads every image from ECR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.inspector import BulkIndex, CoveredImage, ImageCounts, build_index, filter_batches
+from ecrscan.core.model import ImageLookup, Repository, ScanType
+from ecrscan.core.policy import RepositoryFilter
+
+DENIED_HINT = (
+    "grant inspector2:ListCoverage and inspector2:ListFindingAggregations to read every "
+    "image's state in a few calls"
+)
+
+
+def read_bulk(
+    gateway: Any,
+    scan_type: ScanType,
+    repositories: Sequence[Repository],
+    whole_registry: bool,
+) -> tuple[BulkIndex | None, list[str]]:
+    """The bulk index of the selected repositories' images (``None`` when the registry
+    scans BASIC, nothing is selected, or Inspector cannot be read) and the notices."""
+    if scan_type is not ScanType.ENHANCED or not repositories or not hasattr(gateway, "inspector"):
+        return None, []
+    account = repositories[0].registry_id
+    names = [r.name for r in repositories]
+    inspector = gateway.inspector()
+    batches = filter_batches(names, whole_registry)
+
+    def coverage() -> list[CoveredImage]:
+        return [c for batch in batches for c in inspector.coverage(account, batch)]
+
+    def image_counts() -> list[ImageCounts]:
+        return [c for batch in batches for c in inspector.image_counts(account, batch)]
+
+    try:
+        # the two reads page independently: side by side, the wait is the longer one
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ecrscan-bulk") as pool:
+            counting = pool.submit(image_counts)
+            covered = coverage()
+            counted = counting.result()
+    except AwsError as exc:
+        if exc.kind is ErrorKind.INTERRUPTED:
+            return None, []
+        hint = f"; {DENIED_HINT}" if exc.kind is ErrorKind.ACCESS_DENIED else ""
+        return None, [
+            f"Amazon Inspector could not be read in bulk ({exc.problem}): each image is "
+            f"read from ECR instead{hint}"
+        ]
+    selected = set(names)
+    index = build_index(
+        (c for c in covered if c.repository in selected),
+        (c for c in counted if c.repository in selected),
+    )
+    return index, []
+
+
+def bulk_unless_few(
+    gateway: Any,
+    scan_type: ScanType,
+    repositories: Sequence[Repository],
+    whole_registry: bool,
+    named_images: int = 0,
+) -> tuple[BulkIndex | None, list[str]]:
+    """:func:`read_bulk`, unless the run names so few images (``named_images``, 0: the
+    repositories' every image) that reading each costs fewer calls: the bulk reads cost
+    at least two calls per batch of repositories."""
+    batches = len(filter_batches([r.name for r in repositories], whole_registry))
+    if named_images and named_images <= 2 * batches:
+        return None, []
+    return read_bulk(gateway, scan_type, repositories, whole_registry)
+
+
+def registry_scan_type(gateway: Any) -> ScanType:
+    """The registry's scan type; BASIC when it cannot be read (every image is then read
+    from ECR, which is right for either type)."""
+    try:
+        scan_type: ScanType = gateway.scan_type()
+    except (AwsError, AttributeError):
+        return ScanType.BASIC
+    return scan_type
+
+
+def whole(repo_filter: RepositoryFilter, scoped: bool) -> bool:
+    """Whether a run selects every repository of the registry (no filter, no scope)."""
+    return repo_filter.include is None and not repo_filter.exclude and not scoped
+
+
+def with_states(lookup: ImageLookup, index: BulkIndex | None) -> ImageLookup:
+    """``lookup`` with each image's state from the index, where it has one (a summary
+    AWS filled in DescribeImages is kept)."""
+    if index is None:
+        return lookup
+    images = tuple(
+        dataclasses.replace(image, summary=state)
+        if image.summary is None
+        and (state := index.get(image.registry_id, image.repository, image.digest)) is not None
+        else image
+        for image in lookup.images
+    )
+    return dataclasses.replace(lookup, images=images)
