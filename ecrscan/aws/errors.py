@@ -59,6 +59,7 @@ class ErrorKind(enum.Enum):
     SERVER = "server"  # 5xx, worth a retry
     NETWORK = "network"  # connection refused/reset, read timeout, truncated response
     INTERRUPTED = "interrupted"  # not sent: the run was stopped (a signal)
+    CONDITION_FAILED = "condition_failed"  # a conditional write lost: the item changed
     OTHER = "other"
 
     @property
@@ -72,6 +73,8 @@ _CODE_KINDS = {
     "Throttling": ErrorKind.THROTTLED,
     "TooManyRequestsException": ErrorKind.THROTTLED,
     "RequestLimitExceeded": ErrorKind.THROTTLED,
+    "ProvisionedThroughputExceededException": ErrorKind.THROTTLED,  # DynamoDB
+    "ConditionalCheckFailedException": ErrorKind.CONDITION_FAILED,  # DynamoDB
     "ScanNotFoundException": ErrorKind.SCAN_NOT_FOUND,
     "ImageNotFoundException": ErrorKind.IMAGE_NOT_FOUND,
     "UnsupportedImageTypeException": ErrorKind.UNSUPPORTED_IMAGE,

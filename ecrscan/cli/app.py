@@ -28,6 +28,7 @@ from ecrscan.aws.clients import (
     new_session,
     pool_size,
 )
+from ecrscan.aws.dynamodb import StateStore
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.aws.gateways import Gateways
@@ -114,6 +115,17 @@ class AppContext:
     def gateways(self, concurrency: int) -> Gateways:
         """Each target's gateways, with this run's endpoint, timeouts and stop request."""
         return Gateways(self.endpoint_url, concurrency, timeouts=self.timeouts, stop=self.stop)
+
+    def state_store(self, table: str, region: str | None = None) -> StateStore:
+        """The notification state table's gateway, with this run's settings."""
+        return StateStore(
+            self.session(),
+            table,
+            region=region or self.region,
+            endpoint_url=self.endpoint_url,
+            throttle=Throttle(stop=self.stop),
+            timeouts=self.timeouts,
+        )
 
     def client(self, service: str, retries: Mapping[str, Any], region: str | None = None) -> Any:
         """A client of another service (SQS, SNS) with this run's settings."""

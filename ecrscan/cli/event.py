@@ -29,9 +29,10 @@ import click
 from click.core import ParameterSource
 
 from ecrscan.cli.app import AppContext, log
-from ecrscan.cli.gate import GateOptions, finish, send_to_sns
+from ecrscan.cli.gate import GateOptions, finish
 from ecrscan.cli.options import env_option, stack
 from ecrscan.cli.output import emit, warn
+from ecrscan.cli.publish import send_to_sns
 from ecrscan.core.events import (
     EventError,
     ScanEvent,
@@ -66,9 +67,12 @@ EVENT_OPTIONS = frozenset(
     }
 )
 # ... the ones that only shape a registry walk (a notice when given on the command line) ...
-NOT_APPLICABLE = frozenset({"include", "exclude", "concurrency", "timeout"})
+NOT_APPLICABLE = frozenset(
+    {"include", "exclude", "concurrency", "timeout", "state_table", "state_ttl"}
+)
 # ... and every other one looks images up or reads them in ECR (--image, --latest, --wait,
-# --details, --ignore-file, --in-use, ...): a usage error with --event.
+# --details, --ignore-file, --in-use, ...) or remembers notifications (--only-changed): a
+# usage error with --event.
 
 
 def event_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,6 +125,7 @@ def report_event(app: AppContext, source: str, notify_failures: bool, gate: Gate
             "to read the findings from ECR)"
         )
     thresholds = gate.thresholds()
+    gate = dataclasses.replace(gate, state_table=None)  # an event replay has no memory
     topic_region = gate.topic_region()
     scan = read_event(source)
 

@@ -1,6 +1,6 @@
-"""The verdict of ``report`` (and ``report --event``): the options that judge and write
-it (thresholds, ignore file, format, output, SNS), the publication, the verdict on stderr
-and the exit code."""
+"""The verdict of ``report`` (and ``report --event``): the options that judge, write and
+publish it (thresholds, ignore file, format, output, SNS, notify on change), the verdict
+on stderr and the exit code.  Publishing itself is :mod:`ecrscan.cli.publish`."""
 
 from __future__ import annotations
 
@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.clients import MESSAGING
-from ecrscan.aws.errors import AwsError
-from ecrscan.aws.sns import publish
-from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError, log
-from ecrscan.cli.options import Decorator, collect, env_option, output_options, stack
-from ecrscan.cli.output import coverage_incomplete, error, warn
+from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
+from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
+from ecrscan.cli.output import coverage_incomplete, warn
+from ecrscan.core.durations import parse_duration
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
-from ecrscan.core.problem import Problem
+from ecrscan.core.notify import DEFAULT_REMINDER
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
 from ecrscan.core.words import plural
@@ -36,11 +35,14 @@ from ecrscan.render.common import (
     thresholds_text,
 )
 from ecrscan.render.formats import NEEDS_FINDINGS, Format
-from ecrscan.render.sns import SnsMessage, build_messages
 
 MAX_LISTED = 10  # images named per group in the "incomplete" message
 EMPTY_HINT = "--allow-empty accepts an empty scope"
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_TABLE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/[A-Za-z0-9_.-]{3,255}$"
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class GateOptions:
     only_breaches: bool = False
     severity: str | None = None
     ignore_unfixed: bool = False
+    only_changed: bool = False
+    state_table: str | None = None
+    state_ttl: str = DEFAULT_REMINDER
 
     def listing(self, result: ReportResult) -> ReportResult:
         """``result`` with what the outputs list (``--only-breaches``, ``--severity``)."""
@@ -81,8 +86,25 @@ class GateOptions:
             raise click.BadParameter(str(exc), param_hint="'--ignore-file'") from None
 
     def topic_region(self) -> str | None:
-        """The SNS topic's region when publishing is wanted, else ``None``."""
-        return publish_region(self.sns_topic_arn, self.publish_ or self.publish_always)
+        """The SNS topic's region when publishing is wanted, else ``None``; with
+        ``--only-changed``, its state table checked too (usage errors, no AWS call)."""
+        wanted = self.publish_ or self.publish_always
+        if self.only_changed or (wanted and self.table):
+            check_only_changed(self.only_changed, wanted, self.state_table)
+        return publish_region(self.sns_topic_arn, wanted)
+
+    def table_region(self, topic_region: str) -> str:
+        """The state table's region: its ARN's, else the topic's (where the stack keeps
+        both)."""
+        match = _TABLE_ARN.match(self.table)
+        return match.group(1) if match else topic_region
+
+    @property
+    def table(self) -> str:
+        return (self.state_table or "").strip()
+
+    def reminder(self) -> relativedelta:
+        return parse_duration(self.state_ttl)
 
     @property
     def topic_arn(self) -> str:
@@ -107,6 +129,12 @@ def level_option(decl: str, env: str, help: str) -> Decorator:
     """An option naming one severity level."""
     levels = click.Choice([s.value for s in Severity], case_sensitive=False)
     return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
+
+
+def _reminder_text(value: str) -> str:
+    """``--state-ttl`` as given, once it parses (a usage error otherwise)."""
+    parse_duration(value)
+    return value
 
 
 # How findings are judged: thresholds, accepted findings, fixes.
@@ -167,6 +195,35 @@ _PUBLISHING = (
         help="The SNS topic for --publish.",
     ),
     env_option(
+        "--only-changed",
+        env="ECRSCAN_ONLY_CHANGED",
+        is_flag=True,
+        help="With --publish: publish only what changed since the last notification "
+        "recorded in --state-table (images that newly breach or whose counts or findings "
+        "changed, and images back within thresholds), then record it; an unchanged breach "
+        "is published again once its record is older than --state-ttl. The same table "
+        "and rules as the reporter function (NotifyOn=change). When the table cannot be "
+        "read, every breach is published, with a warning.",
+    ),
+    env_option(
+        "--state-table",
+        env="ECRSCAN_STATE_TABLE",
+        metavar="TABLE",
+        help="The DynamoDB table of --only-changed, a name or an ARN (the stack output "
+        "NotifyStateTableName, shared with the reporter function); a name is looked up "
+        "in the SNS topic's region, an ARN in its own.",
+    ),
+    env_option(
+        "--state-ttl",
+        env=("ECRSCAN_STATE_TTL", "NOTIFY_STATE_TTL"),
+        metavar="DURATION",
+        default=DEFAULT_REMINDER,
+        show_default=True,
+        callback=checked(_reminder_text),
+        help="With --only-changed: how long a notification counts; an unchanged breach is "
+        "published again after it (mo, w, d, h, min: 30d, 2w).",
+    ),
+    env_option(
         "--only-breaches",
         env="ECRSCAN_ONLY_BREACHES",
         is_flag=True,
@@ -217,6 +274,32 @@ def resolve_thresholds(fail_on: str | None, specs: Sequence[str]) -> Thresholds:
         raise click.BadParameter(str(exc), param_hint="'--threshold'") from None
 
 
+def check_only_changed(only_changed: bool, publishing: bool, table: str | None) -> None:
+    """``--only-changed`` needs ``--publish`` and a ``--state-table`` (a name or ARN), and
+    ``--publish`` with a ``--state-table`` needs ``--only-changed`` (which of the two
+    was meant is unclear): usage errors otherwise."""
+    if not only_changed:
+        raise click.UsageError(
+            "--state-table is used only with --only-changed: add --only-changed to publish "
+            "only what changed (or drop --state-table / unset ECRSCAN_STATE_TABLE)"
+        )
+    if not publishing:
+        raise click.UsageError(
+            "--only-changed decides what --publish sends: add --publish (or --publish-always)"
+        )
+    name = (table or "").strip()
+    if not name:
+        raise click.UsageError(
+            "--only-changed needs a state table: pass --state-table or set ECRSCAN_STATE_TABLE "
+            "(the stack output NotifyStateTableName)"
+        )
+    if not (_TABLE_NAME.match(name) or _TABLE_ARN.match(name)):
+        raise click.BadParameter(
+            f"{name!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) or table ARN",
+            param_hint="'--state-table'",
+        )
+
+
 def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
     """The topic's region when publishing is wanted (``None`` otherwise); a usage error
     when there is no topic or its ARN is malformed."""
@@ -234,41 +317,6 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
             param_hint="'--sns-topic-arn'",
         )
     return match.group(1)
-
-
-def publish_report(
-    app: AppContext, result: ReportResult, gate: GateOptions, region: str
-) -> ReportResult:
-    """``--publish``: one SNS message listing every breaching image (split when too
-    large; none when nothing breaches, unless ``--publish-always``); SNS's refusal is
-    recorded in the result."""
-    messages = build_messages(
-        result.images,
-        result.thresholds,
-        always=gate.publish_always,
-        region=result.region,
-        generated_at=result.generated_at,
-    )
-    if not messages:
-        log.info("nothing breaches: no SNS message published")
-        return result
-    problem = send_to_sns(app, gate.topic_arn, region, messages)
-    return dataclasses.replace(result, publish_error=problem)
-
-
-def send_to_sns(
-    app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]
-) -> Problem | None:
-    """Publish ``messages``; SNS's refusal (or a transport error) as a value, reported
-    on stderr, so the report still says what it found."""
-    client = app.client("sns", MESSAGING, region=region)
-    try:
-        ids = publish(client, topic_arn, messages)
-    except AwsError as exc:
-        error(f"publishing to {topic_arn} failed: {exc.problem}")
-        return exc.problem
-    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
-    return None
 
 
 def finish(app: AppContext, result: ReportResult, waited: bool) -> None:

@@ -19,7 +19,7 @@ import click
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.event import event_options
-from ecrscan.cli.gate import GateOptions, finish, gate_options, publish_report
+from ecrscan.cli.gate import GateOptions, finish, gate_options
 from ecrscan.cli.group import command_setup
 from ecrscan.cli.options import (
     TimeoutParam,
@@ -30,6 +30,7 @@ from ecrscan.cli.options import (
 )
 from ecrscan.cli.output import coverage_errors, emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
+from ecrscan.cli.publish import publish_report
 from ecrscan.cli.selection import Selection, make_plan, selection_options
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import ReportResult

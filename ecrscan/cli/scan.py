@@ -10,11 +10,12 @@ import click
 
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli.app import AppContext
-from ecrscan.cli.gate import GateOptions, finish, gate_options, publish_report
+from ecrscan.cli.gate import GateOptions, finish, gate_options
 from ecrscan.cli.group import command_setup, region_option
 from ecrscan.cli.options import TimeoutParam, checked, concurrency_option, env_option
 from ecrscan.cli.output import emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
+from ecrscan.cli.publish import publish_report
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.imageref import ImageRef, parse_image_ref
 from ecrscan.core.model import ReportResult

@@ -1,24 +1,74 @@
 """The reporter function (EventBridge): evaluates a scan-complete event against the
-thresholds and publishes to SNS on a breach (and, if asked, on a failed scan)."""
+thresholds and publishes to SNS when something changed: a new or different breach, or
+an image back within its thresholds (``NOTIFY_ON=change``, remembered in the state
+table), or on every breach (``NOTIFY_ON=always``); and, if asked, on a failed scan."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from ecrscan.aws import sns
-from ecrscan.core.events import image_report, parse_scan_event, wants_notification
+from ecrscan.core.durations import parse_duration
+from ecrscan.core.events import ScanEvent, image_report, parse_scan_event, wants_notification
+from ecrscan.core.model import ImageReport, ImageStatus
+from ecrscan.core.notify import DEFAULT_REMINDER, Change
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.engine.notify import CONTENDED, ChangeNotifier, Settled
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
-from ecrscan.render.sns import event_messages
+from ecrscan.render.sns import SnsMessage, event_messages
+
+CHANGE, ALWAYS = "change", "always"
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """``NOTIFY_ON``, ``NOTIFY_STATE_TABLE`` and ``NOTIFY_STATE_TTL``, checked."""
+
+    mode: str
+    table: str
+    reminder: relativedelta
+
+    @property
+    def on_change(self) -> bool:
+        return self.mode == CHANGE
+
+
+def notify_settings(env: Mapping[str, str]) -> NotifySettings:
+    """Read and check the notification settings (each variable is read, whatever the
+    mode, so a bad value fails before it matters)."""
+    mode = (env.get("NOTIFY_ON") or CHANGE).strip().lower()
+    table = (env.get("NOTIFY_STATE_TABLE") or "").strip()
+    reminder_text = (env.get("NOTIFY_STATE_TTL") or DEFAULT_REMINDER).strip()
+    if mode not in (CHANGE, ALWAYS):
+        raise ConfigurationError(f"NOTIFY_ON must be change or always, got {mode!r}")
+    try:
+        reminder = parse_duration(reminder_text)
+    except ValueError as exc:
+        raise ConfigurationError(f"NOTIFY_STATE_TTL: {exc}") from None
+    if mode == CHANGE and not table:
+        raise ConfigurationError(
+            "NOTIFY_ON=change needs NOTIFY_STATE_TABLE, the DynamoDB table that remembers "
+            "what was notified (or set NOTIFY_ON=always to publish every breach)"
+        )
+    return NotifySettings(mode, table, reminder)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Evaluate one ``ECR Image Scan`` / ``Inspector2 Scan`` event; publish to SNS on a
-    breach, and on a failed scan when ``NOTIFY_ON_SCAN_FAILURE`` is true.
+    """Evaluate one ``ECR Image Scan`` / ``Inspector2 Scan`` event and publish to SNS
+    what is worth a message.
 
     Thresholds come from ``CRITICAL``, ``HIGH``, ``MEDIUM``, ``LOW`` (a whole number or
-    ``off``; default 0), the topic from ``ECR_SNS_REPORT_TOPIC_ARN``.  A malformed or
+    ``off``; default 0), the topic from ``ECR_SNS_REPORT_TOPIC_ARN``.  With
+    ``NOTIFY_ON=change`` (the default) a breach is published when it is new or its
+    counts changed, or when its record in ``NOTIFY_STATE_TABLE`` is older than
+    ``NOTIFY_STATE_TTL`` (30d), and a "back within thresholds" message when a breaching
+    image no longer breaches; ``NOTIFY_ON=always`` publishes every breach.  A failed
+    scan is published (``NOTIFY_ON_SCAN_FAILURE``) whatever the mode.  A malformed or
     unsupported event raises :class:`ecrscan.core.events.EventError`.
     """
     env = runtime.environ()
@@ -29,6 +79,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         raise ConfigurationError(str(exc)) from None
     notify_failures = runtime.flag(env.get("NOTIFY_ON_SCAN_FAILURE"), "NOTIFY_ON_SCAN_FAILURE")
     topic_arn = env.get("ECR_SNS_REPORT_TOPIC_ARN")
+    settings = notify_settings(env)
 
     report = image_report(scan, thresholds)
     result: dict[str, Any] = {
@@ -43,12 +94,57 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         ],
         "published": 0,
     }
-    if wants_notification(report, notify_failures):
-        if not topic_arn:
-            raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
-        messages = event_messages(scan, report, thresholds)
-        message_ids = sns.publish(runtime.clients.sns(), topic_arn, messages)
-        result["published"] = len(message_ids)
-        result["messageIds"] = message_ids
+    if settings.on_change and report.status in (ImageStatus.BREACH, ImageStatus.OK):
+        _notify_on_change(context, scan, report, thresholds, settings, topic_arn, result)
+    elif wants_notification(report, notify_failures):
+        _record(result, _publish(topic_arn, event_messages(scan, report, thresholds)))
     runtime.log(context, "INFO", "scan event evaluated", **result)
     return result
+
+
+def _notify_on_change(
+    context: Any,
+    scan: ScanEvent,
+    report: ImageReport,
+    thresholds: Thresholds,
+    settings: NotifySettings,
+    topic_arn: str | None,
+    result: dict[str, Any],
+) -> None:
+    """Publish what changed since the state table's record (claimed before, restored
+    when publishing fails); publish anyway, and warn, when the table cannot be used."""
+    notifier = ChangeNotifier(
+        runtime.clients.state_store(settings.table), runtime.clock(), settings.reminder
+    )
+
+    def publish(settled: Settled) -> list[str]:
+        resolved = settled.change is Change.RESOLVED
+        return _publish(topic_arn, event_messages(scan, report, thresholds, resolved=resolved))
+
+    settled, message_ids = notifier.one(report, scan.region, publish)
+    result["change"] = settled.change.value
+    if settled.problem is not None:
+        what = "contended" if settled.problem.code == CONTENDED else "unreachable"
+        result["state"] = f"{what}: {settled.problem}"
+        runtime.log(
+            context,
+            "WARNING",
+            "notification state table not used: notified without it",
+            table=settings.table,
+            key=settled.key,
+            problem=str(settled.problem),
+            change=settled.change.value,
+        )
+    if message_ids is not None:
+        _record(result, message_ids)
+
+
+def _publish(topic_arn: str | None, messages: list[SnsMessage]) -> list[str]:
+    if not topic_arn:
+        raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
+    return sns.publish(runtime.clients.sns(), topic_arn, messages)
+
+
+def _record(result: dict[str, Any], message_ids: list[str]) -> None:
+    result["published"] = len(message_ids)
+    result["messageIds"] = message_ids

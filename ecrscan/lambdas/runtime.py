@@ -17,16 +17,25 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecrscan.aws.clients import MESSAGING, make_client, new_session
+from ecrscan.aws.clients import MESSAGING, Timeouts, make_client, new_session
+from ecrscan.aws.dynamodb import StateStore
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.ecs import EcsGateway
 from ecrscan.aws.sts import resolve_targets
+from ecrscan.aws.throttle import Throttle
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.targets import check_role_arns
 
 # Assumed-role credentials last an hour (aws.sts.resolve_targets); a warm container
 # assumes the role again after this long.
 ROLE_SESSION_REUSE_SECONDS = 45 * 60
+# The reporter's state table must answer well within the function's 30 s: a table that
+# does not is skipped (the alert is published anyway).  Two attempts of 2 + 3 s, and a
+# throttled call retried for at most 8 s.
+STATE_TIMEOUTS = Timeouts(connect=2.0, read=3.0)
+STATE_READ_ATTEMPTS = 2
+STATE_THROTTLE_ATTEMPTS = 4
+STATE_THROTTLE_SECONDS = 8.0
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -52,6 +61,7 @@ class Clients:
         self._ecs: EcsGateway | None = None
         self._sqs: Any = None
         self._sns: Any = None
+        self._stores: dict[str, StateStore] = {}
 
     def session(self) -> Any:
         if self._session is None:
@@ -103,6 +113,22 @@ class Clients:
         if self._sns is None:
             self._sns = make_client(self.session(), "sns", retries=MESSAGING)
         return self._sns
+
+    def state_store(self, table: str) -> StateStore:
+        """The notification state table's gateway (short timeouts and retries: see
+        :data:`STATE_TIMEOUTS`)."""
+        if table not in self._stores:
+            throttle = Throttle(
+                max_attempts=STATE_THROTTLE_ATTEMPTS, budget_seconds=STATE_THROTTLE_SECONDS
+            )
+            self._stores[table] = StateStore(
+                self.session(),
+                table,
+                throttle=throttle,
+                read_attempts=STATE_READ_ATTEMPTS,
+                timeouts=STATE_TIMEOUTS,
+            )
+        return self._stores[table]
 
 
 clients = Clients()

@@ -5,7 +5,9 @@
 subscribers receive) and a fuller ``email`` body with counts against thresholds for each
 image.  One logical message per run lists every breaching image; when it would pass the
 SNS size limit the image list is split over several messages ("part i/n"), none lost.
-The reporter Lambda function publishes :func:`event_messages` for a single image.
+:func:`change_messages` lists only what changed since the last notification (new or
+changed breaches, images back within thresholds).  The reporter Lambda function
+publishes :func:`event_messages` for a single image.
 """
 
 from __future__ import annotations
@@ -34,12 +36,17 @@ SNS_MAX_BYTES = 262_144
 SUBJECT_MAX_CHARS = 99  # SNS: "less than 100 characters"
 MAX_TAGS_SHOWN = 10
 
-_BREACHES, _NOT_ASSESSED = 0, 1
+_BREACHES, _RESOLVED, _NOT_ASSESSED = 0, 1, 2
 _EMAIL_HEADINGS = {
     _BREACHES: "\nImages above thresholds\n=======================\n",
+    _RESOLVED: "\nImages back within thresholds\n=============================\n",
     _NOT_ASSESSED: "\nImages not assessed\n===================\n",
 }
-_DEFAULT_HEADINGS = {_BREACHES: "", _NOT_ASSESSED: "Not assessed:\n"}
+_DEFAULT_HEADINGS = {
+    _BREACHES: "",
+    _RESOLVED: "Back within thresholds:\n",
+    _NOT_ASSESSED: "Not assessed:\n",
+}
 
 
 @dataclass(frozen=True)
@@ -86,25 +93,45 @@ def build_messages(
     breaching = [r for r in reports if r.status is ImageStatus.BREACH]
     if not breaching and not always:
         return []
-    title = _clean(title) or "ecrscan"
-    problems = [r for r in reports if r.status not in (ImageStatus.OK, ImageStatus.BREACH)]
-    entries = [_breach_entry(r, thresholds, region) for r in breaching]
-    entries += [_problem_entry(r) for r in problems]
-    builder = _Builder(reports, breaching, problems, thresholds, title, region, generated_at)
+    builder = _Builder(reports, breaching, (), thresholds, title, region, generated_at)
+    return builder.messages(max_bytes)
 
-    single = builder.render(entries, 1, 1)
-    if single.size <= max_bytes:
-        return [single]
-    chunks = _pack(entries, builder.overhead(len(entries)), max_bytes)
-    return [builder.render(chunk, i, len(chunks)) for i, chunk in enumerate(chunks, 1)]
+
+def change_messages(
+    reports: Sequence[ImageReport],
+    changed: Sequence[ImageReport],
+    resolved: Sequence[ImageReport],
+    thresholds: Thresholds,
+    *,
+    always: bool = False,
+    title: str = "ecrscan",
+    region: str | None = None,
+    max_bytes: int = SNS_MAX_BYTES,
+    generated_at: datetime | None = None,
+) -> list[SnsMessage]:
+    """The messages of a run that notifies on change: ``changed`` (images that newly
+    breach, or breach differently) and ``resolved`` (back within thresholds) among all
+    the ``reports`` judged, with the images that could not be assessed; none when
+    nothing changed (unless ``always``: then a "no changes" message).  Split like
+    :func:`build_messages`."""
+    if not changed and not resolved and not always:
+        return []
+    builder = _Builder(reports, changed, resolved, thresholds, title, region, generated_at)
+    builder.changes = True
+    return builder.messages(max_bytes)
 
 
 def event_messages(
-    scan: ScanEvent, report: ImageReport, thresholds: Thresholds
+    scan: ScanEvent, report: ImageReport, thresholds: Thresholds, *, resolved: bool = False
 ) -> list[SnsMessage]:
     """The SNS messages the reporter publishes for one evaluated event (whether to
-    publish at all is :func:`ecrscan.core.events.wants_notification`'s call)."""
-    return build_messages([report], thresholds, always=True, region=scan.region or None)
+    publish at all is :func:`ecrscan.core.events.wants_notification`'s call, or the
+    change since the last notification); ``resolved``: the image is back within its
+    thresholds."""
+    region = scan.region or None
+    if resolved:
+        return change_messages([report], [], [report], thresholds, region=region)
+    return build_messages([report], thresholds, always=True, region=region)
 
 
 # -- entries -------------------------------------------------------------------------
@@ -113,6 +140,21 @@ def event_messages(
 def _breach_entry(report: ImageReport, thresholds: Thresholds, region: str | None) -> _Entry:
     name = _clean(image_name(report))
     breaches = ", ".join(f"{b.severity.value} {b.count}>{b.threshold}" for b in report.breaches)
+    return _Entry(
+        _BREACHES,
+        default=f"- {name}: {breaches}\n",
+        email=_image_block(report, thresholds, region),
+    )
+
+
+def _resolved_entry(report: ImageReport, thresholds: Thresholds, region: str | None) -> _Entry:
+    line = f"- {_clean(image_name(report))}: back within thresholds\n"
+    return _Entry(_RESOLVED, default=line, email=_image_block(report, thresholds, region))
+
+
+def _image_block(report: ImageReport, thresholds: Thresholds, region: str | None) -> str:
+    """An image in the e-mail: tags, pull reference, scan time, each count against its
+    threshold, the findings ignored."""
     lines = [
         "",
         f"{_clean(report.image.repository)}  "
@@ -132,11 +174,7 @@ def _breach_entry(report: ImageReport, thresholds: Thresholds, region: str | Non
     ignored = ignored_count(report)
     if ignored:
         lines.append(f"  ignored: {ignored} finding(s) by the ignore file")
-    return _Entry(
-        _BREACHES,
-        default=f"- {name}: {breaches}\n",
-        email="\n".join(lines) + "\n",
-    )
+    return "\n".join(lines) + "\n"
 
 
 def _problem_entry(report: ImageReport) -> _Entry:
@@ -149,25 +187,42 @@ def _problem_entry(report: ImageReport) -> _Entry:
 
 class _Builder:
     """Renders a message from a list of entries; ``overhead`` is the exact size of
-    everything but the entries and section headings, for the widest part label."""
+    everything but the entries and section headings, for the widest part label.
+    ``changes``: a notify-on-change message (``breaching`` are the new or changed
+    breaches, ``resolved`` the images back within thresholds)."""
 
     def __init__(
         self,
         reports: Sequence[ImageReport],
         breaching: Sequence[ImageReport],
-        problems: Sequence[ImageReport],
+        resolved: Sequence[ImageReport],
         thresholds: Thresholds,
         title: str,
         region: str | None,
         generated_at: datetime | None,
     ) -> None:
-        self.title = title
+        self.title = _clean(title) or "ecrscan"
         self.region = _clean(region or "")
         self.total = len(reports)
+        self.breach_total = sum(1 for r in reports if r.status is ImageStatus.BREACH)
         self.breaching = breaching
-        self.problems = problems
+        self.resolved = resolved
+        self.problems = [r for r in reports if r.status not in (ImageStatus.OK, ImageStatus.BREACH)]
         self.thresholds = thresholds
         self.generated_at = generated_at
+        self.changes = False
+
+    def messages(self, max_bytes: int) -> list[SnsMessage]:
+        """Every entry in one message, or split into parts of at most ``max_bytes``."""
+        region = self.region or None
+        entries = [_breach_entry(r, self.thresholds, region) for r in self.breaching]
+        entries += [_resolved_entry(r, self.thresholds, region) for r in self.resolved]
+        entries += [_problem_entry(r) for r in self.problems]
+        single = self.render(entries, 1, 1)
+        if single.size <= max_bytes:
+            return [single]
+        chunks = _pack(entries, self.overhead(len(entries)), max_bytes)
+        return [self.render(chunk, i, len(chunks)) for i, chunk in enumerate(chunks, 1)]
 
     def overhead(self, max_parts: int) -> int:
         return self.render([], max_parts, max_parts).size
@@ -192,7 +247,9 @@ class _Builder:
         """The run in one sentence, without the title."""
         breached = len(self.breaching)
         where = f" in {self.region}" if self.region else ""
-        if breached:
+        if self.changes:
+            text = self._change_summary(where)
+        elif breached:
             text = (
                 f"{breached} of {plural(self.total, 'image')} breach vulnerability "
                 f"thresholds{where}"
@@ -202,6 +259,17 @@ class _Builder:
         if self.problems:
             text += f"; {len(self.problems)} not assessed"
         return text + "."
+
+    def _change_summary(self, where: str) -> str:
+        parts = []
+        if self.breaching:
+            parts.append(
+                plural(len(self.breaching), "new or changed breach", "new or changed breaches")
+            )
+        if self.resolved:
+            parts.append(f"{plural(len(self.resolved), 'image')} back within thresholds")
+        changes = " and ".join(parts) or "no new or changed breach, none back within thresholds"
+        return f"{changes}{where} ({self.total} checked, {self.breach_total} breaching)"
 
     def _email_header(self, part_label: str) -> str:
         lines = [
@@ -219,22 +287,32 @@ class _Builder:
 
     def _subject(self, part_label: str) -> str:
         where = f" [{self.region}]" if self.region else ""
+        base = self._change_subject() if self.changes else self._run_subject()
+        return subject_line(f"{self.title}: {base}{where}", part_label)
+
+    def _run_subject(self) -> str:
         if len(self.breaching) == 1:
-            base = (
-                f"{self.title}: {image_label(self.breaching[0])} breaches vulnerability thresholds"
-            )
-        elif self.breaching:
-            base = f"{self.title}: {len(self.breaching)} images breach vulnerability thresholds"
-        elif len(self.problems) == 1:
+            return f"{image_label(self.breaching[0])} breaches vulnerability thresholds"
+        if self.breaching:
+            return f"{len(self.breaching)} images breach vulnerability thresholds"
+        if len(self.problems) == 1:
             problem = self.problems[0]
-            state = problem.status.value.replace("_", " ")
-            base = f"{self.title}: {image_label(problem)} not assessed ({state})"
-        elif self.problems:
-            unassessed = f"{len(self.problems)} of {self.total} images not assessed"
-            base = f"{self.title}: no breaches, {unassessed}"
-        else:
-            base = f"{self.title}: no breaches, {plural(self.total, 'image')} checked"
-        return subject_line(base + where, part_label)
+            return f"{image_label(problem)} not assessed ({problem.status.value.replace('_', ' ')})"
+        if self.problems:
+            return f"no breaches, {len(self.problems)} of {self.total} images not assessed"
+        return f"no breaches, {plural(self.total, 'image')} checked"
+
+    def _change_subject(self) -> str:
+        changed, resolved = len(self.breaching), len(self.resolved)
+        if changed and resolved:
+            return f"{changed} new or changed, {resolved} back within thresholds"
+        if changed:
+            return self._run_subject() if changed == 1 else f"{changed} new or changed breaches"
+        if resolved == 1:
+            return f"{image_label(self.resolved[0])} back within thresholds"
+        if resolved:
+            return f"{resolved} images back within thresholds"
+        return f"no changes, {plural(self.total, 'image')} checked"
 
 
 def subject_line(text: str, suffix: str = "") -> str:

@@ -53,6 +53,9 @@ ENVIRONMENTS = {
 def clean_env(monkeypatch):
     for name in ("NOTIFY_ON_SCAN_FAILURE", "ECR_SNS_REPORT_TOPIC_ARN", *THRESHOLD_ENV):
         monkeypatch.delenv(name, raising=False)
+    # an event replay has no memory: it publishes what the function does without one
+    monkeypatch.setenv("NOTIFY_ON", "always")
+    monkeypatch.delenv("NOTIFY_STATE_TABLE", raising=False)
 
 
 def event_file(tmp_path: Path, event: Any, name: str = "event.json") -> Path:

@@ -30,6 +30,9 @@ LAMBDA_ENV = (
     "LOW",
     "ECR_SNS_REPORT_TOPIC_ARN",
     "NOTIFY_ON_SCAN_FAILURE",
+    "NOTIFY_ON",
+    "NOTIFY_STATE_TABLE",
+    "NOTIFY_STATE_TTL",
 )
 MISSING_DIGEST = "sha256:" + "0" * 64
 
@@ -482,6 +485,8 @@ def topic(mocked, monkeypatch):
     ]["QueueArn"]
     sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
     monkeypatch.setenv("ECR_SNS_REPORT_TOPIC_ARN", arn)
+    # every scan event, as before notify-on-change (tests/lambdas/test_notify_on_change.py)
+    monkeypatch.setenv("NOTIFY_ON", "always")
 
     def published() -> list[dict[str, Any]]:
         return [json.loads(body) for body in drain(sqs_client, url)]
@@ -567,6 +572,7 @@ def test_reporter_malformed_event_raises_a_clear_error(session):
     ],
 )
 def test_reporter_configuration_errors(session, monkeypatch, env, message):
+    monkeypatch.setenv("NOTIFY_ON", "always")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(runtime.ConfigurationError, match=message):

@@ -16,13 +16,16 @@ import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
-from ecrscan.core.jobs import parse_job
+from ecrscan.aws.dynamodb import KEY, TTL_ATTRIBUTE
+from ecrscan.core.jobs import parse_job, repository_jobs
+from ecrscan.core.model import Repository
 from ecrscan.lambdas import images, reporter, repositories, runtime
 from tests.conftest import REGION
 from tests.core.test_events import ECR_SAMPLE, load_event, variant
 from tests.core.test_jobs import drain
 from tests.lambdas.test_handlers import FakeContext, sqs_event
 from tests.registry import FakeRegistry
+from tests.state_table import create_state_table
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -31,6 +34,8 @@ FUNCTIONS = {
     "ImagesFunction": "images.handler",
     "ReporterFunction": "reporter.handler",
 }
+# What the reporter does with its state table (NotifyOn=change), and nothing more.
+STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 # Statements the Lambda service uses on the function's behalf (not calls of our code).
 SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
 # IAM actions whose name differs from the API operation.
@@ -50,6 +55,7 @@ CONFIGURATIONS = {
         "EcsDiscoveryRoles": f"{ROLE},{UNUSED_ROLE}",
     },
     "roles-without-discovery": {"EcsDiscoveryRoles": ROLE},
+    "notify-always": {"NotifyOn": "always"},
 }
 
 
@@ -176,6 +182,8 @@ def test_parameters_and_their_defaults(template):
         "LowThreshold": "0",
         "NotificationEmail": "",
         "NotifyOnScanFailure": "false",
+        "NotifyOn": "change",
+        "NotifyReminderPeriod": "30d",
         "EcsDiscoveryEnabled": "false",
         "EcsDiscoveryRoles": "",
     }
@@ -330,6 +338,8 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     queue_url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
     topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="report")["TopicArn"]
     stack = {"JobsQueue": queue_url, "ReportTopic": topic_arn}
+    if condition(template, "NotifyOnChange", parameters(template, overrides)):
+        stack["NotifyStateTable"] = create_state_table()
     long_ago = datetime.now(UTC) - timedelta(days=30)
     registry.create_repo("app")
     due = registry.push("app", "v1")
@@ -343,15 +353,29 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     shared.set_scan("shared", shared.push("shared", "1"), completed_at=long_ago)
     jobs: list[str] = []
 
+    def enhanced_job() -> Any:
+        """A repository job on a registry with enhanced scanning: Inspector's bulk reads."""
+        registry.set_scan_type("ENHANCED")
+        try:
+            job = repository_jobs([Repository("app", registry.account)])
+            return images.handler(sqs_event(*job), FakeContext())
+        finally:
+            registry.set_scan_type("BASIC")
+
     runs = {
         "RepositoriesFunction": [lambda: repositories.handler({}, FakeContext())],
         "ImagesFunction": [
             lambda: jobs.extend(drain(sqs, queue_url)),
             lambda: images.handler(sqs_event(*jobs), FakeContext()),
+            enhanced_job,
         ],
         "ReporterFunction": [
             lambda: reporter.handler(load_event(ECR_SAMPLE), FakeContext()),
             lambda: reporter.handler(variant(ECR_SAMPLE, scan_status="FAILED"), FakeContext()),
+            # back within thresholds: NotifyOn=change resolves (deletes) the record
+            lambda: reporter.handler(
+                variant(ECR_SAMPLE, finding_severity_counts=None), FakeContext()
+            ),
         ],
     }
     seen = {}
@@ -371,6 +395,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
         "ecs-discovery": [None],
         "roles-without-discovery": [None],
         "ecs-discovery-with-roles": [None, ROLE],
+        "notify-always": [None],
     }[name]
     assert sorted(roles, key=str) == expected, "the exercise did not queue the expected jobs"
     return overrides, seen
@@ -437,15 +462,17 @@ def test_discovery_roles_pattern(template, value, ok):
     assert bool(re.fullmatch(pattern, value)) is ok
 
 
-@pytest.mark.parametrize(
-    "value", ["7d", "36h", "1mo2w", "1m2w", "90min", "1mo1w1d1h1min", "7", "7x", "1y", "-1d", "7 d"]
-)
-def test_the_expiry_parameter_takes_what_the_function_takes(template, value):
+DURATIONS = ["7d", "36h", "1mo2w", "1m2w", "90min", "1mo1w1d1h1min", "2w", "30", "7x", "1y"]
+
+
+@pytest.mark.parametrize("parameter", ["ScanExpiryDuration", "NotifyReminderPeriod"])
+@pytest.mark.parametrize("value", [*DURATIONS, "-1d", "7 d"])
+def test_duration_parameters_take_what_the_functions_take(template, parameter, value):
     import re
 
     from ecrscan.core.durations import DurationError, parse_duration
 
-    pattern = template["Parameters"]["ScanExpiryDuration"]["AllowedPattern"]
+    pattern = template["Parameters"][parameter]["AllowedPattern"]
     try:
         parse_duration(value)
         parsed = True
@@ -467,9 +494,15 @@ def test_iam_resources_are_scoped(template):
                 assert acts in (
                     {"ecr:GetRegistryScanningConfiguration"},
                     {"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"},
+                    # list actions with no resource-level permissions (bulk reads)
+                    {"inspector2:ListCoverage", "inspector2:ListFindingAggregations"},
                 ), statement
             elif acts == {"sts:AssumeRole"}:
                 assert resource == {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]}, statement
+            elif any(a.startswith("dynamodb:") for a in acts):
+                assert function == "ReporterFunction", statement
+                assert acts == STATE_ACTIONS, statement
+                assert resource == {"Fn::GetAtt": ["NotifyStateTable", "Arn"]}, statement
             elif all(a.startswith("ecr:") for a in acts):
                 assert resource == repository_arn, statement
             else:  # SQS, SNS, logs: a resource of this stack
@@ -492,3 +525,46 @@ def test_service_statements_match_the_function_wiring(template):
     consume = {s["Sid"]: s for s in statements(template, "ImagesFunction")}["ConsumeJobs"]
     assert actions(consume) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
     assert consume["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+
+
+# -- notify on change: the state table ---------------------------------------------------
+
+
+def test_the_state_table_is_what_the_reporter_expects(template):
+    table = template["Resources"]["NotifyStateTable"]
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": KEY, "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": KEY, "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    # only the reporter's NotifyOn=change uses it: no table, no permission otherwise
+    assert table["Condition"] == "NotifyOnChange"
+    assert template["Conditions"]["NotifyOnChange"] == {
+        "Fn::Equals": [{"Ref": "NotifyOn"}, "change"]
+    }
+    assert template["Outputs"]["NotifyStateTableName"]["Condition"] == "NotifyOnChange"
+
+
+@pytest.mark.parametrize(("mode", "granted"), [("change", STATE_ACTIONS), ("always", set())])
+def test_state_permissions_only_when_notifying_on_change(template, mode, granted):
+    found = {
+        a
+        for s in statements(template, "ReporterFunction", {"NotifyOn": mode})
+        for a in actions(s)
+        if a.startswith("dynamodb:")
+    }
+    assert found == granted
+    for function in ("RepositoriesFunction", "ImagesFunction"):
+        every = statements(template, function, {"NotifyOn": "change"})
+        assert not any(a.startswith("dynamodb:") for s in every for a in actions(s))
+
+
+def test_notify_on_takes_what_the_reporter_takes(template):
+    assert template["Parameters"]["NotifyOn"]["AllowedValues"] == [reporter.CHANGE, reporter.ALWAYS]
+    assert template["Parameters"]["NotifyOn"]["Default"] == reporter.CHANGE
+    assert template["Parameters"]["NotifyReminderPeriod"]["Default"] == reporter.DEFAULT_REMINDER
+    env = template["Resources"]["ReporterFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["NOTIFY_STATE_TABLE"] == {
+        "Fn::If": ["NotifyOnChange", {"Ref": "NotifyStateTable"}, ""]
+    }

@@ -1,0 +1,142 @@
+"""``--publish``: the report to SNS, every breach in one message (split when too big),
+or with ``--only-changed`` only what changed since the last notification, claimed in
+the state table the reporter function shares (:mod:`ecrscan.engine.notify`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import click
+
+from ecrscan.aws.clients import MESSAGING
+from ecrscan.aws.errors import AwsError
+from ecrscan.aws.sns import publish
+from ecrscan.cli.app import AppContext, log
+from ecrscan.cli.gate import GateOptions
+from ecrscan.cli.output import error, warn
+from ecrscan.core.model import ReportResult
+from ecrscan.core.notify import Change
+from ecrscan.core.problem import Problem
+from ecrscan.core.words import plural
+from ecrscan.engine.notify import Batch, ChangeNotifier
+from ecrscan.render.sns import SnsMessage, build_messages, change_messages
+
+
+def publish_report(
+    app: AppContext, result: ReportResult, gate: GateOptions, region: str
+) -> ReportResult:
+    """``--publish``: one SNS message listing every breaching image (split when too
+    large; none when nothing breaches, unless ``--publish-always``), or only the
+    changes with ``--only-changed``; SNS's refusal is recorded in the result."""
+    if gate.only_changed:
+        return publish_changes(app, result, gate, region)
+    messages = build_messages(
+        result.images,
+        result.thresholds,
+        always=gate.publish_always,
+        region=result.region,
+        generated_at=result.generated_at,
+    )
+    if not messages:
+        log.info("nothing breaches: no SNS message published")
+        return result
+    problem = send_to_sns(app, gate.topic_arn, region, messages)
+    return dataclasses.replace(result, publish_error=problem)
+
+
+def send_to_sns(
+    app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]
+) -> Problem | None:
+    """Publish ``messages``; SNS's refusal (or a transport error) as a value, reported
+    on stderr, so the report still says what it found."""
+    try:
+        _send(app, topic_arn, region, messages)
+    except AwsError as exc:
+        error(f"publishing to {topic_arn} failed: {exc.problem}")
+        return exc.problem
+    return None
+
+
+def _send(app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]) -> int:
+    client = app.client("sns", MESSAGING, region=region)
+    ids = publish(client, topic_arn, messages)
+    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+    return len(ids)
+
+
+def publish_changes(
+    app: AppContext, result: ReportResult, gate: GateOptions, region: str
+) -> ReportResult:
+    """``--only-changed``: of the images the report judged, publish the new or changed
+    breaches and the images back within thresholds (one message, split when too big),
+    after claiming each in the state table; when publishing fails the claims are put
+    back.  A table that cannot be read: every breach is published, with a warning."""
+    store = app.state_store(gate.table, gate.table_region(region))
+    notifier = ChangeNotifier(store, app.clock(), gate.reminder())
+
+    def send(batch: Batch) -> int:
+        messages = _messages(result, batch, gate.publish_always)
+        if not messages:
+            log.info("nothing changed since the last notification: no SNS message published")
+            return 0
+        return _send(app, gate.topic_arn, region, messages)
+
+    try:
+        batch, _ = notifier.many(result.images, result.region or "", send)
+    except AwsError as exc:
+        error(f"publishing to {gate.topic_arn} failed: {exc.problem}")
+        return dataclasses.replace(result, publish_error=exc.problem)
+    _tell(app, batch, gate.table)
+    return result
+
+
+def _messages(result: ReportResult, batch: Batch, always: bool) -> list[SnsMessage]:
+    if batch.everything:  # no state to compare with: what --publish alone sends
+        return build_messages(
+            result.images,
+            result.thresholds,
+            always=always,
+            region=result.region,
+            generated_at=result.generated_at,
+        )
+    return change_messages(
+        result.images,
+        batch.reports(Change.NEW, Change.CHANGED),
+        batch.reports(Change.RESOLVED),
+        result.thresholds,
+        always=always,
+        region=result.region,
+        generated_at=result.generated_at,
+    )
+
+
+def _tell(app: AppContext, batch: Batch, table: str) -> None:
+    """What was published and what was not, and any trouble with the table (a warning
+    on stderr, also with ``--quiet``: the alerts went out without it)."""
+    if batch.problem is not None:
+        caution(
+            f"the state table {table} could not be read ({batch.problem}): every breach "
+            "was published, as --publish does"
+        )
+    else:
+        unrecorded = [s for s in batch.settled if s.problem is not None]
+        if unrecorded:
+            caution(
+                f"the state of {plural(len(unrecorded), 'image')} could not be recorded in "
+                f"{table} ({unrecorded[0].problem}): published without a record"
+            )
+    counts = ", ".join(
+        f"{batch.count(change)} {word}"
+        for change, word in (
+            (Change.NEW, "new"),
+            (Change.CHANGED, "changed"),
+            (Change.RESOLVED, "back within thresholds"),
+            (Change.UNCHANGED, "unchanged (not published)"),
+        )
+    )
+    warn(app, f"--only-changed: {counts}")
+
+
+def caution(message: str) -> None:
+    click.echo(f"ecrscan: warning: {message}", err=True)
