@@ -36,8 +36,9 @@ NO_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
 MESSAGING: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 5}
 STS: Mapping[str, Any] = {"mode": "standard"}
 
-DEFAULT_CONCURRENCY = 8  # parallel AWS calls of a run (worker threads)
+DEFAULT_CONCURRENCY = 8  # parallel AWS calls per target (worker threads)
 MAX_CONCURRENCY = 64
+DEFAULT_MAX_CONCURRENCY = 64  # parallel AWS calls over every target of a run
 MIN_POOL = 10  # botocore's default connection pool size
 
 
@@ -126,13 +127,20 @@ def new_session(
     return factory(**kwargs)
 
 
-def role_session(credentials: Mapping[str, Any], region: str) -> Any:
-    """A session with the temporary credentials AssumeRole returned."""
+def refreshing_session(credentials: Any, region: str) -> Any:
+    """A boto3 session whose credentials are ``credentials`` (botocore
+    ``RefreshableCredentials``: they renew themselves before they expire), given to it
+    through its own credential resolver."""
     import boto3
+    import botocore.session
+    from botocore.credentials import CredentialProvider, CredentialResolver
 
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region,
-    )
+    class Fixed(CredentialProvider):  # type: ignore[misc]
+        METHOD = CANONICAL_NAME = "ecrscan-assume-role"
+
+        def load(self) -> Any:
+            return credentials
+
+    core = botocore.session.Session()
+    core.register_component("credential_provider", CredentialResolver([Fixed()]))
+    return boto3.Session(botocore_session=core, region_name=region)

@@ -86,16 +86,19 @@ class Gateway:
         """Another client of this gateway's service, region and endpoint."""
         return make_client(session, self.SERVICE, retries=retries, **self._connection)
 
-    def _pages(self, client: Any, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every page of a ``nextToken``-paginated call, each through :meth:`_call`
-        (pages are read lazily: a caller that stops early reads no further page)."""
+    def _pages(
+        self, client: Any, operation: str, *, token: str = "nextToken", **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated call (``token`` names the page token: ``nextToken``,
+        or ``NextToken`` for Organizations and EC2), each through :meth:`_call` (pages
+        are read lazily: a caller that stops early reads no further page)."""
         while True:
             page = self._call(client, operation, **params)
             yield page
-            token = page.get("nextToken")
-            if not token:
+            following = page.get(token)
+            if not following:
                 return
-            params = {**params, "nextToken": token}
+            params = {**params, token: following}
 
     def _call(
         self,

@@ -49,7 +49,7 @@ class InspectorGateway(Gateway):
         }
         if repositories:
             criteria["ecrRepositoryName"] = _names(repositories)
-        params = {"maxResults": COVERAGE_PAGE, "filterCriteria": criteria}
+        params: dict[str, Any] = {"maxResults": COVERAGE_PAGE, "filterCriteria": criteria}
         for page in self._pages(self._read, "list_coverage", **params):
             for item in page.get("coveredResources", []):
                 record = covered_record(item)
@@ -64,7 +64,7 @@ class InspectorGateway(Gateway):
         aggregation: dict[str, Any] = {}
         if repositories:
             aggregation["repositories"] = _names(repositories)
-        params = {
+        params: dict[str, Any] = {
             "aggregationType": IMAGE_AGGREGATION,
             "maxResults": AGGREGATION_PAGE,
             "accountIds": [_equals(account)],

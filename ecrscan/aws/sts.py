@@ -10,12 +10,15 @@ client) is honoured for STS and for the clients built from assumed-role sessions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import NoRegionError
+from dateutil.parser import isoparse
 
-from ecrscan.aws.clients import DEFAULT_TIMEOUTS, STS, Timeouts, make_client, role_session
+from ecrscan.aws.clients import DEFAULT_TIMEOUTS, STS, Timeouts, make_client, refreshing_session
 from ecrscan.aws.errors import problem_of
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import (
@@ -37,6 +40,7 @@ def resolve_targets(
     include_base: bool = True,
     duration_seconds: int = 3600,
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[list[Target], list[TargetFailure]]:
     """One target per (base credentials or role) x region, and the failures.
 
@@ -79,18 +83,54 @@ def resolve_targets(
 
     for role in roles:
         try:
-            credentials = sts.assume_role(
-                RoleArn=role.arn, RoleSessionName=name, DurationSeconds=duration_seconds
-            )["Credentials"]
+            credentials = role_credentials(sts, role.arn, name, duration_seconds, clock)
         except Exception as exc:
             problem = _problem_or_raise(exc)
             failures.extend(TargetFailure(role.account, r, problem, role.arn) for r in wanted)
             continue
-        for region in wanted:
-            targets.append(
-                Target(role.account, region, role_session(credentials, region), role.arn)
-            )
+        targets.extend(
+            Target(role.account, region, refreshing_session(credentials, region), role.arn)
+            for region in wanted
+        )
     return targets, failures
+
+
+def role_credentials(
+    sts: Any,
+    role_arn: str,
+    session_name: str,
+    duration_seconds: int = 3600,
+    clock: Callable[[], datetime] | None = None,
+) -> RefreshableCredentials:
+    """The role's credentials, assumed now (so a role that cannot be assumed fails
+    here, not at the target's first call) and again before they expire (botocore's
+    refreshable credentials renew 15 minutes ahead, under a lock, so a target that runs
+    for hours keeps working); one set serves every region of the account.  ``clock`` is
+    botocore's notion of now (tests pass a fake one)."""
+
+    def fetch() -> dict[str, str]:
+        credentials = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration_seconds
+        )["Credentials"]
+        expiry = credentials["Expiration"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": expiry.isoformat() if isinstance(expiry, datetime) else str(expiry),
+        }
+
+    first = fetch()
+    credentials = RefreshableCredentials(
+        access_key=first["access_key"],
+        secret_key=first["secret_key"],
+        token=first["token"],
+        expiry_time=isoparse(first["expiry_time"]),
+        refresh_using=fetch,
+        method="sts-assume-role",
+        time_fetcher=clock or _utc_now,
+    )
+    return credentials
 
 
 def _problem_or_raise(exc: Exception) -> Problem:
@@ -99,3 +139,7 @@ def _problem_or_raise(exc: Exception) -> Problem:
     if problem is None:
         raise exc
     return problem
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

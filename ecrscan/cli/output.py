@@ -111,7 +111,7 @@ def coverage_incomplete(coverage: Coverage | None) -> str:
         return ""
     parts = []
     if coverage.failed_targets:
-        parts.append(f"{len(coverage.failed_targets)} account/region targets failed")
+        parts.append(f"{plural(len(coverage.failed_targets), 'account/region target')} failed")
     if coverage.unreadable:
         parts.append(f"{plural(len(coverage.unreadable), 'task definition')} unreadable")
     return ", ".join(parts)

@@ -34,8 +34,9 @@ from ecrscan.cli.publish import publish_report
 from ecrscan.cli.selection import Selection, make_plan, selection_options
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import ReportResult
+from ecrscan.engine.plan import Plan
 from ecrscan.engine.report import ReportSettings, build_report
-from ecrscan.engine.targets import Audit, Plan
+from ecrscan.engine.targets import Audit
 from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
 

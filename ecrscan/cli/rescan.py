@@ -23,9 +23,10 @@ from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
 from ecrscan.core.words import plural
+from ecrscan.engine.plan import Plan
 from ecrscan.engine.registry import list_repositories
 from ecrscan.engine.rescan import RescanSettings
-from ecrscan.engine.targets import Audit, Plan
+from ecrscan.engine.targets import Audit
 from ecrscan.render.common import NOTHING_TO_RESCAN
 from ecrscan.render.formats import Format, formats_for, render
 from ecrscan.render.notices import all_notices
@@ -121,11 +122,12 @@ def _show(app: AppContext, result: RescanResult) -> None:
 def _incomplete_message(result: RescanResult) -> str:
     summary = summarize(result)["TOTAL"]
     errors = sum(1 for r in result.repositories if r.error)
-    parts = [
-        f"{plural(errors, 'repository')} failed",
-        f"{plural(summary['failed'], 'image')} failed",
-        f"{plural(summary['not_started'], 'due scan')} not started",
-    ]
+    counted = (
+        (errors, "repository", "failed"),
+        (summary["failed"], "image", "failed"),
+        (summary["not_started"], "due scan", "not started"),
+    )
+    parts = [f"{plural(n, noun)} {verb}" for n, noun, verb in counted if n]
     targets = coverage_incomplete(result.coverage)
     if targets:
         parts.append(targets)

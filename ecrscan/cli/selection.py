@@ -11,13 +11,21 @@ from typing import Any
 
 import click
 
+from ecrscan.aws.clients import DEFAULT_MAX_CONCURRENCY
 from ecrscan.cli.app import AppContext, split_list
 from ecrscan.cli.options import Decorator, checked, collect, env_option, stack
 from ecrscan.core.durations import DurationError, parse_duration
 from ecrscan.core.inuse import ScopeHints
+from ecrscan.core.organization import (
+    DEFAULT_ROLE_NAME,
+    AccountSelector,
+    OrgScope,
+    check_ou_ids,
+    check_role_name,
+)
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import check_regions, check_role_arns
-from ecrscan.engine.targets import InUseMode, Plan
+from ecrscan.engine.plan import InUseMode, Plan
 
 # How an out-of-scope image's reason says to bring it into scope, in the CLI's words.
 SCOPE_HINTS = ScopeHints(
@@ -131,6 +139,76 @@ target_options = stack(
         "ecs:ListClusters, ecs:ListServices, ecs:DescribeServices).",
     ),
     env_option(
+        "--organization",
+        "organization",
+        is_flag=True,
+        env="ECRSCAN_ORGANIZATION",
+        help="Audit every ACTIVE account of your AWS Organization (organizations:ListAccounts; "
+        "run from the management account or a delegated administrator), each through the "
+        "role --role-name; your own account with your credentials. Failed accounts are "
+        "named in the output (exit 3); the others complete.",
+    ),
+    list_option(
+        "--ou",
+        "ous",
+        env="ECRSCAN_OUS",
+        check=check_ou_ids,
+        metavar="OU_ID",
+        help="With --organization: only the accounts under this organizational unit (or "
+        "root) and its children, recursively. Repeatable.",
+    ),
+    env_option(
+        "--role-name",
+        "role_name",
+        env="ECRSCAN_ROLE_NAME",
+        default=DEFAULT_ROLE_NAME,
+        show_default=True,
+        callback=checked(check_role_name),
+        metavar="NAME",
+        help="With --organization: the role assumed in each account "
+        "(arn:aws:iam::<account>:role/NAME; a path may come first: path/NAME). The docs "
+        "have a StackSet that creates it with exactly the permissions ecrscan needs.",
+    ),
+    env_option(
+        "--accounts",
+        "accounts",
+        multiple=True,
+        env="ECRSCAN_ACCOUNTS",
+        env_note="space-separated",
+        metavar="ID|REGEX",
+        help="With --organization: only these accounts: a 12-digit id, or a regular "
+        "expression searched in the account's name. Repeatable.",
+    ),
+    env_option(
+        "--exclude-accounts",
+        "exclude_accounts",
+        multiple=True,
+        env="ECRSCAN_EXCLUDE_ACCOUNTS",
+        env_note="space-separated",
+        metavar="ID|REGEX",
+        help="With --organization: leave these accounts out (an id, or a regex searched in "
+        "the name). Repeatable.",
+    ),
+    env_option(
+        "--all-regions",
+        "all_regions",
+        is_flag=True,
+        env="ECRSCAN_ALL_REGIONS",
+        help="Audit every region each account has enabled (ec2:DescribeRegions), instead "
+        "of --region. With --organization, --role-arn, or your account alone.",
+    ),
+    env_option(
+        "--max-concurrency",
+        "max_concurrency",
+        env="ECRSCAN_MAX_CONCURRENCY",
+        type=click.IntRange(1, 512),
+        default=DEFAULT_MAX_CONCURRENCY,
+        show_default=True,
+        help="AWS calls in flight over the whole run: accounts and regions run side by "
+        "side, each with --concurrency calls, as many as fit (each account-region has its "
+        "own rate limits and backs off alone).",
+    ),
+    env_option(
         "--pulled-within",
         "pulled_within",
         env="ECRSCAN_PULLED_WITHIN",
@@ -154,6 +232,35 @@ class Selection:
     role_arns: tuple[str, ...] = ()
     in_use: str | None = None
     pulled_within: tuple[Any, str] | None = None
+    organization: bool = False
+    ous: tuple[str, ...] = ()
+    role_name: str = DEFAULT_ROLE_NAME
+    accounts: tuple[str, ...] = ()
+    exclude_accounts: tuple[str, ...] = ()
+    all_regions: bool = False
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+
+    def org_scope(self) -> OrgScope | None:
+        """The organization the run covers; usage errors for options that need
+        --organization or cannot go with it (raised before any AWS call)."""
+        scoped = self.ous or self.accounts or self.exclude_accounts
+        renamed = self.role_name != DEFAULT_ROLE_NAME
+        if not self.organization:
+            if scoped or renamed:
+                raise click.UsageError(
+                    "--ou, --role-name, --accounts and --exclude-accounts need --organization"
+                )
+            return None
+        if self.role_arns:
+            raise click.UsageError(
+                "--organization reaches every account through --role-name: it cannot be "
+                "combined with --role-arn"
+            )
+        try:
+            selector = AccountSelector(self.accounts, self.exclude_accounts)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--accounts'") from None
+        return OrgScope(self.role_name, self.ous, selector)
 
     def repo_filter(self) -> RepositoryFilter:
         return RepositoryFilter.compile(self.include, self.exclude)
@@ -175,6 +282,9 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
     if wanted:
         app.region = wanted[0]
     delta, text = selection.pulled_within or (None, "")
+    organization = selection.org_scope()
+    if selection.all_regions and wanted and source is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--all-regions covers every enabled region: drop --region")
     return Plan(
         regions=wanted,
         role_arns=selection.role_arns,
@@ -185,4 +295,7 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         timeouts=app.timeouts,
         concurrency=concurrency,
         scope_hints=SCOPE_HINTS,
+        organization=organization,
+        all_regions=selection.all_regions,
+        max_concurrency=selection.max_concurrency,
     )

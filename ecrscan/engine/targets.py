@@ -25,28 +25,24 @@ rate limits are per account and region.
 
 from __future__ import annotations
 
-import enum
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from dateutil.relativedelta import relativedelta
-
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Timeouts
-from ecrscan.aws.errors import NoRegionError
 from ecrscan.aws.gateways import Gateways, Key, target_key
-from ecrscan.aws.sts import resolve_targets
 from ecrscan.core.coverage import Coverage, TargetOutcome
-from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints
+from ecrscan.core.inuse import InUseSet
 from ecrscan.core.model import ReportResult, RescanResult, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
-from ecrscan.core.targets import Target, TargetFailure, default_session_name
+from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
+from ecrscan.engine.plan import InUseMode, Plan, plan_targets, scope_for
 from ecrscan.engine.report import ReportSettings, Watch, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.engine.runner import Event, ProgressCallback
@@ -54,74 +50,6 @@ from ecrscan.engine.runner import Event, ProgressCallback
 log = logging.getLogger("ecrscan")
 
 R = TypeVar("R", RescanResult, ReportResult)
-
-
-class InUseMode(enum.StrEnum):
-    """Which task definitions count as "in use"."""
-
-    ECS = "ecs"  # every ACTIVE task definition revision
-    ECS_SERVICES = "ecs-services"  # those of services running or wanting tasks
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What one run covers, already checked (no AWS call is needed to build it)."""
-
-    regions: tuple[str, ...] = ()  # empty: the session's region
-    role_arns: tuple[str, ...] = ()
-    in_use: InUseMode | None = None
-    pulled_within: relativedelta | None = None
-    pulled_within_text: str = ""
-    endpoint_url: str | None = None
-    timeouts: Timeouts = DEFAULT_TIMEOUTS
-    concurrency: int = DEFAULT_CONCURRENCY
-    session_name: str | None = None  # default: ecrscan-<version>-<the run's now, UTC>
-    # How an out-of-scope image's reason says to bring it into scope, in the caller's
-    # words (the CLI names its options); empty: no advice.
-    scope_hints: ScopeHints = NO_HINTS
-
-    @property
-    def needs_identity(self) -> bool:
-        """Whether the caller's account must be known: to assume roles, to tell "our"
-        images from other accounts' (``in_use``), or to name the account of each of
-        several regions."""
-        return bool(self.role_arns or self.in_use is not None or len(self.regions) > 1)
-
-
-def plan_targets(
-    base_session: Any, plan: Plan, now: datetime
-) -> tuple[list[Target], list[TargetFailure]]:
-    """The targets of the plan and the ones that could not be reached.  Without a need
-    for the account (:attr:`Plan.needs_identity`) the single target's account is ""
-    and no STS call is made (its account and region are read off the results).  Roles
-    are assumed with :attr:`Plan.session_name`, by default one naming ecrscan and
-    ``now``.  Raises ``NoRegionError`` when no region is known."""
-    if plan.needs_identity:
-        return resolve_targets(
-            base_session,
-            plan.regions,
-            plan.role_arns,
-            session_name=plan.session_name or default_session_name(now),
-            endpoint_url=plan.endpoint_url,
-            timeouts=plan.timeouts,
-        )
-    # A session-like object without ``region_name`` leaves the region to its clients.
-    region = plan.regions[0] if plan.regions else getattr(base_session, "region_name", "")
-    if region is None:
-        raise NoRegionError()
-    return [Target("", region, base_session)], []
-
-
-def scope_for(target: Target, plan: Plan, in_use: InUseSet | None) -> ImageScope | None:
-    """The image scope of one target: its part of the (merged) in-use set and the
-    pull-recency window; ``None`` when the run has neither."""
-    if in_use is None and plan.pulled_within is None:
-        return None
-    return ImageScope(
-        in_use=in_use.for_target(target.account, target.region) if in_use else None,
-        pulled_within=plan.pulled_within,
-        account=target.account,
-    )
 
 
 @dataclass
@@ -188,7 +116,9 @@ def over_targets(
     scope)`` once per target; failures of any stage are values in the coverage."""
     prepared = _prepare(base_session, plan, gateways, now)
     runs, failed = run_per_target(
-        prepared.targets, lambda target: work(target, scope_for(target, plan, prepared.in_use))
+        prepared.targets,
+        lambda target: work(target, scope_for(target, plan, prepared.in_use)),
+        parallel=plan.parallel_targets,
     )
     for target in prepared.targets:
         where = "" if len(prepared.targets) == 1 else f" ({_label(target)})"
@@ -220,14 +150,16 @@ class _Cumulative:
     def __init__(self, callback: ProgressCallback | None) -> None:
         self._callback = callback
         self._repositories = 0
+        self._lock = threading.Lock()  # targets run side by side
 
     def __call__(self, event: Event, amount: int) -> None:
         if self._callback is None:
             return
-        if event is Event.REPOSITORIES:
-            self._repositories += amount
-            amount = self._repositories
-        self._callback(event, amount)
+        with self._lock:
+            if event is Event.REPOSITORIES:
+                self._repositories += amount
+                amount = self._repositories
+            self._callback(event, amount)
 
 
 # -- the two commands ------------------------------------------------------------------

@@ -8,7 +8,7 @@ what the scope left out.  Tables: a "not audited" table listing the same items.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -41,7 +41,11 @@ def problem_record(problem: Problem) -> dict[str, str]:
     return {"code": problem.code, "message": problem.message}
 
 
-def targets_document(coverage: Coverage | None) -> list[dict[str, Any]] | None:
+def targets_document(
+    coverage: Coverage | None, totals: Mapping[tuple[str, str], Mapping[str, int]] | None = None
+) -> list[dict[str, Any]] | None:
+    """Every target with its errors and, given ``totals``, its counters (``region`` ""
+    is an account whose regions were never known: its credentials failed first)."""
     if coverage is None:
         return None
     return [
@@ -51,6 +55,7 @@ def targets_document(coverage: Coverage | None) -> list[dict[str, Any]] | None:
             "role_arn": t.role_arn or None,
             "complete": not t.errors,
             "errors": [{"stage": stage, **problem_record(p)} for stage, p in t.errors],
+            **({"totals": dict(totals.get((t.account, t.region), {}))} if totals else {}),
         }
         for t in coverage.targets
     ]

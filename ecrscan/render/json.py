@@ -70,6 +70,7 @@ from ecrscan.render.coverage import (
     targets_document,
 )
 from ecrscan.render.notices import all_notices
+from ecrscan.render.targets import report_totals, rescan_totals
 
 SCHEMA_VERSION = 1
 
@@ -158,7 +159,7 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
             for r in repo.images
         ],
         "account": single_account(result.coverage),
-        "targets": targets_document(result.coverage),
+        "targets": targets_document(result.coverage, rescan_totals(result)),
         "scope": scope_document(result.coverage, result.scopes),
         "reason": incomplete_reason(result),  # why "complete" is false; null when true
     }
@@ -194,7 +195,7 @@ def report_document(result: ReportResult) -> dict[str, Any]:
         ],
         "images": [report_image_record(report, result) for report in listed_images(result)],
         "account": single_account(result.coverage),
-        "targets": targets_document(result.coverage),
+        "targets": targets_document(result.coverage, report_totals(result)),
         "scope": scope_document(result.coverage, result.scopes, per_repository=True),
         "reason": incomplete_reason(result),  # why "complete" is false; null when true
         "listing": {  # what "images" and their "findings" list; totals cover every image

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -27,7 +27,7 @@ from ecrscan.core.targets import (
 )
 from ecrscan.engine.discovery import discover_in_use
 from ecrscan.engine.fanout import run_per_target
-from ecrscan.engine.targets import Plan, plan_targets
+from ecrscan.engine.plan import Plan, plan_targets
 from tests.registry import FakeRegistry
 
 BASE = "123456789012"  # moto's default account
@@ -420,3 +420,45 @@ def test_in_use_discovery_across_two_accounts(mocked):
     )
     assert set(alone.repositories) == {RepoKey(BASE, region, "web")}
     assert [s.image for s in alone.out_of_scope] == [f"{host(ACC1)}/base:3"]
+
+
+class ClockedSts:
+    """moto's STS behind a fake clock: AssumeRole's credentials expire an hour after the
+    fake now, and every AssumeRole is counted."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.assumed = 0
+        self._sts = boto3.client("sts", region_name="us-east-1")
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def assume_role(self, **params: object) -> dict[str, object]:
+        self.assumed += 1
+        response = self._sts.assume_role(**params)
+        seconds = int(params.get("DurationSeconds", 3600))  # type: ignore[call-overload]
+        response["Credentials"]["Expiration"] = self.now + timedelta(seconds=seconds)
+        return response
+
+
+def test_assumed_role_credentials_refresh_before_they_expire(mocked) -> None:
+    from ecrscan.aws.clients import refreshing_session
+    from ecrscan.aws.sts import role_credentials
+
+    sts = ClockedSts(datetime.now(UTC))
+    credentials = role_credentials(sts, ROLE1, "ecrscan-test", 3600, clock=sts.clock)
+    assert sts.assumed == 1
+    ecr = refreshing_session(credentials, "us-east-1").client("ecr")
+    ecr.describe_repositories()
+    first = credentials.get_frozen_credentials().access_key
+    sts.now += timedelta(minutes=40)  # 20 min left: still good
+    assert credentials.get_frozen_credentials().access_key == first and sts.assumed == 1
+    sts.now += timedelta(minutes=6)  # 14 min left: renewed ahead of expiry
+    renewed = credentials.get_frozen_credentials().access_key
+    assert sts.assumed == 2 and renewed != first
+    sts.now += timedelta(hours=3)  # a target still running hours later
+    ecr.describe_repositories()  # the client renews them itself
+    assert sts.assumed == 3
+    who = refreshing_session(credentials, "us-east-1").client("sts").get_caller_identity()
+    assert who["Account"] == ACC1

@@ -487,7 +487,7 @@ def test_failed_repository_exits_3_and_others_finish(seeded: dict[str, str], tmp
     stderr = result.stderr.splitlines()
     assert stderr == [
         f"ecrscan: error: repository team/web: AccessDeniedException: {DENIED}",
-        "ecrscan: error: incomplete: 1 repository failed, 0 images failed, 0 due scans not started",
+        "ecrscan: error: incomplete: 1 repository failed",
     ]
     # the partial report is still written, marked incomplete, with the repository's error
     doc = json.loads(target.read_text())

@@ -23,9 +23,10 @@ from ecrscan.core.inuse import RepoUse
 from ecrscan.core.model import Decision, ImageStatus, Outcome
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
+from ecrscan.engine.plan import InUseMode, Plan
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
-from ecrscan.engine.targets import Audit, InUseMode, Plan
+from ecrscan.engine.targets import Audit
 from ecrscan.render.notices import all_notices
 from tests.fakes import fresh_session
 from tests.inuse_world import ACCOUNT, OTHER, Sessions, body_field, host, register, set_pulled
@@ -385,9 +386,15 @@ def test_cli_rescan_in_use_json(world) -> None:
         "unmatched_digests": [],
         "task_definitions": [world.td["web"], world.td["worker"]],
     }
-    assert doc["targets"] == [
-        {"account": ACCOUNT, "region": REGION, "role_arn": None, "complete": True, "errors": []}
-    ]
+    [target] = doc["targets"]
+    assert target.pop("totals")["images"] == sum(1 for _ in doc["images"])
+    assert target == {
+        "account": ACCOUNT,
+        "region": REGION,
+        "role_arn": None,
+        "complete": True,
+        "errors": [],
+    }
     # the summary on stderr
     assert "ecrscan: --in-use ecs: 4 task definitions read; 4 of 5 images" in result.stderr
     assert "2 references match no image: api:2.0, ghost (no such repository)" in result.stderr
@@ -423,7 +430,7 @@ def test_cli_unreadable_task_definition_exits_3_naming_it(world) -> None:
     assert (
         f"ecrscan: error: task definition {world.td['api']}: AccessDeniedException: {DENIED}"
     ) in result.stderr.splitlines()
-    assert result.stderr.splitlines()[-1].endswith(", 1 task definition unreadable")
+    assert result.stderr.splitlines()[-1].endswith(": 1 task definition unreadable")
     doc = json.loads(result.stdout)
     assert doc["complete"] is False
     assert doc["scope"]["unreadable_task_definitions"] == [

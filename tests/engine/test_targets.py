@@ -188,10 +188,7 @@ def test_one_failing_region_does_not_stop_the_others(world) -> None:
     assert lines[0] == (
         f"ecrscan: error: {ACCOUNT}/{WEST}: ECR failed: UnrecognizedClientException: {TOKEN}"
     )
-    assert lines[-1] == (
-        "ecrscan: error: incomplete: 0 repositories failed, 0 images failed, "
-        "0 due scans not started, 1 account/region targets failed"
-    )
+    assert lines[-1] == "ecrscan: error: incomplete: 1 account/region target failed"
 
 
 def test_every_target_failing_writes_nothing(world, tmp_path) -> None:
@@ -327,7 +324,7 @@ def test_report_failing_region_exits_3_and_names_it_in_every_format(world) -> No
     assert result.exit_code == 3
     assert "1 account/region target failed" in result.stdout  # the headline
     assert result.stderr.splitlines()[-1].startswith("ecrscan: error: incomplete audit: ")
-    assert result.stderr.splitlines()[-1].endswith("1 account/region targets failed")
+    assert result.stderr.splitlines()[-1].endswith(": 1 account/region target failed")
 
 
 def test_in_use_across_accounts_needs_the_role(world) -> None:
@@ -436,8 +433,9 @@ def test_notices_are_labelled_per_target_and_common_ones_given_once(world, tmp_p
 
 def test_wait_has_one_deadline_for_all_targets(world) -> None:
     """Scans pending in both regions: --wait polls until one deadline, not one each."""
+    from ecrscan.engine.plan import Plan
     from ecrscan.engine.report import ReportSettings
-    from ecrscan.engine.targets import Audit, Plan
+    from ecrscan.engine.targets import Audit
     from tests.fakes import FakeTime
 
     east = FakeRegistry(fresh_session(EAST).client("ecr"), EAST)
@@ -445,7 +443,9 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
     east.set_scan("east-app", world.digests["east-app"], status="IN_PROGRESS")
     west.set_scan("west-app", world.digests["west-app"], status="IN_PROGRESS")
     fake = FakeTime()
-    result = Audit(fresh_session(EAST), Plan(regions=(EAST, WEST)), NOW).report(
+    one_at_a_time = Plan(regions=(EAST, WEST), concurrency=8, max_concurrency=8)
+    assert one_at_a_time.parallel_targets == 1
+    result = Audit(fresh_session(EAST), one_at_a_time, NOW).report(
         ReportSettings(wait=True, timeout=60), sleep=fake.sleep, clock=fake.clock
     )
     assert [(r.region, r.status.value) for r in result.images] == [

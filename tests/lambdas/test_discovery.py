@@ -19,8 +19,9 @@ from ecrscan.core.jobs import IMAGES_PER_JOB, JobError, image_jobs, job_body, pa
 from ecrscan.core.model import Repository
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import default_session_name
+from ecrscan.engine.plan import InUseMode, Plan
 from ecrscan.engine.rescan import RescanSettings
-from ecrscan.engine.targets import Audit, InUseMode, Plan
+from ecrscan.engine.targets import Audit
 from ecrscan.lambdas import images, repositories, runtime
 from tests.aws.test_sts import fail_calls, host, register
 from tests.conftest import REGION

@@ -34,6 +34,7 @@ from ecrscan.render.common import (
     verdict_text,
 )
 from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
+from ecrscan.render.targets import REPORT_COLUMNS, report_totals, targets_table
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -68,6 +69,9 @@ def report_table(result: ReportResult) -> RenderableType:
     if result.details:
         for report in result.breached:
             parts.append(findings_table(result, report))
+    by_target = targets_table(result.coverage, report_totals(result), REPORT_COLUMNS)
+    if by_target is not None:
+        parts.append(by_target)
     extra = not_audited_table(result.coverage, result.scopes)
     if extra is not None:
         parts.append(extra)

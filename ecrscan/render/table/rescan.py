@@ -23,6 +23,7 @@ from ecrscan.render.common import (
     tags_text,
 )
 from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
+from ecrscan.render.targets import RESCAN_COLUMNS, rescan_totals, targets_table
 
 
 def repositories_table(listing: RepositoryListing) -> Table:
@@ -63,6 +64,9 @@ def rescan_table(result: RescanResult) -> RenderableType:
         plan = plan_table(result)
         if plan is not None:
             parts.append(plan)
+    by_target = targets_table(result.coverage, rescan_totals(result), RESCAN_COLUMNS)
+    if by_target is not None:
+        parts.append(by_target)
     extra = not_audited_table(result.coverage, result.scopes)
     if extra is not None:
         parts.append(extra)

@@ -1,0 +1,75 @@
+"""Results grouped by account and region, with totals, for runs over several targets
+(pure): one row per (account, region) the run covered or tried to cover, for the table
+and for the JSON ``targets`` entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from ecrscan.core.coverage import Coverage
+from ecrscan.core.model import ImageStatus, ReportResult, RescanResult
+from ecrscan.core.summary import summary_row
+
+Key = tuple[str, str]  # (account, region)
+REPORT_COLUMNS = ("images", "ok", "breach", "not_assessed")
+RESCAN_COLUMNS = ("repositories", "images", "due", "started", "planned", "failed")
+
+
+def report_totals(result: ReportResult) -> dict[Key, dict[str, int]]:
+    """Per (account, region): images, ok, breaching, not assessed."""
+    totals = _empty(result.coverage, REPORT_COLUMNS)
+    for image in result.images:
+        row = totals.setdefault((image.account, image.region), dict.fromkeys(REPORT_COLUMNS, 0))
+        row["images"] += 1
+        if image.status is ImageStatus.OK:
+            row["ok"] += 1
+        elif image.status is ImageStatus.BREACH:
+            row["breach"] += 1
+        else:
+            row["not_assessed"] += 1
+    return totals
+
+
+def rescan_totals(result: RescanResult) -> dict[Key, dict[str, int]]:
+    """Per (account, region): repositories, images, due, started, planned, failed."""
+    totals = _empty(result.coverage, RESCAN_COLUMNS)
+    for repo in result.repositories:
+        key = (repo.repository.registry_id, repo.region or "")
+        row = totals.setdefault(key, dict.fromkeys(RESCAN_COLUMNS, 0))
+        counters = summary_row(repo)
+        row["repositories"] += 1
+        for name in RESCAN_COLUMNS[1:]:
+            row[name] += counters[name]
+    return totals
+
+
+def _empty(coverage: Coverage | None, columns: Sequence[str]) -> dict[Key, dict[str, int]]:
+    """A zero row for every target, failed ones included, in the coverage's order."""
+    targets = coverage.targets if coverage is not None else ()
+    return {(t.account, t.region): dict.fromkeys(columns, 0) for t in targets}
+
+
+def targets_table(
+    coverage: Coverage | None, totals: dict[Key, dict[str, int]], columns: Sequence[str]
+) -> Table | None:
+    """The "by account and region" table of a run over several targets (``None`` for
+    one target): a row each, a failed target marked, and the totals."""
+    if coverage is None or len(coverage.targets) <= 1:
+        return None
+    failed = {(t.account, t.region) for t in coverage.failed_targets}
+    table = Table(title="by account and region", title_justify="left", show_footer=True)
+    table.add_column("account", footer="TOTAL", no_wrap=True)
+    table.add_column("region", footer=f"{len(totals)} targets", no_wrap=True)
+    for name in columns:
+        footer = str(sum(row[name] for row in totals.values()))
+        table.add_column(name.replace("_", " "), justify="right", footer=footer)
+    table.add_column("target", footer=f"{len(failed)} failed" if failed else "")
+    for (account, region), row in sorted(totals.items()):
+        state = Text("failed", style="bold magenta") if (account, region) in failed else "ok"
+        table.add_row(
+            account or "?", region or "all regions", *(str(row[c]) for c in columns), state
+        )
+    return table
