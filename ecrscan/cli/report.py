@@ -134,11 +134,12 @@ def report(
     if images and (selection.include or selection.exclude or latest):
         warn(app, "--filter, --exclude and --latest do not apply to --image references")
     plan = make_plan(app, selection, concurrency)
-    if images and (plan.in_use or plan.pulled_within or plan.role_arns or len(plan.regions) > 1):
+    wide = plan.organization is not None or plan.all_regions or len(plan.regions) > 1
+    if images and (plan.in_use or plan.pulled_within or plan.role_arns or wide):
         raise click.UsageError(
             "--image names exact images (a full URI carries its account and region): it "
-            "cannot be combined with --in-use, --pulled-within, --role-arn or several "
-            "--region"
+            "cannot be combined with --in-use, --pulled-within, --role-arn, "
+            "--organization, --all-regions or several --region"
         )
     settings = gate.report_settings(
         thresholds,

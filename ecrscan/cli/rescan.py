@@ -18,13 +18,13 @@ from ecrscan.cli.options import allow_empty_option, concurrency_option, env_opti
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
-from ecrscan.core.jobs import parse_job, repository_jobs
+from ecrscan.core.jobs import parse_job
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
 from ecrscan.core.words import plural
 from ecrscan.engine.plan import Plan
-from ecrscan.engine.registry import list_repositories
+from ecrscan.engine.queue import plan_jobs
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
 from ecrscan.render.common import NOTHING_TO_RESCAN
@@ -87,7 +87,7 @@ def rescan_cmd(
         _check_via_queue(plan, dry_run)
         source = click.get_current_context().get_parameter_source("expiry")
         job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry_text
-        return _rescan_via_queue(app, via_queue, repo_filter, job_expiry, fmt, output)
+        return _rescan_via_queue(app, via_queue, plan, repo_filter, job_expiry, fmt, output)
     settings = RescanSettings(
         expiry=delta,
         expiry_text=expiry_text,
@@ -140,43 +140,53 @@ def _incomplete_message(result: RescanResult) -> str:
 def _check_via_queue(plan: Plan, dry_run: bool) -> None:
     if dry_run:
         raise click.UsageError("--dry-run and --via-queue cannot be combined")
-    if plan.in_use or plan.pulled_within or plan.role_arns or len(plan.regions) > 1:
+    if plan.in_use or plan.pulled_within:
         raise click.UsageError(
-            "--via-queue sends repository jobs to one deployed region: it cannot be "
-            "combined with --in-use, --pulled-within, --role-arn or several --region "
-            "(set ECS_DISCOVERY_ENABLED on the deployed functions instead)"
+            "--via-queue sends one job per repository: it cannot be combined with "
+            "--in-use or --pulled-within (set ECS_DISCOVERY_ENABLED on the deployed "
+            "functions instead)"
         )
 
 
 def _rescan_via_queue(
     app: AppContext,
     queue_url: str,
+    plan: Plan,
     repo_filter: RepositoryFilter,
     expiry: str | None,
     fmt: str,
     output: Path | None,
 ) -> None:
-    """``rescan --via-queue``: one job per repository to the jobs queue; exit 3 if SQS
-    refused any."""
-    gateway = app.gateway()
-    repositories = list_repositories(gateway, repo_filter)
+    """``rescan --via-queue``: one job per (account, region, repository) of the plan to
+    the jobs queue; exit 3 if a target could not be listed or SQS refused any job."""
+    jobs = plan_jobs(
+        app.session(), plan, app.clock(), repo_filter, expiry, app.gateways(plan.concurrency)
+    )
     sqs = app.client("sqs", MESSAGING)
-    report = send_jobs(sqs, queue_url, repository_jobs(repositories, expiry), stop=app.stop)
+    report = send_jobs(sqs, queue_url, list(jobs.bodies), stop=app.stop)
     queued = QueuedJobs(
         queue_url=queue_url,
-        region=gateway.region,
+        region=app.region,
         expiry=expiry,
-        repositories=len(repositories),
+        repositories=jobs.repositories,
         sent=report.sent,
         retried=report.retried,
         failed=tuple((parse_job(f.body).repository_name, f.code, f.message) for f in report.failed),
+        failed_targets=tuple((f.label, f.problem.code, f.problem.message) for f in jobs.failures),
     )
-    warn(app, f"queued {report.sent} of {len(repositories)} repository jobs to {queue_url}")
+    warn(app, f"queued {report.sent} of {jobs.repositories} repository jobs to {queue_url}")
+    for label, code, message in queued.failed_targets:
+        error(f"{label}: not listed: {code}: {message}")
     if Format(fmt.lower()) in formats_for(QueuedJobs):
         emit(output, render(fmt.lower(), queued))
+    problems = []
     if queued.failed:
         repository, code, message = queued.failed[0]
-        raise IncompleteError(
+        problems.append(
             f"{plural(len(queued.failed), 'job')} not queued "
             f"(first: {repository}: {code}: {message})"
         )
+    if queued.failed_targets:
+        problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")
+    if problems:
+        raise IncompleteError("; ".join(problems))

@@ -33,11 +33,11 @@ from typing import Any
 
 from ecrscan.core.durations import DurationError, parse_duration
 from ecrscan.core.model import Repository
-from ecrscan.core.targets import parse_role_arn
+from ecrscan.core.targets import check_regions, parse_role_arn
 
 DEFAULT_EXPIRY = "7d"
 IMAGES_PER_JOB = 100  # one DescribeImages call (100 ids at most) per job
-_KEYS = ("repositoryName", "registryId", "expiry", "images", "roleArn")
+_KEYS = ("repositoryName", "registryId", "expiry", "images", "roleArn", "region")
 _IMAGE_ID_KEYS = ("imageDigest", "imageTag")
 
 
@@ -52,6 +52,7 @@ class Job:
     expiry: str | None = None  # None: the consumer's default
     images: tuple[dict[str, str], ...] = ()  # empty: every image of the repository
     role_arn: str | None = None  # assume this role to reach the registry
+    region: str | None = None  # the registry's region (None: the consumer's own)
 
 
 def job_body(
@@ -60,6 +61,7 @@ def job_body(
     expiry: str | None = None,
     images: Sequence[dict[str, str]] | None = None,
     role_arn: str | None = None,
+    region: str | None = None,
 ) -> str:
     """The JSON body of one job (optional keys only when given)."""
     body: dict[str, Any] = {"repositoryName": repository_name}
@@ -71,13 +73,24 @@ def job_body(
         body["images"] = [dict(i) for i in images]
     if role_arn:
         body["roleArn"] = role_arn
+    if region:
+        body["region"] = region
     return json.dumps(body, separators=(",", ":"))
 
 
-def repository_jobs(repositories: Iterable[Repository], expiry: str | None = None) -> list[str]:
+def repository_jobs(
+    repositories: Iterable[Repository],
+    expiry: str | None = None,
+    role_arn: str | None = None,
+    region: str | None = None,
+) -> list[str]:
     """One job body per repository (what the repositories function and
-    ``ecrscan rescan --via-queue`` send)."""
-    return [job_body(r.name, r.registry_id or None, expiry) for r in repositories]
+    ``ecrscan rescan --via-queue`` send), reached through ``role_arn`` in ``region``
+    when given."""
+    return [
+        job_body(r.name, r.registry_id or None, expiry, role_arn=role_arn, region=region)
+        for r in repositories
+    ]
 
 
 def image_jobs(
@@ -145,7 +158,20 @@ def parse_job(body: object) -> Job:
         expiry=expiry,
         images=_image_ids(data.get("images")),
         role_arn=role_arn,
+        region=_region(data.get("region")),
     )
+
+
+def _region(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        (region,) = check_regions([value if isinstance(value, str) else ""])
+    except ValueError:
+        raise JobError(
+            f"region must be an AWS region name such as eu-west-1, got {value!r}"
+        ) from None
+    return region
 
 
 def _image_ids(value: Any) -> tuple[dict[str, str], ...]:

@@ -155,6 +155,8 @@ class QueuedJobs:
     sent: int
     retried: int = 0
     failed: tuple[tuple[str, str, str], ...] = ()
+    # (account/region, code, message) of each target whose repositories were not listed
+    failed_targets: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,13 +39,15 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     A requested image that no longer exists (``images`` of the job) is skipped with the
     reason "image not found" and does not fail the message: a redelivery could not find
     it either.  A job with ``roleArn`` runs with that role's credentials; the role must
-    be one of ``ECS_DISCOVERY_ROLES``, otherwise the message fails as malformed.
+    be one of ``ECS_DISCOVERY_ROLES`` or, with ``ORGANIZATION_ROLE_NAME``, that role in
+    any account; otherwise the message fails as malformed.  A job with ``region`` scans
+    that region's registry.
     """
     now = runtime.clock()
     env = runtime.environ()
     default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY
     runtime.check_duration(default_expiry, "ECR_IMAGES_DURATION_DELTA")
-    allowed_roles = frozenset(runtime.discovery_roles(env))
+    allowed_roles = runtime.AllowedRoles.from_env(env)
     budget = _TimeBudget(
         context, _margin(env.get("ECRSCAN_TIME_MARGIN_SECONDS")), runtime.monotonic
     )
@@ -77,7 +79,7 @@ def _run_job(
     record: Mapping[str, Any],
     now: datetime,
     default_expiry: str,
-    allowed_roles: frozenset[str],
+    allowed_roles: runtime.AllowedRoles,
     budget: _TimeBudget,
     context: Any,
 ) -> bool:
@@ -104,7 +106,9 @@ def _run_job(
     if job.role_arn:
         fields["roleArn"] = job.role_arn
     try:
-        gateway = runtime.clients.gateway(job.registry_id, job.role_arn, default_session_name(now))
+        gateway = runtime.clients.gateway(
+            job.registry_id, job.role_arn, default_session_name(now), region=job.region
+        )
         gateway.throttle = Throttle(sleep=runtime.sleep, clock=runtime.monotonic, deadline=deadline)
         result = rescan(gateway, now, settings)
     except FatalError as exc:
@@ -118,15 +122,12 @@ def _run_job(
     return _log_result(context, result, fields, expiry_text)
 
 
-def _parse(record: Mapping[str, Any], allowed_roles: frozenset[str]) -> Job:
+def _parse(record: Mapping[str, Any], allowed_roles: runtime.AllowedRoles) -> Job:
     """The job of one SQS record; :class:`JobError` when it is malformed or names a role
     the function may not assume."""
     job = parse_job(record.get("body"))
-    if job.role_arn and job.role_arn not in allowed_roles:
-        raise JobError(
-            f"roleArn {job.role_arn} is not one of ECS_DISCOVERY_ROLES "
-            f"({', '.join(sorted(allowed_roles)) or 'none set'})"
-        )
+    if job.role_arn and not allowed_roles.allows(job.role_arn):
+        raise JobError(f"roleArn {job.role_arn} is allowed by neither {allowed_roles.describe()}")
     return job
 
 

@@ -5,17 +5,22 @@ queue; with ECS discovery, jobs naming exactly the images ECS task definitions u
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.ecs import EcsGateway
+from ecrscan.aws.gateways import Gateways
 from ecrscan.aws.sqs import SendReport, send_jobs
 from ecrscan.aws.sts import resolve_targets
 from ecrscan.core.inuse import ScopeHints
 from ecrscan.core.jobs import repository_jobs
+from ecrscan.core.organization import OrgScope
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import Target, default_session_name
 from ecrscan.engine.jobplan import InUsePlan, plan_in_use_jobs
+from ecrscan.engine.plan import Plan
+from ecrscan.engine.queue import JobPlan, plan_jobs
 from ecrscan.engine.registry import list_repositories
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
@@ -30,6 +35,11 @@ OVERRIDES = ("repositoriesFilterRegexp", "jobsQueueUrl", "expiry")
 
 class JobsNotQueued(RuntimeError):
     """SQS refused some jobs even after retries: the scheduled run is incomplete."""
+
+
+class OrganizationIncomplete(RuntimeError):
+    """Some accounts of the organization could not be reached or listed: the jobs for
+    the rest were queued, this run is incomplete."""
 
 
 class DiscoveryIncomplete(RuntimeError):
@@ -71,10 +81,20 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         raise ConfigurationError(f"REPOSITORIES_FILTER_REGEXP: {exc}") from None
     discovery = runtime.flag(env.get("ECS_DISCOVERY_ENABLED"), "ECS_DISCOVERY_ENABLED")
     roles = runtime.discovery_roles(env)
+    org_role = runtime.organization_role(env)
+    if discovery and org_role:
+        raise ConfigurationError(
+            "ECS_DISCOVERY_ENABLED and ORGANIZATION_ROLE_NAME cannot be combined: ECS "
+            "discovery covers the accounts of ECS_DISCOVERY_ROLES"
+        )
     plan: InUsePlan | None = None
+    org: JobPlan | None = None
     if discovery:
         plan = _plan_in_use(repo_filter, expiry, roles, default_session_name(now))
         bodies, repositories = list(plan.jobs), len(plan.repositories)
+    elif org_role:
+        org = _organization_jobs(repo_filter, expiry, org_role, now)
+        bodies, repositories = list(org.bodies), org.repositories
     else:
         listed = list_repositories(runtime.clients.gateway(), repo_filter)
         bodies, repositories = repository_jobs(listed, expiry), len(listed)
@@ -87,7 +107,16 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "queueUrl": queue_url,
         "filter": pattern or None,
     }
+    if org is not None:
+        result["accounts"] = org.accounts
+        result["unreachable"] = [f"{f.label}: {f.problem}" for f in org.failures]
     _conclude(context, result, report, plan, len(bodies), queue_url)
+    if org is not None and org.failures:
+        runtime.log(context, "ERROR", "organization incomplete", **result)
+        raise OrganizationIncomplete(
+            f"{len(org.failures)} account/region target(s) not listed, {report.sent} jobs "
+            f"queued for the rest (first: {result['unreachable'][0]})"
+        )
     return result
 
 
@@ -142,6 +171,15 @@ def _overrides(event: Any) -> dict[str, str]:
             raise ConfigurationError(f"event key {key} must be a string, got {value!r}")
         found[key] = value
     return found
+
+
+def _organization_jobs(
+    repo_filter: RepositoryFilter, expiry: str | None, role_name: str, now: datetime
+) -> JobPlan:
+    """One job per repository of every ACTIVE account of the organization (this
+    function's region), each carrying the role to reach it."""
+    plan = Plan(organization=OrgScope(role_name=role_name))
+    return plan_jobs(runtime.clients.session(), plan, now, repo_filter, expiry, Gateways())
 
 
 def _plan_in_use(

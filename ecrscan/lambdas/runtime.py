@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,8 @@ from ecrscan.aws.ecs import EcsGateway
 from ecrscan.aws.sts import resolve_targets
 from ecrscan.aws.throttle import Throttle
 from ecrscan.core.durations import parse_duration
-from ecrscan.core.targets import check_role_arns
+from ecrscan.core.organization import check_role_name
+from ecrscan.core.targets import check_role_arns, parse_role_arn
 
 # Assumed-role credentials last an hour (aws.sts.resolve_targets); a warm container
 # assumes the role again after this long.
@@ -55,9 +57,9 @@ class Clients:
     def __init__(self, session_factory: Callable[[], Any] | None = None) -> None:
         self._session_factory = session_factory
         self._session: Any = None
-        self._gateways: dict[str | None, EcrGateway] = {}
-        # (registry id, role ARN) -> (when the role was assumed, the gateway)
-        self._role_gateways: dict[tuple[str | None, str], tuple[float, EcrGateway]] = {}
+        self._gateways: dict[tuple[str | None, str | None], EcrGateway] = {}
+        # (registry id, role ARN, region) -> (when the role was assumed, the gateway)
+        self._role_gateways: dict[tuple[str | None, str, str | None], tuple[float, EcrGateway]] = {}
         self._ecs: EcsGateway | None = None
         self._sqs: Any = None
         self._sns: Any = None
@@ -69,26 +71,36 @@ class Clients:
         return self._session
 
     def gateway(
-        self, registry_id: str | None = None, role_arn: str | None = None, session_name: str = ""
+        self,
+        registry_id: str | None = None,
+        role_arn: str | None = None,
+        session_name: str = "",
+        region: str | None = None,
     ) -> EcrGateway:
-        """The ECR gateway for a registry, with the function's credentials or, given
-        ``role_arn``, the role's (assumed as ``session_name`` once, and again after
-        :data:`ROLE_SESSION_REUSE_SECONDS`: the credentials last an hour)."""
+        """The ECR gateway for a registry (in ``region``, default the function's), with
+        the function's credentials or, given ``role_arn``, the role's (assumed as
+        ``session_name``; they renew themselves, and the role is assumed afresh after
+        :data:`ROLE_SESSION_REUSE_SECONDS` all the same)."""
         if role_arn:
-            return self._role_gateway(registry_id, role_arn, session_name)
-        if registry_id not in self._gateways:
-            self._gateways[registry_id] = EcrGateway(self.session(), registry_id=registry_id)
-        return self._gateways[registry_id]
+            return self._role_gateway(registry_id, role_arn, session_name, region)
+        key = (registry_id, region)
+        if key not in self._gateways:
+            self._gateways[key] = EcrGateway(self.session(), registry_id=registry_id, region=region)
+        return self._gateways[key]
 
     def _role_gateway(
-        self, registry_id: str | None, role_arn: str, session_name: str
+        self, registry_id: str | None, role_arn: str, session_name: str, region: str | None
     ) -> EcrGateway:
-        key = (registry_id, role_arn)
+        key = (registry_id, role_arn, region)
         cached = self._role_gateways.get(key)
         if cached is not None and monotonic() - cached[0] < ROLE_SESSION_REUSE_SECONDS:
             return cached[1]
         targets, failures = resolve_targets(
-            self.session(), [], [role_arn], session_name=session_name, include_base=False
+            self.session(),
+            [region] if region else [],
+            [role_arn],
+            session_name=session_name,
+            include_base=False,
         )
         if failures:
             raise RoleNotAssumed(f"cannot assume {role_arn}: {failures[0].problem}")
@@ -167,6 +179,41 @@ def flag(raw: str | None, name: str) -> bool:
     if value in _FALSE:
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def organization_role(env: Mapping[str, str]) -> str:
+    """``ORGANIZATION_ROLE_NAME``: the role assumed in each account of the organization
+    ("" when the functions cover only their own account)."""
+    raw = (env.get("ORGANIZATION_ROLE_NAME") or "").strip()
+    if not raw:
+        return ""
+    try:
+        return check_role_name(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"ORGANIZATION_ROLE_NAME: {exc}") from None
+
+
+@dataclass(frozen=True)
+class AllowedRoles:
+    """The roles a job may name: those of ``ECS_DISCOVERY_ROLES``, and with
+    ``ORGANIZATION_ROLE_NAME`` that role in any account."""
+
+    arns: frozenset[str]
+    organization_role: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AllowedRoles:
+        return cls(frozenset(discovery_roles(env)), organization_role(env))
+
+    def allows(self, arn: str) -> bool:
+        if arn in self.arns:
+            return True
+        return bool(self.organization_role) and parse_role_arn(arn).name == self.organization_role
+
+    def describe(self) -> str:
+        named = ", ".join(sorted(self.arns)) or "none set"
+        org = f"; ORGANIZATION_ROLE_NAME {self.organization_role}" if self.organization_role else ""
+        return f"ECS_DISCOVERY_ROLES ({named}){org}"
 
 
 def discovery_roles(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -286,5 +286,9 @@ def queued_json(queued: QueuedJobs) -> str:
                 {"repository": repository, "code": code, "message": message}
                 for repository, code, message in queued.failed
             ],
+            "failed_targets": [
+                {"target": target, "code": code, "message": message}
+                for target, code, message in queued.failed_targets
+            ],
         }
     )

@@ -233,3 +233,16 @@ def test_send_jobs_call_error_after_a_retryable_entry_failure_accounts_for_every
     assert sorted(drain(client, url) + failed) == sorted(bodies)
     held = next(f for f in report.failed if f.body == bodies[0])
     assert (held.code, held.message) == ("InternalError", "injected failure")
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-gov-west-1"])
+def test_a_job_may_name_its_region(region: str) -> None:
+    body = job_body("team/api", "123456789012", region=region)
+    assert json.loads(body)["region"] == region and parse_job(body).region == region
+    assert parse_job(job_body("team/api")).region is None
+
+
+@pytest.mark.parametrize("region", ["EU", "eu_west_1", 7, ""])
+def test_a_bad_region_is_a_malformed_job(region: object) -> None:
+    with pytest.raises(JobError, match="region must be an AWS region name"):
+        parse_job(json.dumps({"repositoryName": "team/api", "region": region}))

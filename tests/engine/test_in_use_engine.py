@@ -481,7 +481,7 @@ def test_cli_report_in_use(world) -> None:
         (["report", "--in-use", "ecs", "--image", "web:v1"], "--image names exact images"),
         (
             ["rescan", "--in-use", "ecs", "--via-queue", "https://sqs.example/q"],
-            "--via-queue sends repository jobs",
+            "--via-queue sends one job per repository",
         ),
     ],
 )

@@ -188,3 +188,24 @@ def test_pure_parts() -> None:
         "ou-ab12-cdef3456",
         "r-ab12",
     )
+
+
+def test_via_queue_sends_one_job_per_account_region_and_repository(org) -> None:
+    from ecrscan.core.jobs import parse_job
+    from tests.core.test_jobs import drain
+
+    sqs = fresh_session(EAST).client("sqs")
+    url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    result = invoke(["rescan", "--via-queue", url, "--organization", "--region", f"{EAST},{WEST}"])
+    assert result.exit_code == 0, result.stderr
+    jobs = {
+        (j.registry_id, j.region, j.repository_name, j.role_arn)
+        for j in map(parse_job, drain(sqs, url))
+    }
+    role = "arn:aws:iam::{}:role/" + ROLE
+    expected = {
+        (account, EAST, f"{name}-repo", None if account == ACCOUNT else role.format(account))
+        for name, account in org.ids.items()
+    }
+    assert jobs == expected  # every account's repository; eu-west-1 has none
+    assert "queued 5 of 5 repository jobs" in result.stderr

@@ -480,9 +480,9 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
         ),
         (["report", "--image", "app:v1", "--role-arn", ROLE1], {}, "--image names exact"),
         (
-            ["rescan", "--via-queue", "https://sqs.example/q", "--region", EAST, "--region", WEST],
+            ["rescan", "--via-queue", "https://sqs.example/q", "--pulled-within", "30d"],
             {},
-            "--via-queue sends repository jobs",
+            "--via-queue sends one job per repository",
         ),
     ],
 )

@@ -404,7 +404,7 @@ def test_a_role_not_listed_in_ecs_discovery_roles_is_refused(world, session, mon
     assert failures(response) == ["m0"]
     (line,) = [e for e in log_lines(capsys) if e.get("messageId") == "m0"]
     assert line["message"] == "malformed job"
-    assert f"roleArn {ROLE1} is not one of ECS_DISCOVERY_ROLES (none set)" in line["error"]
+    assert f"roleArn {ROLE1} is allowed by neither ECS_DISCOVERY_ROLES (none set)" in line["error"]
     assert "sts" not in session.built
 
 

@@ -1,11 +1,12 @@
 """template.yaml: cfn-lint clean, handlers importable, environment and IAM in step with
-what the handlers really read and call."""
+what the handlers really read and call. How the functions' package is built (the
+Makefile): tests/lambdas/test_package.py."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import tomllib
+import itertools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ CONFIGURATIONS = {
     },
     "roles-without-discovery": {"EcsDiscoveryRoles": ROLE},
     "notify-always": {"NotifyOn": "always"},
+    "organization": {"OrganizationRoleName": "ecrscan-audit"},
 }
 
 
@@ -156,20 +158,6 @@ def test_every_function_in_the_template_is_known(template):
     assert set(resources(template, "AWS::Serverless::Function")) == set(FUNCTIONS)
 
 
-def test_code_uri_packages_ecrscan_with_its_requirements(template):
-    for function in FUNCTIONS:
-        code = ROOT / function_property(template, function, "CodeUri")
-        assert (code / "ecrscan" / "lambdas" / "__init__.py").is_file()
-        assert (code / "requirements.txt").is_file()
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    requirements = [
-        line.strip()
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    assert sorted(requirements) == sorted(pyproject["project"]["dependencies"])
-
-
 def test_parameters_and_their_defaults(template):
     params = template["Parameters"]
     assert {k: v.get("Default") for k, v in params.items()} == {
@@ -186,6 +174,7 @@ def test_parameters_and_their_defaults(template):
         "NotifyReminderPeriod": "30d",
         "EcsDiscoveryEnabled": "false",
         "EcsDiscoveryRoles": "",
+        "OrganizationRoleName": "",
     }
     assert all(p.get("Description") for p in params.values())
 
@@ -316,6 +305,20 @@ def task_definition(session: Any, family: str, image: str) -> None:
     )
 
 
+def organization(long_ago: datetime) -> str:
+    """An organization of the caller and one member account with one due image; the
+    role the functions reach the member through."""
+    client = boto3.client("organizations", region_name=REGION)
+    client.create_organization(FeatureSet="ALL")
+    status = client.create_account(Email="member@example.com", AccountName="member")
+    member = status["CreateAccountStatus"]["AccountId"]
+    arn = f"arn:aws:iam::{member}:role/ecrscan-audit"
+    registry = FakeRegistry(role_session(arn).client("ecr"), REGION, member)
+    registry.create_repo("member-app")
+    registry.set_scan("member-app", registry.push("member-app", "v1"), completed_at=long_ago)
+    return arn
+
+
 Exercise = tuple[dict[str, str], dict[str, tuple[RecordingEnv, set[str]]]]
 _exercises: dict[str, Exercise] = {}  # the handlers run once per configuration
 
@@ -351,6 +354,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     shared = FakeRegistry(other.client("ecr"), REGION, OTHER_ACCOUNT)
     shared.create_repo("shared")
     shared.set_scan("shared", shared.push("shared", "1"), completed_at=long_ago)
+    member_role = organization(long_ago) if name == "organization" else None
     jobs: list[str] = []
 
     def enhanced_job() -> Any:
@@ -396,6 +400,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
         "roles-without-discovery": [None],
         "ecs-discovery-with-roles": [None, ROLE],
         "notify-always": [None],
+        "organization": [None, member_role],
     }[name]
     assert sorted(roles, key=str) == expected, "the exercise did not queue the expected jobs"
     return overrides, seen
@@ -486,8 +491,9 @@ def test_iam_resources_are_scoped(template):
         "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"
     }
     every = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": ROLE}
-    for function in FUNCTIONS:
-        for statement in statements(template, function, every):
+    organization = {"OrganizationRoleName": "ecrscan-audit"}
+    for function, overrides in itertools.product(FUNCTIONS, (every, organization)):
+        for statement in statements(template, function, overrides):
             resource = statement["Resource"]
             acts = actions(statement)
             if resource == "*":
@@ -496,9 +502,14 @@ def test_iam_resources_are_scoped(template):
                     {"ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"},
                     # list actions with no resource-level permissions (bulk reads)
                     {"inspector2:ListCoverage", "inspector2:ListFindingAggregations"},
+                    {"organizations:ListAccounts"},
                 ), statement
             elif acts == {"sts:AssumeRole"}:
-                assert resource == {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]}, statement
+                assert resource in (
+                    {"Fn::Split": [",", {"Ref": "EcsDiscoveryRoles"}]},
+                    # the organization's role, by name, in any account
+                    {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${OrganizationRoleName}"},
+                ), statement
             elif any(a.startswith("dynamodb:") for a in acts):
                 assert function == "ReporterFunction", statement
                 assert acts == STATE_ACTIONS, statement
@@ -568,3 +579,29 @@ def test_notify_on_takes_what_the_reporter_takes(template):
     assert env["NOTIFY_STATE_TABLE"] == {
         "Fn::If": ["NotifyOnChange", {"Ref": "NotifyStateTable"}, ""]
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("", True),
+        ("ecrscan-audit", True),
+        ("audit/ecrscan-audit", True),
+        ("bad name", False),
+        ("a" * 65, False),
+    ],
+)
+def test_the_organization_role_parameter_takes_what_the_functions_take(template, value, ok):
+    import re
+
+    from ecrscan.core.organization import check_role_name
+
+    pattern = template["Parameters"]["OrganizationRoleName"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is ok
+    if value:
+        try:
+            check_role_name(value)
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted is ok

@@ -1,0 +1,55 @@
+"""The jobs of ``rescan --via-queue``: one per (account, region, repository) the run
+covers, each carrying what the images function needs to reach that registry (its
+account as ``registryId``, its ``region``, and the role to assume, if any).
+
+The targets come from the plan as for any rescan (the caller's credentials, roles, the
+organization, every enabled region); each target's repositories are listed side by side,
+and a target that cannot be reached or listed is a failure value, not the end of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ecrscan.aws.gateways import Gateways
+from ecrscan.core.jobs import repository_jobs
+from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.targets import Target, TargetFailure
+from ecrscan.engine.fanout import run_per_target
+from ecrscan.engine.plan import Plan, plan_targets
+from ecrscan.engine.registry import list_repositories
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """The job bodies, how many repositories they cover, and the targets not covered."""
+
+    bodies: tuple[str, ...]
+    repositories: int
+    failures: tuple[TargetFailure, ...] = ()
+    accounts: int = 0  # the accounts reached
+
+
+def plan_jobs(
+    base_session: Any,
+    plan: Plan,
+    now: datetime,
+    repo_filter: RepositoryFilter,
+    expiry: str | None,
+    gateways: Gateways,
+) -> JobPlan:
+    """One job per repository of every target of ``plan`` that ``repo_filter`` keeps."""
+    targets, unreachable = plan_targets(base_session, plan, now)
+
+    def jobs_of(target: Target) -> list[str]:
+        repositories = list_repositories(gateways.ecr(target), repo_filter)
+        return repository_jobs(
+            repositories, expiry, role_arn=target.role_arn or None, region=target.region or None
+        )
+
+    done, failed = run_per_target(targets, jobs_of, parallel=plan.parallel_targets)
+    bodies = tuple(body for _, jobs in done for body in jobs)
+    accounts = len({target.account for target, _ in done})
+    return JobPlan(bodies, len(bodies), (*unreachable, *failed), accounts)
