@@ -20,6 +20,7 @@ backoff between them: 108 s with the defaults of 5 s and 30 s).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -143,4 +144,21 @@ def refreshing_session(credentials: Any, region: str) -> Any:
 
     core = botocore.session.Session()
     core.register_component("credential_provider", CredentialResolver([Fixed()]))
+    core.register_component("data_loader", _shared_loader())
     return boto3.Session(botocore_session=core, region_name=region)
+
+
+_LOADER: list[Any] = []
+_LOADER_LOCK = threading.Lock()
+
+
+def _shared_loader() -> Any:
+    """One botocore data loader for every assumed-role session of the process: it
+    caches the service models it parsed, so the sessions of 60 accounts and regions
+    parse the ECR model once, not 60 times (about 50 ms of CPU each)."""
+    with _LOADER_LOCK:
+        if not _LOADER:
+            from botocore.loaders import create_loader
+
+            _LOADER.append(create_loader())
+        return _LOADER[0]

@@ -125,7 +125,10 @@ def report(
 
     IAM: ecr:DescribeRepositories and ecr:DescribeImages (whole registry) or
     ecr:DescribeImages (--image), ecr:DescribeImageScanFindings; sns:Publish with
-    --publish; --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
+    --publish; --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole;
+    --organization: organizations:ListAccounts (--ou: ListAccountsForParent,
+    ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name role;
+    --all-regions: ec2:DescribeRegions.
     """
     # Every check that can fail without AWS comes first: exit 2, no call made.
     thresholds = gate.thresholds()

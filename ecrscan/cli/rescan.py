@@ -24,7 +24,7 @@ from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
 from ecrscan.core.words import plural
 from ecrscan.engine.plan import Plan
-from ecrscan.engine.queue import plan_jobs
+from ecrscan.engine.queue import plan_jobs, queue_region
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
 from ecrscan.render.common import NOTHING_TO_RESCAN
@@ -48,8 +48,10 @@ from ecrscan.render.notices import all_notices
     "via_queue",
     env="ECRSCAN_VIA_QUEUE",
     metavar="URL",
-    help="Scan nothing here: send one job per repository to this SQS queue (the deployed "
-    "images function's jobs queue) and print how many were queued. Jobs carry --expiry "
+    help="Scan nothing here: send one job per (account, region, repository) to this SQS "
+    "queue (the deployed images function's jobs queue) and print how many were queued; "
+    "with --organization, --role-arn, --all-regions or several --region, each job names "
+    "the account, the role and (when not the queue's) the region. Jobs carry --expiry "
     "only when you set it. IAM: ecr:DescribeRepositories, sqs:SendMessage.",
 )
 @output_options(RescanResult, "rescan")
@@ -78,7 +80,10 @@ def rescan_cmd(
 
     IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
     ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
-    --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole.
+    --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole;
+    --organization: organizations:ListAccounts (--ou: ListAccountsForParent,
+    ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name role;
+    --all-regions: ec2:DescribeRegions.
     """
     delta, expiry_text = expiry
     plan = make_plan(app, selection, concurrency)
@@ -159,10 +164,17 @@ def _rescan_via_queue(
 ) -> None:
     """``rescan --via-queue``: one job per (account, region, repository) of the plan to
     the jobs queue; exit 3 if a target could not be listed or SQS refused any job."""
+    home = queue_region(queue_url) or app.region
     jobs = plan_jobs(
-        app.session(), plan, app.clock(), repo_filter, expiry, app.gateways(plan.concurrency)
+        app.session(),
+        plan,
+        app.clock(),
+        repo_filter,
+        expiry,
+        app.gateways(plan.concurrency),
+        home=home,
     )
-    sqs = app.client("sqs", MESSAGING)
+    sqs = app.client("sqs", MESSAGING, region=home)
     report = send_jobs(sqs, queue_url, list(jobs.bodies), stop=app.stop)
     queued = QueuedJobs(
         queue_url=queue_url,

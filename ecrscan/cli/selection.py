@@ -28,6 +28,10 @@ from ecrscan.core.targets import check_regions, check_role_arns
 from ecrscan.engine.plan import InUseMode, Plan
 
 # How an out-of-scope image's reason says to bring it into scope, in the CLI's words.
+ORGANIZATION_HINTS = ScopeHints(
+    account="bring that account into the organization selection (--ou, --accounts) to audit it",
+    region="add --region {region}, or use --all-regions",
+)
 SCOPE_HINTS = ScopeHints(
     account="give --role-arn for a role in that account to audit it",
     region="add --region {region}",
@@ -43,6 +47,26 @@ def _duration(value: str) -> tuple[Any, str]:
 
 def _optional_duration(value: str | None) -> tuple[Any, str] | None:
     return None if value is None else _duration(value)
+
+
+def _account_patterns(values: tuple[str, ...]) -> tuple[str, ...]:
+    AccountSelector(values)  # raises ValueError naming a bad pattern
+    return values
+
+
+def account_option(decl: str, help: str) -> Decorator:
+    """``--accounts`` / ``--exclude-accounts``: repeatable ids or name patterns."""
+    name = decl.lstrip("-").replace("-", "_")
+    return env_option(
+        decl,
+        name,
+        multiple=True,
+        env=f"ECRSCAN_{name.upper()}",
+        env_note="space-separated",
+        callback=checked(_account_patterns),
+        metavar="ID|REGEX",
+        help=help,
+    )
 
 
 def _include(value: str | None) -> str | None:
@@ -169,25 +193,15 @@ target_options = stack(
         "(arn:aws:iam::<account>:role/NAME; a path may come first: path/NAME). The docs "
         "have a StackSet that creates it with exactly the permissions ecrscan needs.",
     ),
-    env_option(
+    account_option(
         "--accounts",
-        "accounts",
-        multiple=True,
-        env="ECRSCAN_ACCOUNTS",
-        env_note="space-separated",
-        metavar="ID|REGEX",
-        help="With --organization: only these accounts: a 12-digit id, or a regular "
-        "expression searched in the account's name. Repeatable.",
+        "With --organization: only these accounts: a 12-digit id, or a regular expression "
+        "searched in the account's name. Repeatable.",
     ),
-    env_option(
+    account_option(
         "--exclude-accounts",
-        "exclude_accounts",
-        multiple=True,
-        env="ECRSCAN_EXCLUDE_ACCOUNTS",
-        env_note="space-separated",
-        metavar="ID|REGEX",
-        help="With --organization: leave these accounts out (an id, or a regex searched in "
-        "the name). Repeatable.",
+        "With --organization: leave these accounts out (an id, or a regex searched in the "
+        "name). Repeatable.",
     ),
     env_option(
         "--all-regions",
@@ -243,23 +257,24 @@ class Selection:
     def org_scope(self) -> OrgScope | None:
         """The organization the run covers; usage errors for options that need
         --organization or cannot go with it (raised before any AWS call)."""
-        scoped = self.ous or self.accounts or self.exclude_accounts
-        renamed = self.role_name != DEFAULT_ROLE_NAME
         if not self.organization:
-            if scoped or renamed:
-                raise click.UsageError(
-                    "--ou, --role-name, --accounts and --exclude-accounts need --organization"
-                )
+            given = {
+                "ous": bool(self.ous),
+                "role_name": self.role_name != DEFAULT_ROLE_NAME,
+                "accounts": bool(self.accounts),
+                "exclude_accounts": bool(self.exclude_accounts),
+            }
+            for name in (n for n, on in given.items() if on):
+                ctx = click.get_current_context()
+                param = next(p for p in ctx.command.params if p.name == name)
+                raise click.BadParameter("needs --organization", ctx=ctx, param=param)
             return None
         if self.role_arns:
             raise click.UsageError(
                 "--organization reaches every account through --role-name: it cannot be "
                 "combined with --role-arn"
             )
-        try:
-            selector = AccountSelector(self.accounts, self.exclude_accounts)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="'--accounts'") from None
+        selector = AccountSelector(self.accounts, self.exclude_accounts)
         return OrgScope(self.role_name, self.ous, selector)
 
     def repo_filter(self) -> RepositoryFilter:
@@ -294,7 +309,7 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         endpoint_url=app.endpoint_url,
         timeouts=app.timeouts,
         concurrency=concurrency,
-        scope_hints=SCOPE_HINTS,
+        scope_hints=ORGANIZATION_HINTS if organization is not None else SCOPE_HINTS,
         organization=organization,
         all_regions=selection.all_regions,
         max_concurrency=selection.max_concurrency,

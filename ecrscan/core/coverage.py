@@ -54,7 +54,7 @@ class TargetOutcome:
 
     @property
     def label(self) -> str:
-        return f"{self.account or 'unknown account'}/{self.region}"
+        return f"{self.account or 'unknown account'}/{self.region or 'all regions'}"
 
 
 class Location(enum.StrEnum):

@@ -63,7 +63,7 @@ class TargetFailure:
 
     @property
     def label(self) -> str:
-        return f"{self.account or 'unknown account'}/{self.region}"
+        return f"{self.account or 'unknown account'}/{self.region or 'all regions'}"
 
 
 def parse_role_arn(text: str) -> RoleArn:

@@ -114,6 +114,14 @@ def _members(
         accounts = org.accounts.select(gateway.accounts(org.ous))
     except AwsError as exc:
         raise FatalError(Problem(exc.problem.code, f"{exc.problem.message} ({LIST_HINT})")) from exc
+    if not accounts:
+        raise FatalError(
+            Problem(
+                "NoAccounts",
+                "the organization has no ACTIVE account that --ou, --accounts and "
+                "--exclude-accounts select",
+            )
+        )
     return [
         _Member(a, "" if a.id == caller else role_arn(partition, a.id, org.role_name))
         for a in accounts

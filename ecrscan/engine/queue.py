@@ -9,6 +9,7 @@ and a target that cannot be reached or listed is a failure value, not the end of
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,15 @@ from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.fanout import run_per_target
 from ecrscan.engine.plan import Plan, plan_targets
 from ecrscan.engine.registry import list_repositories
+
+_QUEUE_URL = re.compile(r"^https?://sqs[.-]([a-z]{2,}(?:-[a-z]+)+-[0-9]+)\.", re.ASCII)
+
+
+def queue_region(queue_url: str) -> str | None:
+    """The region of an SQS queue URL (``https://sqs.eu-west-1.amazonaws.com/...``);
+    ``None`` for a URL that does not say (a local endpoint)."""
+    match = _QUEUE_URL.match(queue_url)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)
@@ -39,14 +49,19 @@ def plan_jobs(
     repo_filter: RepositoryFilter,
     expiry: str | None,
     gateways: Gateways,
+    home: str | None = None,
 ) -> JobPlan:
-    """One job per repository of every target of ``plan`` that ``repo_filter`` keeps."""
+    """One job per repository of every target of ``plan`` that ``repo_filter`` keeps;
+    a job names its region only when it is not ``home`` (the consumer's region: the
+    jobs queue's), so jobs of the consumer's own region stay as older consumers read
+    them."""
     targets, unreachable = plan_targets(base_session, plan, now)
 
     def jobs_of(target: Target) -> list[str]:
         repositories = list_repositories(gateways.ecr(target), repo_filter)
+        region = target.region if target.region and target.region != home else None
         return repository_jobs(
-            repositories, expiry, role_arn=target.role_arn or None, region=target.region or None
+            repositories, expiry, role_arn=target.role_arn or None, region=region
         )
 
     done, failed = run_per_target(targets, jobs_of, parallel=plan.parallel_targets)

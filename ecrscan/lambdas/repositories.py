@@ -179,7 +179,9 @@ def _organization_jobs(
     """One job per repository of every ACTIVE account of the organization (this
     function's region), each carrying the role to reach it."""
     plan = Plan(organization=OrgScope(role_name=role_name))
-    return plan_jobs(runtime.clients.session(), plan, now, repo_filter, expiry, Gateways())
+    session = runtime.clients.session()
+    home = getattr(session, "region_name", None)
+    return plan_jobs(session, plan, now, repo_filter, expiry, Gateways(), home=home)
 
 
 def _plan_in_use(

@@ -16,7 +16,8 @@ Shape of the ``report`` document (``schema_version`` 1)::
       "repository_errors": [{"repository", "code", "message"}],
       "account": str | null,                               # when one account
       "targets": [{"account", "region", "role_arn", "complete",
-                   "errors": [{"stage", "code", "message"}]}] | null,   # null: --image
+                   "errors": [{"stage", "code", "message"}],
+                   "totals": {"images", "ok", "breach", "not_assessed"}}] | null,  # null: --image
       "scope": {"in_use", "pulled_within", "task_definitions", "listed", "excluded",
                 "not_in_use", "never_pulled", "not_pulled_recently", "skipped",
                 "out_of_scope", "unmatched", "unreadable_task_definitions",

@@ -12,6 +12,7 @@ from rich.text import Text
 from ecrscan.core.coverage import Coverage
 from ecrscan.core.model import ImageStatus, ReportResult, RescanResult
 from ecrscan.core.summary import summary_row
+from ecrscan.render.coverage import not_audited_table
 
 Key = tuple[str, str]  # (account, region)
 REPORT_COLUMNS = ("images", "ok", "breach", "not_assessed")
@@ -50,6 +51,18 @@ def _empty(coverage: Coverage | None, columns: Sequence[str]) -> dict[Key, dict[
     """A zero row for every target, failed ones included, in the coverage's order."""
     targets = coverage.targets if coverage is not None else ()
     return {(t.account, t.region): dict.fromkeys(columns, 0) for t in targets}
+
+
+def coverage_tables(
+    result: ReportResult | RescanResult, totals: dict[Key, dict[str, int]], columns: Sequence[str]
+) -> list[Table]:
+    """What closes a table output: the "by account and region" table (several targets)
+    and the "not audited" table (failed targets, what the image scope left out)."""
+    tables = [
+        targets_table(result.coverage, totals, columns),
+        not_audited_table(result.coverage, result.scopes),
+    ]
+    return [t for t in tables if t is not None]
 
 
 def targets_table(

@@ -67,25 +67,26 @@ def stubbed() -> Iterator[Stubbed]:
     fake = FakeTime()
     session = RecordingSession()
     gateway = EcrGateway(session, region="us-east-1", throttle=fake_throttle(fake, max_attempts=4))
-    read, write = _split(session.clients)
+    read, write = _split(session, gateway)
     with Stubber(read) as read_stub, Stubber(write) as write_stub:
         yield Stubbed(gateway, read_stub, write_stub, fake)
         read_stub.assert_no_pending_responses()
         write_stub.assert_no_pending_responses()
 
 
-def _split(clients: list[Any]) -> tuple[Any, Any]:
-    """(read client, write client): the write client has botocore retries switched off."""
-    assert len(clients) == 2
-    (write,) = [c for c in clients if c.meta.config.retries.get("total_max_attempts") == 1]
-    (read,) = [c for c in clients if c is not write]
+def _split(session: RecordingSession, gateway: EcrGateway) -> tuple[Any, Any]:
+    """(read client, write client): the write client has botocore retries switched off
+    and is built on first use."""
+    assert len(session.clients) == 1  # the read client; StartImageScan's comes later
+    write = gateway._write
+    assert len(session.clients) == 2 and gateway._write is write  # built once
+    (read,) = [c for c in session.clients if c is not write]
     return read, write
 
 
 def test_clients_retry_per_call_kind() -> None:
     session = RecordingSession()
-    EcrGateway(session, region="us-east-1")
-    read, write = _split(session.clients)
+    read, write = _split(session, EcrGateway(session, region="us-east-1"))
     assert read.meta.config.retries["mode"] == "standard"
     assert read.meta.config.retries["total_max_attempts"] == READ_ATTEMPTS == 3  # all in all
     # botocore's standard mode counts LimitExceededException as throttling: StartImageScan
@@ -136,7 +137,7 @@ def test_describe_repositories_every_page(stubbed: Stubbed) -> None:
 def test_describe_repositories_by_name_and_registry_id() -> None:
     session = RecordingSession()
     gateway = EcrGateway(session, region="us-east-1", registry_id="999999999999")
-    read, _ = _split(session.clients)
+    read, _ = _split(session, gateway)
     with Stubber(read) as stub:
         stub.add_response(
             "describe_repositories",
@@ -614,7 +615,7 @@ def test_transport_errors_become_network_aws_errors(error: Exception) -> None:
     here, so the engines record one failed image instead of crashing the run."""
     session = RecordingSession()
     gateway = EcrGateway(session, region="us-east-1")
-    read, _ = _split(session.clients)
+    read, _ = _split(session, gateway)
 
     def fail(**_: Any) -> None:
         raise error
@@ -630,7 +631,7 @@ def test_transport_errors_become_network_aws_errors(error: Exception) -> None:
 def test_missing_credentials_are_not_a_network_error() -> None:
     session = RecordingSession()
     gateway = EcrGateway(session, region="us-east-1")
-    read, _ = _split(session.clients)
+    read, _ = _split(session, gateway)
 
     def fail(**_: Any) -> None:
         raise NoCredentialsError()

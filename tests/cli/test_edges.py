@@ -96,6 +96,7 @@ def run_main(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
         ({"ECR_IMAGES_DURATION_DELTA": "30x"}, ["rescan"], "ECR_IMAGES_DURATION_DELTA"),
         ({"ECRSCAN_SCAN_TIMEOUT": "30m"}, ["scan", "team/api:v1"], "ECRSCAN_SCAN_TIMEOUT"),
         ({"AWS_ENDPOINT_URL": "notaurl"}, ["repos"], "AWS_ENDPOINT_URL"),
+        ({"ECRSCAN_ACCOUNTS": "^prod-"}, ["rescan"], "ECRSCAN_ACCOUNTS"),
     ],
 )
 def test_an_error_from_a_variable_names_it(env, args, variable) -> None:

@@ -38,8 +38,8 @@ def test_via_queue_sends_one_job_per_repository_and_scans_nothing(setup):
     assert f"queued 2 of 2 repository jobs to {url}" in result.stderr
     jobs = sorted((parse_job(b) for b in drain(sqs, url)), key=lambda j: j.repository_name)
     assert [(j.repository_name, j.registry_id, j.expiry, j.region) for j in jobs] == [
-        ("team/api", "123456789012", None, REGION),
-        ("team/web", "123456789012", None, REGION),
+        ("team/api", "123456789012", None, None),  # the queue's own region: not named
+        ("team/web", "123456789012", None, None),
     ]
     image = registry.backend.repositories["team/api"]._get_image(None, digest)
     assert image.last_scan is None  # nothing scanned locally

@@ -159,7 +159,8 @@ def test_all_regions_asks_each_account(org) -> None:
 
 def test_usage_errors_before_any_call() -> None:
     for args, message in (
-        (["rescan", "--ou", "ou-abcd-12345678"], "need --organization"),
+        (["rescan", "--ou", "ou-abcd-12345678"], "'--ou': needs --organization"),
+        (["rescan", "--exclude-accounts", "(?=x)"], "'--exclude-accounts'"),
         (
             ["rescan", "--organization", "--role-arn", "arn:aws:iam::111111111111:role/x"],
             "cannot be combined with --role-arn",
@@ -204,8 +205,8 @@ def test_via_queue_sends_one_job_per_account_region_and_repository(org) -> None:
     }
     role = "arn:aws:iam::{}:role/" + ROLE
     expected = {
-        (account, EAST, f"{name}-repo", None if account == ACCOUNT else role.format(account))
+        (account, None, f"{name}-repo", None if account == ACCOUNT else role.format(account))
         for name, account in org.ids.items()
     }
-    assert jobs == expected  # every account's repository; eu-west-1 has none
+    assert jobs == expected  # every account's repository (the queue's region: not named)
     assert "queued 5 of 5 repository jobs" in result.stderr

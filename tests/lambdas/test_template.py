@@ -490,6 +490,9 @@ def test_iam_resources_are_scoped(template):
     repository_arn = {
         "Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"
     }
+    any_region_repository_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*"
+    }
     every = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": ROLE}
     organization = {"OrganizationRoleName": "ecrscan-audit"}
     for function, overrides in itertools.product(FUNCTIONS, (every, organization)):
@@ -515,7 +518,10 @@ def test_iam_resources_are_scoped(template):
                 assert acts == STATE_ACTIONS, statement
                 assert resource == {"Fn::GetAtt": ["NotifyStateTable", "Arn"]}, statement
             elif all(a.startswith("ecr:") for a in acts):
-                assert resource == repository_arn, statement
+                if function == "ImagesFunction":  # jobs may name any region of the account
+                    assert resource == any_region_repository_arn, statement
+                else:
+                    assert resource == repository_arn, statement
             else:  # SQS, SNS, logs: a resource of this stack
                 assert set(resource) <= {"Fn::GetAtt", "Ref"}, statement
                 target = (resource.get("Fn::GetAtt") or [resource.get("Ref")])[0]

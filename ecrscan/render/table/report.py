@@ -33,8 +33,8 @@ from ecrscan.render.common import (
     unlisted_count,
     verdict_text,
 )
-from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
-from ecrscan.render.targets import REPORT_COLUMNS, report_totals, targets_table
+from ecrscan.render.coverage import multi_target, scope_title
+from ecrscan.render.targets import REPORT_COLUMNS, coverage_tables, report_totals
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -69,12 +69,7 @@ def report_table(result: ReportResult) -> RenderableType:
     if result.details:
         for report in result.breached:
             parts.append(findings_table(result, report))
-    by_target = targets_table(result.coverage, report_totals(result), REPORT_COLUMNS)
-    if by_target is not None:
-        parts.append(by_target)
-    extra = not_audited_table(result.coverage, result.scopes)
-    if extra is not None:
-        parts.append(extra)
+    parts += coverage_tables(result, report_totals(result), REPORT_COLUMNS)
     return Group(*parts)
 
 

@@ -22,8 +22,8 @@ from ecrscan.render.common import (
     short_digest,
     tags_text,
 )
-from ecrscan.render.coverage import multi_target, not_audited_table, scope_title
-from ecrscan.render.targets import RESCAN_COLUMNS, rescan_totals, targets_table
+from ecrscan.render.coverage import multi_target, scope_title
+from ecrscan.render.targets import RESCAN_COLUMNS, coverage_tables, rescan_totals
 
 
 def repositories_table(listing: RepositoryListing) -> Table:
@@ -64,12 +64,7 @@ def rescan_table(result: RescanResult) -> RenderableType:
         plan = plan_table(result)
         if plan is not None:
             parts.append(plan)
-    by_target = targets_table(result.coverage, rescan_totals(result), RESCAN_COLUMNS)
-    if by_target is not None:
-        parts.append(by_target)
-    extra = not_audited_table(result.coverage, result.scopes)
-    if extra is not None:
-        parts.append(extra)
+    parts += coverage_tables(result, rescan_totals(result), RESCAN_COLUMNS)
     return Group(*parts)
 
 
