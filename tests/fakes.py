@@ -76,3 +76,21 @@ def quick_registry(region: str = "us-east-1") -> Any:
     from tests.registry import FakeRegistry
 
     return FakeRegistry(fresh_session(region).client("ecr"), region)
+
+
+def assumed_session(role_arn: str, region: str = "us-east-1") -> boto3.Session:
+    """A session with the role's credentials (call inside ``mock_aws``): moto gives its
+    calls to the role's account, so each account has its own registries."""
+    credentials = (
+        fresh_session(region)
+        .client("sts")
+        .assume_role(RoleArn=role_arn, RoleSessionName="test-setup")["Credentials"]
+    )
+    core = fresh_session(region)._session  # shares the loaded service models
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+        botocore_session=core,
+    )

@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.organization import Account, AccountSelector, check_ou_ids, check_role_name
-from tests.fakes import fresh_session
+from tests.fakes import assumed_session, fresh_session
 from tests.inuse_world import ACCOUNT, Sessions, body_field
 from tests.registry import FakeRegistry
 
@@ -28,16 +28,7 @@ ROLE = "ecrscan-audit"
 
 
 def role_session(account: str, region: str = EAST, role: str = ROLE) -> boto3.Session:
-    sts = fresh_session(region).client("sts")
-    creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
+    return assumed_session(f"arn:aws:iam::{account}:role/{role}", region)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from ecrscan.cli.app import AppContext
 from ecrscan.core.targets import Target
 from ecrscan.engine.runner import Event
 from ecrscan.engine.targets import _Cumulative
-from tests.fakes import fresh_session
+from tests.fakes import assumed_session, fresh_session
 from tests.inuse_world import (
     ACCOUNT,
     Sessions,
@@ -39,16 +39,7 @@ TOKEN = "The security token included in the request is invalid."
 
 
 def role_session(role_arn: str, region: str = EAST) -> boto3.Session:
-    """A session with the role's credentials: moto attributes its calls to the role's
-    account."""
-    sts = fresh_session(region).client("sts")
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="test-setup")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
+    return assumed_session(role_arn, region)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from ecrscan.lambdas import images, repositories, runtime
 from tests.aws.test_sts import fail_calls, host, register
 from tests.conftest import REGION
 from tests.core.test_jobs import drain
-from tests.fakes import fresh_session
+from tests.fakes import assumed_session, fresh_session
 from tests.lambdas.test_handlers import (
     CountingSession,
     FakeContext,
@@ -46,19 +46,7 @@ FILTER = "^(web|api|ghost|base|tools|thing)$"  # all but "ignored" (RE2 has no l
 
 
 def role_session(role_arn: str) -> boto3.Session:
-    credentials = (
-        fresh_session(REGION)
-        .client("sts")
-        .assume_role(RoleArn=role_arn, RoleSessionName="test-setup")["Credentials"]
-    )
-    core = fresh_session(REGION)._session  # shares the loaded service models
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-        botocore_session=core,
-    )
+    return assumed_session(role_arn, REGION)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ecrscan.core.jobs import job_body, parse_job
 from ecrscan.lambdas import images, repositories, runtime
 from tests.conftest import REGION
 from tests.core.test_jobs import drain
+from tests.fakes import assumed_session
 from tests.inuse_world import Sessions, body_field
 from tests.lambdas.test_handlers import FakeContext, sqs_event
 from tests.registry import FakeRegistry
@@ -22,15 +23,7 @@ ROLE = "ecrscan-audit"
 
 
 def role_session(account: str, region: str = REGION) -> boto3.Session:
-    creds = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="setup"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
+    return assumed_session(f"arn:aws:iam::{account}:role/{ROLE}", region)
 
 
 @pytest.fixture

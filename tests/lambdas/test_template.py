@@ -24,6 +24,7 @@ from ecrscan.lambdas import images, reporter, repositories, runtime
 from tests.conftest import REGION
 from tests.core.test_events import ECR_SAMPLE, load_event, variant
 from tests.core.test_jobs import drain
+from tests.fakes import assumed_session
 from tests.lambdas.test_handlers import FakeContext, sqs_event
 from tests.registry import FakeRegistry
 from tests.state_table import create_state_table
@@ -288,15 +289,7 @@ class CallRecorder:
 
 
 def role_session(role_arn: str) -> boto3.Session:
-    credentials = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=role_arn, RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
+    return assumed_session(role_arn, REGION)
 
 
 def task_definition(session: Any, family: str, image: str) -> None:
