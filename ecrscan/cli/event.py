@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -150,7 +151,7 @@ def read_event(source: str) -> ScanEvent:
     name = "stdin" if source == STDIN else source
     try:
         if source == STDIN:
-            raw = click.get_binary_stream("stdin").read(MAX_EVENT_BYTES + 1)
+            raw = sys.stdin.buffer.read(MAX_EVENT_BYTES + 1)
         else:
             with open(source, "rb") as handle:
                 raw = handle.read(MAX_EVENT_BYTES + 1)
