@@ -20,7 +20,7 @@ from ecrscan.core.notify import Change
 from ecrscan.core.problem import Problem
 from ecrscan.core.words import plural
 from ecrscan.engine.notify import Batch, ChangeNotifier
-from ecrscan.render.sns import SnsMessage, build_messages, change_messages
+from ecrscan.render.sns import SnsMessage, build_messages
 
 
 def publish_report(
@@ -100,11 +100,11 @@ def _messages(result: ReportResult, batch: Batch, always: bool) -> list[SnsMessa
             region=result.region,
             generated_at=result.generated_at,
         )
-    return change_messages(
+    return build_messages(
         result.images,
-        batch.reports(Change.NEW, Change.CHANGED),
-        batch.reports(Change.RESOLVED),
         result.thresholds,
+        changed=batch.reports(Change.NEW, Change.CHANGED),
+        resolved=batch.reports(Change.RESOLVED),
         always=always,
         region=result.region,
         generated_at=result.generated_at,

@@ -5,8 +5,8 @@
 subscribers receive) and a fuller ``email`` body with counts against thresholds for each
 image.  One logical message per run lists every breaching image; when it would pass the
 SNS size limit the image list is split over several messages ("part i/n"), none lost.
-:func:`change_messages` lists only what changed since the last notification (new or
-changed breaches, images back within thresholds).  The reporter Lambda function
+Given what changed since the last notification, it lists only that (new or changed
+breaches, images back within thresholds).  The reporter Lambda function
 publishes :func:`event_messages` for a single image.
 """
 
@@ -77,47 +77,36 @@ def build_messages(
     reports: Sequence[ImageReport],
     thresholds: Thresholds,
     *,
+    changed: Sequence[ImageReport] | None = None,
+    resolved: Sequence[ImageReport] = (),
     always: bool = False,
     title: str = "ecrscan",
     region: str | None = None,
     max_bytes: int = SNS_MAX_BYTES,
     generated_at: datetime | None = None,
 ) -> list[SnsMessage]:
-    """The messages to publish for ``reports``: none when no image breaches (unless
-    ``always``, then one "no breaches" message), otherwise one listing every breaching
-    image and every image that could not be assessed, split into parts of at most
+    """The messages to publish for ``reports``, split into parts of at most
     ``max_bytes`` (UTF-8 bytes of the JSON message) when needed.
+
+    Without ``changed``: none when no image breaches (unless ``always``, then one "no
+    breaches" message), otherwise one listing every breaching image and every image
+    that could not be assessed.
+
+    With ``changed`` (a run that notifies on change): the images that newly breach or
+    breach differently, and ``resolved`` (back within thresholds), among all the
+    ``reports`` judged, with the images that could not be assessed; none when nothing
+    changed (unless ``always``: then a "no changes" message).
 
     Raises ``ValueError`` when ``max_bytes`` cannot hold even one image.
     """
-    breaching = [r for r in reports if r.status is ImageStatus.BREACH]
-    if not breaching and not always:
+    if changed is None:
+        listed: Sequence[ImageReport] = [r for r in reports if r.status is ImageStatus.BREACH]
+    else:
+        listed = changed
+    if not listed and not resolved and not always:
         return []
-    builder = _Builder(reports, breaching, (), thresholds, title, region, generated_at)
-    return builder.messages(max_bytes)
-
-
-def change_messages(
-    reports: Sequence[ImageReport],
-    changed: Sequence[ImageReport],
-    resolved: Sequence[ImageReport],
-    thresholds: Thresholds,
-    *,
-    always: bool = False,
-    title: str = "ecrscan",
-    region: str | None = None,
-    max_bytes: int = SNS_MAX_BYTES,
-    generated_at: datetime | None = None,
-) -> list[SnsMessage]:
-    """The messages of a run that notifies on change: ``changed`` (images that newly
-    breach, or breach differently) and ``resolved`` (back within thresholds) among all
-    the ``reports`` judged, with the images that could not be assessed; none when
-    nothing changed (unless ``always``: then a "no changes" message).  Split like
-    :func:`build_messages`."""
-    if not changed and not resolved and not always:
-        return []
-    builder = _Builder(reports, changed, resolved, thresholds, title, region, generated_at)
-    builder.changes = True
+    builder = _Builder(reports, listed, resolved, thresholds, title, region, generated_at)
+    builder.changes = changed is not None
     return builder.messages(max_bytes)
 
 
@@ -130,7 +119,7 @@ def event_messages(
     thresholds."""
     region = scan.region or None
     if resolved:
-        return change_messages([report], [], [report], thresholds, region=region)
+        return build_messages([report], thresholds, changed=[], resolved=[report], region=region)
     return build_messages([report], thresholds, always=True, region=region)
 
 

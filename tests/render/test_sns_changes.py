@@ -11,7 +11,7 @@ import pytest
 from ecrscan.core.events import image_report, parse_scan_event
 from ecrscan.core.model import ImageStatus
 from ecrscan.core.thresholds import Thresholds
-from ecrscan.render.sns import change_messages, event_messages
+from ecrscan.render.sns import build_messages, event_messages
 from tests.core.test_events import ECR_SAMPLE, variant
 from tests.render.test_sns import assert_subject_ok, body, breaching, listed
 from tests.report_samples import NOW, REGION, THRESHOLDS, report
@@ -23,8 +23,8 @@ def fixed(n: int, prefix: str = "team/ok") -> list:
 
 def test_nothing_changed_nothing_sent_unless_always():
     still = breaching(3)
-    assert change_messages(still, [], [], THRESHOLDS) == []
-    [message] = change_messages(still, [], [], THRESHOLDS, always=True, region=REGION)
+    assert build_messages(still, THRESHOLDS, changed=[]) == []
+    [message] = build_messages(still, THRESHOLDS, changed=[], always=True, region=REGION)
     assert message.subject == "ecrscan: no changes, 3 images checked [us-east-1]"
     assert body(message)["default"].startswith(
         "ecrscan: no new or changed breach, none back within thresholds in us-east-1 "
@@ -35,8 +35,8 @@ def test_nothing_changed_nothing_sent_unless_always():
 def test_changed_and_resolved_are_listed_in_their_sections():
     still, changed, resolved = breaching(5), breaching(1, "team/new"), fixed(2)
     reports = [*still, *changed, *resolved]
-    [message] = change_messages(
-        reports, changed, resolved, THRESHOLDS, region=REGION, generated_at=NOW
+    [message] = build_messages(
+        reports, THRESHOLDS, changed=changed, resolved=resolved, region=REGION, generated_at=NOW
     )
     assert message.subject == "ecrscan: 1 new or changed, 2 back within thresholds [us-east-1]"
     text = body(message)
@@ -64,30 +64,35 @@ def test_changed_and_resolved_are_listed_in_their_sections():
 )
 def test_subjects(changed, resolved, subject):
     new, ok = breaching(changed, "team/new"), fixed(resolved)
-    [message] = change_messages([*new, *ok], new, ok, THRESHOLDS, region=REGION)
+    [message] = build_messages([*new, *ok], THRESHOLDS, changed=new, resolved=ok, region=REGION)
     assert message.subject == subject
     assert_subject_ok(message.subject)
 
 
 def test_a_long_name_keeps_the_subject_short():
     ok = [report("team/" + "x" * 150 + "\nnext line", ("v1",), ())]
-    [message] = change_messages(ok, [], ok, THRESHOLDS, region=REGION)
+    [message] = build_messages(ok, THRESHOLDS, changed=[], resolved=ok, region=REGION)
     assert_subject_ok(message.subject)
     assert message.subject.startswith("ecrscan: team/xxx") and message.subject.endswith("...")
 
 
 def test_unassessed_images_ride_along_but_do_not_trigger():
     missing = report("legacy/old", (), None, status=ImageStatus.NO_SCAN)
-    assert change_messages([missing], [], [], THRESHOLDS) == []
+    assert build_messages([missing], THRESHOLDS, changed=[]) == []
     ok = fixed(1)
-    [message] = change_messages([missing, *ok], [], ok, THRESHOLDS)
+    [message] = build_messages([missing, *ok], THRESHOLDS, changed=[], resolved=ok)
     assert "Not assessed:\n- legacy/old" in body(message)["default"]
 
 
 def test_a_big_change_is_split_and_loses_nothing():
     changed, resolved = breaching(30, "team/new"), fixed(30)
-    messages = change_messages(
-        [*changed, *resolved], changed, resolved, THRESHOLDS, region=REGION, max_bytes=3000
+    messages = build_messages(
+        [*changed, *resolved],
+        THRESHOLDS,
+        changed=changed,
+        resolved=resolved,
+        region=REGION,
+        max_bytes=3000,
     )
     assert len(messages) > 2
     assert all(m.size <= 3000 for m in messages)
