@@ -18,8 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ecrscan.engine.report import WaitUpdate
 from ecrscan.engine.runner import Event
+from ecrscan.engine.wait import WaitUpdate
 
 
 class ProgressDisplay:

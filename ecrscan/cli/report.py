@@ -37,6 +37,7 @@ from ecrscan.core.model import ReportResult
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.targets import Audit
+from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
 
@@ -177,12 +178,12 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
         lines = WaitLines(enabled=not app.quiet and not display.active)  # no terminal: CI
         if settings.images:
             result = build_report(
-                gateway_for, now, settings, progress=display.callback, watch=lines
+                gateway_for, now, settings, progress=display.callback, pacing=Pacing(watch=lines)
             )
         else:  # logs its calls per target
             audit = Audit(app.session(), plan, now, app.gateways(settings.concurrency))
             audit.progress = display.callback
-            result = audit.report(settings, watch=lines)
+            result = audit.report(settings, Pacing(watch=lines))
     if settings.images:
         log_calls(gateways)
     coverage_errors(result.coverage)

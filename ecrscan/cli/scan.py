@@ -20,6 +20,7 @@ from ecrscan.core.durations import parse_duration
 from ecrscan.core.imageref import ImageRef, parse_image_ref
 from ecrscan.core.model import ReportResult
 from ecrscan.engine.scan import ScanSettings, Start, scan
+from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
 
@@ -133,7 +134,7 @@ def _run(app: AppContext, settings: ScanSettings, concurrency: int) -> ReportRes
             app.clock(),
             settings,
             progress=display.callback,
-            watch=lines,
+            pacing=Pacing(watch=lines),
             started=started,
         )
     log_calls(gateways)

@@ -14,9 +14,8 @@ functions of that result.  It reads and never acts: no scan is started here.
   subtracted from the counts the thresholds see and stay in the findings, marked.
 * Waiting: with ``wait``, images whose scan is IN_PROGRESS or PENDING - and images never
   scanned but pushed less than :data:`NEW_IMAGE_GRACE` ago, whose scan-on-push scan may
-  not be registered yet - are polled in rounds with capped exponential backoff until
-  their scan ends or ``timeout`` seconds have passed.  ``sleep`` and ``clock`` are
-  injected so tests never sleep.
+  not be registered yet - are polled (:mod:`ecrscan.engine.wait`) until their scan ends
+  or ``timeout`` seconds have passed.
 * Failures are values: an AWS error, or a transport error that survived botocore's
   retries (read timeout, connection refused ...), on one image is an ``ERROR`` entry, on
   one repository listing a ``repository_errors`` entry.  Only failing to list the
@@ -30,7 +29,6 @@ created, and the progress callback is called, in the calling thread only.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,7 +46,6 @@ from ecrscan.core.model import (
     ImageReport,
     ReportResult,
     Repository,
-    ScanState,
 )
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
@@ -70,12 +67,9 @@ from ecrscan.engine.runner import (
     no_progress,
     not_reached,
 )
+from ecrscan.engine.wait import Done, Pacing, Until, wait_for_scans
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
-POLL_FIRST = 5.0  # first pause between polls, doubled each round ...
-POLL_CAP = 15.0  # ... up to this while few scans are awaited (a CI job hears soon) ...
-POLL_RATE = 5.0  # ... and up to one round per (awaited / this) seconds with many ...
-POLL_CAP_MAX = 60.0  # ... but never longer than this
 
 GatewayFactory = Callable[[str | None, str | None], Any]
 
@@ -133,13 +127,13 @@ def build_report(
     now: datetime,
     settings: ReportSettings,
     *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
     progress: ProgressCallback | None = None,
-    watch: Watch | None = None,
+    pacing: Pacing | None = None,
 ) -> ReportResult:
-    """Run one report.  ``now`` must be timezone-aware (UTC).  ``watch`` hears how
-    the scans ``settings.wait`` waits for stand, after every poll."""
+    """Run one report.  ``now`` must be timezone-aware (UTC).  ``pacing``: the clock
+    and sleep the ``settings.wait`` polling uses, and who hears after every poll how
+    the awaited scans stand."""
+    pacing = pacing or Pacing()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     active, expired = split_expired(settings.ignore_rules, now)
@@ -156,8 +150,6 @@ def build_report(
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
     stop = settings.stop
-    if stop is not None and sleep is time.sleep:
-        sleep = stop.sleep  # a stop wakes the --wait polling at once
 
     with bounded_pool(settings.concurrency, stop) as runner:
         scopes: list[RepoScope] = []
@@ -170,9 +162,8 @@ def build_report(
             )
         notices.extend(more)
         if waiting:
-            done.extend(
-                _wait_for_scans(settings, run, runner, waiting, sleep, clock, watch or _ignore)
-            )
+            until = Until(settings.timeout, stop)
+            done.extend(wait_for_scans(run, runner, waiting, until, pacing))
 
     return ReportResult(
         images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),
@@ -185,13 +176,6 @@ def build_report(
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=stop.reason if stop is not None and stop.is_set() else "",
     )
-
-
-Done = list[tuple[tuple[Any, ...], ImageReport]]
-
-
-def _ignore(update: WaitUpdate) -> None:
-    return None
 
 
 def _scan_references(
@@ -287,87 +271,6 @@ def _scan_registry(
             "images cannot be pulled or scanned until restored"
         )
     return done, waiting, notices, errors
-
-
-@dataclass(frozen=True)
-class WaitUpdate:
-    """Where one awaited scan stands: ``status`` is the scan status (``NOT FOUND YET``
-    before the scan is registered), ``done`` once it ended or the wait gave up."""
-
-    label: str
-    status: str
-    waited: float  # seconds since the wait began
-    remaining: float  # seconds until the timeout
-    done: bool = False
-
-
-Watch = Callable[[WaitUpdate], None]
-
-
-def poll_cap(awaited: int) -> float:
-    """The longest pause between polling rounds for ``awaited`` scans: short for a few
-    (a finished scan is seen within :data:`POLL_CAP` seconds), longer for many, so that
-    the rounds average at most :data:`POLL_RATE` calls a second."""
-    return min(POLL_CAP_MAX, max(POLL_CAP, awaited / POLL_RATE))
-
-
-def _wait_for_scans(
-    settings: ReportSettings,
-    run: Inspector,
-    runner: BoundedRunner[Any],
-    waiting: list[Waiting],
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    watch: Watch,
-) -> Done:
-    """Poll the waiting images in rounds until their scans end or the timeout passes;
-    whatever is still waiting then is reported as it stands (PENDING or NO_SCAN).
-    ``watch`` hears where each image stands after every round."""
-    done: Done = []
-    started = clock()
-    deadline = started + max(0.0, settings.timeout)
-    delay = POLL_FIRST
-    stopped = settings.stop.is_set if settings.stop is not None else lambda: False
-
-    def tell(item: Waiting, status: str, finished: bool = False) -> None:
-        now = clock()
-        watch(WaitUpdate(_label(item), status, now - started, deadline - now, finished))
-
-    for item in waiting:
-        tell(item, _status(item.state))
-    while waiting and not stopped():
-        remaining = deadline - clock()
-        if remaining <= 0:
-            break
-        sleep(min(delay, remaining))
-        delay = min(delay * 2, poll_cap(len(waiting)))
-        for item in waiting:
-            runner.submit(item, run.inspect, item.target, False)
-        waiting = []
-        for item, future in runner.completed():
-            outcome = None if not_reached(future) else future.result()
-            if outcome is None:  # stopped: reported as it stood
-                waiting.append(item)
-            elif isinstance(outcome, Waiting):
-                waiting.append(outcome)
-                tell(outcome, _status(outcome.state))
-            else:
-                done.append((item.target.order, outcome))
-                tell(item, _status(outcome.state) if outcome.state else outcome.status.value, True)
-    for item in waiting:
-        done.append((item.target.order, run.unfinished(item)))
-        tell(item, f"{_status(item.state)}, gave up", True)
-    return done
-
-
-def _status(state: ScanState | None) -> str:
-    if state is None or state.never_scanned:
-        return "NOT FOUND YET"
-    return state.status or "UNKNOWN"
-
-
-def _label(item: Waiting) -> str:
-    return item.target.reference or item.target.image.label
 
 
 def _collect(

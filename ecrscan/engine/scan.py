@@ -12,7 +12,6 @@ exit codes are the same.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,8 +22,9 @@ from dateutil.relativedelta import relativedelta
 from ecrscan.aws.errors import AwsError
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import Outcome, ReportResult, ScanType
-from ecrscan.engine.report import GatewayFactory, ReportSettings, Watch, build_report
+from ecrscan.engine.report import GatewayFactory, ReportSettings, build_report
 from ecrscan.engine.runner import ProgressCallback, bounded_pool, not_reached
+from ecrscan.engine.wait import Pacing
 
 RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
 
@@ -58,10 +58,8 @@ def scan(
     now: datetime,
     settings: ScanSettings,
     *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
     progress: ProgressCallback | None = None,
-    watch: Watch | None = None,
+    pacing: Pacing | None = None,
     started: Callable[[Start], None] | None = None,
 ) -> ReportResult:
     """Start the scans, wait for them, judge the images.  ``now`` must be aware.
@@ -71,9 +69,7 @@ def scan(
     starts = start_scans(gateways, now, settings, started)
     expected = frozenset(s.digest for s in starts if s.expected)
     report = replace(settings.report, wait=True, expected=expected)
-    result = build_report(
-        gateways, now, report, sleep=sleep, clock=clock, progress=progress, watch=watch
-    )
+    result = build_report(gateways, now, report, progress=progress, pacing=pacing)
     notices = tuple(s.notice for s in starts)
     return replace(result, notices=(*notices, *result.notices), command="scan")
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,9 +42,10 @@ from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
 from ecrscan.engine.plan import InUseMode, Plan, plan_targets, scope_for
-from ecrscan.engine.report import ReportSettings, Watch, build_report
+from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.engine.runner import Event, ProgressCallback
+from ecrscan.engine.wait import Pacing
 
 log = logging.getLogger("ecrscan")
 
@@ -199,14 +199,13 @@ class Audit:
     def report(
         self,
         settings: ReportSettings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        watch: Watch | None = None,
+        pacing: Pacing | None = None,
     ) -> ReportResult:
         """A registry ``report`` over every target.  The ``wait`` timeout is one deadline
         for the whole run, not one per target."""
         gateways, notify = self._gateways(), _Cumulative(self.progress)
+        pacing = pacing or Pacing()
+        clock = pacing.clock
         deadline = clock() + max(0.0, settings.timeout)
 
         def work(target: Target, scope: ImageScope | None) -> ReportResult:
@@ -215,10 +214,8 @@ class Audit:
                 lambda region, registry_id: gateways.ecr(target, registry_id),
                 self.now,
                 scoped,
-                sleep=sleep,
-                clock=clock,
                 progress=notify,
-                watch=watch,
+                pacing=pacing,
             )
 
         done = over_targets(self.base_session, self.plan, self.now, gateways, work)

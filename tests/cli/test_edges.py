@@ -22,7 +22,7 @@ from ecrscan.core.model import Finding, Image, ScanState
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.inspect import Inspector, Target
-from ecrscan.engine.report import WaitUpdate
+from ecrscan.engine.wait import WaitUpdate
 from ecrscan.render.formats import Format, render
 from tests.cli.test_rescan import Sessions, no_aws
 from tests.conftest import REGION

@@ -21,8 +21,9 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.registry import FatalError
-from ecrscan.engine.report import POLL_CAP, POLL_FIRST, ReportSettings, build_report, poll_cap
+from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import Event
+from ecrscan.engine.wait import POLL_CAP, POLL_FIRST, Pacing, poll_cap
 from tests.registry import FakeRegistry
 
 REGION = "us-east-1"
@@ -81,7 +82,8 @@ class FakeTime:
 def run(settings: ReportSettings, gateways: Gateways | None = None, **kwargs: Any):
     gateways = gateways or Gateways()
     fake = kwargs.pop("time", None) or FakeTime()
-    return build_report(gateways, NOW, settings, sleep=fake.sleep, clock=fake.clock, **kwargs)
+    pacing = Pacing(fake.sleep, fake.clock, kwargs.pop("watch", None))
+    return build_report(gateways, NOW, settings, pacing=pacing, **kwargs)
 
 
 def scanned(registry: FakeRegistry, repo: str, tag: str, counts: dict[str, int], **kw: Any) -> str:

@@ -427,6 +427,7 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
     from ecrscan.engine.plan import Plan
     from ecrscan.engine.report import ReportSettings
     from ecrscan.engine.targets import Audit
+    from ecrscan.engine.wait import Pacing
     from tests.fakes import FakeTime
 
     east = FakeRegistry(fresh_session(EAST).client("ecr"), EAST)
@@ -437,7 +438,7 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
     one_at_a_time = Plan(regions=(EAST, WEST), concurrency=8, max_concurrency=8)
     assert one_at_a_time.parallel_targets == 1
     result = Audit(fresh_session(EAST), one_at_a_time, NOW).report(
-        ReportSettings(wait=True, timeout=60), sleep=fake.sleep, clock=fake.clock
+        ReportSettings(wait=True, timeout=60), Pacing(fake.sleep, fake.clock)
     )
     assert [(r.region, r.status.value) for r in result.images] == [
         (EAST, "pending"),
