@@ -102,24 +102,22 @@ class StateStore(Gateway):
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:
             condition = _version_is(expected)
-        self._call(
-            self._write,
-            "put_item",
-            retry=THROTTLING_ONLY,
-            TableName=self.table,
-            Item=item_of(record),
-            **condition,
-        )
+        self._write_if(condition, "put_item", Item=item_of(record))
 
     def delete(self, key: str, expected: int) -> None:
         """Delete the record of ``key`` if it still has version ``expected``."""
+        self._write_if(_version_is(expected), "delete_item", Key=_key(key))
+
+    def _write_if(self, condition: dict[str, Any], operation: str, **params: Any) -> None:
+        """One conditional write, retried on throttling only (a refused condition is
+        the answer, not a failure to retry)."""
         self._call(
             self._write,
-            "delete_item",
+            operation,
             retry=THROTTLING_ONLY,
             TableName=self.table,
-            Key=_key(key),
-            **_version_is(expected),
+            **params,
+            **condition,
         )
 
 
