@@ -5,6 +5,7 @@ queue; with ECS discovery, jobs naming exactly the images ECS task definitions u
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,40 +65,20 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     the jobs for the rest are queued and :class:`DiscoveryIncomplete` is raised.
     """
     now = runtime.clock()
-    env = runtime.environ()
-    overrides = _overrides(event)
-    pattern = overrides.get("repositoriesFilterRegexp", env.get("REPOSITORIES_FILTER_REGEXP"))
-    queue_url = overrides.get("jobsQueueUrl") or env.get("IMAGES_SCAN_JOBS_QUEUE_URL")
-    if not queue_url:
-        raise ConfigurationError(
-            "no jobs queue: set IMAGES_SCAN_JOBS_QUEUE_URL or pass jobsQueueUrl in the event"
-        )
-    expiry = overrides.get("expiry") or None
-    if expiry is not None:
-        runtime.check_duration(expiry, "event key expiry")
-    try:
-        repo_filter = RepositoryFilter.compile(pattern or None)
-    except ValueError as exc:
-        raise ConfigurationError(f"REPOSITORIES_FILTER_REGEXP: {exc}") from None
-    discovery = runtime.flag(env.get("ECS_DISCOVERY_ENABLED"), "ECS_DISCOVERY_ENABLED")
-    roles = runtime.discovery_roles(env)
-    org_role = runtime.organization_role(env)
-    if discovery and org_role:
-        raise ConfigurationError(
-            "ECS_DISCOVERY_ENABLED and ORGANIZATION_ROLE_NAME cannot be combined: ECS "
-            "discovery covers the accounts of ECS_DISCOVERY_ROLES"
-        )
+    config = _Config.read(event)
+    repo_filter, expiry = config.repo_filter, config.expiry
     plan: InUsePlan | None = None
     org: JobPlan | None = None
-    if discovery:
-        plan = _plan_in_use(repo_filter, expiry, roles, default_session_name(now))
+    if config.discovery:
+        plan = _plan_in_use(repo_filter, expiry, config.roles, default_session_name(now))
         bodies, repositories = list(plan.jobs), len(plan.repositories)
-    elif org_role:
-        org = _organization_jobs(repo_filter, expiry, org_role, now)
+    elif config.org_role:
+        org = _organization_jobs(repo_filter, expiry, config.org_role, now)
         bodies, repositories = list(org.bodies), org.repositories
     else:
         listed = list_repositories(runtime.clients.gateway(), repo_filter)
         bodies, repositories = repository_jobs(listed, expiry), len(listed)
+    queue_url = config.queue_url
     report = send_jobs(runtime.clients.sqs(), queue_url, bodies, sleep=runtime.sleep)
     result: dict[str, Any] = {
         "repositories": repositories,
@@ -105,7 +86,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "failed": len(report.failed),
         "retried": report.retried,
         "queueUrl": queue_url,
-        "filter": pattern or None,
+        "filter": config.pattern or None,
     }
     if org is not None:
         result["accounts"] = org.accounts
@@ -118,6 +99,47 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             f"queued for the rest (first: {result['unreachable'][0]})"
         )
     return result
+
+
+@dataclass(frozen=True)
+class _Config:
+    """What one invocation is set to do: the environment, with the event's overrides."""
+
+    pattern: str | None
+    queue_url: str
+    expiry: str | None
+    repo_filter: RepositoryFilter
+    discovery: bool
+    roles: tuple[str, ...]
+    org_role: str | None
+
+    @classmethod
+    def read(cls, event: Any) -> _Config:
+        """Read and check the settings; a bad one raises :class:`ConfigurationError`."""
+        env = runtime.environ()
+        overrides = _overrides(event)
+        pattern = overrides.get("repositoriesFilterRegexp", env.get("REPOSITORIES_FILTER_REGEXP"))
+        queue_url = overrides.get("jobsQueueUrl") or env.get("IMAGES_SCAN_JOBS_QUEUE_URL")
+        if not queue_url:
+            raise ConfigurationError(
+                "no jobs queue: set IMAGES_SCAN_JOBS_QUEUE_URL or pass jobsQueueUrl in the event"
+            )
+        expiry = overrides.get("expiry") or None
+        if expiry is not None:
+            runtime.check_duration(expiry, "event key expiry")
+        try:
+            repo_filter = RepositoryFilter.compile(pattern or None)
+        except ValueError as exc:
+            raise ConfigurationError(f"REPOSITORIES_FILTER_REGEXP: {exc}") from None
+        discovery = runtime.flag(env.get("ECS_DISCOVERY_ENABLED"), "ECS_DISCOVERY_ENABLED")
+        roles = runtime.discovery_roles(env)
+        org_role = runtime.organization_role(env)
+        if discovery and org_role:
+            raise ConfigurationError(
+                "ECS_DISCOVERY_ENABLED and ORGANIZATION_ROLE_NAME cannot be combined: ECS "
+                "discovery covers the accounts of ECS_DISCOVERY_ROLES"
+            )
+        return cls(pattern, queue_url, expiry, repo_filter, discovery, roles, org_role)
 
 
 def _conclude(
