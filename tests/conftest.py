@@ -98,6 +98,20 @@ def server_env(moto_server: str, tmp_path) -> Iterator[dict[str, str]]:
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
 
 
+@pytest.fixture
+def server_registry(server_env: dict[str, str], moto_server: str) -> FakeRegistry:
+    """A registry on moto's server, in the clean state of ``server_env``: what the
+    installed command, run with ``server_env``, sees."""
+    client = boto3.client(
+        "ecr",
+        region_name=REGION,
+        endpoint_url=moto_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return FakeRegistry(client, REGION)
+
+
 def ecrscan_command() -> str:
     """The installed console script next to this interpreter (not a module run)."""
     import shutil

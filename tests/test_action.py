@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import boto3
 import click
 import pytest
 import yaml
@@ -133,15 +132,8 @@ def run_scan_step(
 
 
 @pytest.fixture
-def registry(server_env: dict[str, str], moto_server: str) -> FakeRegistry:
-    client = boto3.client(
-        "ecr",
-        region_name=REGION,
-        endpoint_url=moto_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    registry = FakeRegistry(client, REGION)
+def registry(server_registry: FakeRegistry) -> FakeRegistry:
+    registry = server_registry
     registry.create_repo("team/api")
     registry.push("team/api", "v1")
     registry.create_repo("team/web")

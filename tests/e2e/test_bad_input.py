@@ -8,52 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ecrscan_command
-
-
-class Sentinel:
-    """A TCP listener on loopback that accepts, counts and closes connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
+from tests.e2e.listener import Listener
 
 
 @pytest.fixture
-def sentinel() -> Iterator[Sentinel]:
-    listener = Sentinel()
+def sentinel() -> Iterator[Listener]:
+    listener = Listener()
     yield listener
     listener.close()
 
@@ -167,7 +134,7 @@ CASES = [
 
 @pytest.mark.parametrize(("case", "args", "env", "names"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_no_aws_call(
-    case: str, args, env: dict[str, str], names: str, sentinel: Sentinel, tmp_path: Path
+    case: str, args, env: dict[str, str], names: str, sentinel: Listener, tmp_path: Path
 ) -> None:
     proc = run(args(tmp_path), {"AWS_ENDPOINT_URL": sentinel.url, **env}, tmp_path)
     assert proc.returncode == 2, (case, proc.stderr)
@@ -178,7 +145,7 @@ def test_bad_input_is_one_line_exit_2_and_no_aws_call(
     assert sentinel.connections == 0, f"{case}: an AWS call was made"
 
 
-def test_the_sentinel_sees_a_call(sentinel: Sentinel, tmp_path: Path) -> None:
+def test_the_sentinel_sees_a_call(sentinel: Listener, tmp_path: Path) -> None:
     """The check above can fail: a valid command does reach the endpoint."""
     proc = run(["repos"], {"AWS_ENDPOINT_URL": sentinel.url}, tmp_path)
     assert proc.returncode == 3

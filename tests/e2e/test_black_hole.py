@@ -5,9 +5,7 @@ with one line naming the endpoint (the bound with the default timeouts is docume
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,46 +14,12 @@ import pytest
 
 from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, Timeouts
 from tests.conftest import ecrscan_command
-
-
-class BlackHole:
-    """Accepts every connection and reads forever, answering nothing."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.accepted = 0
-        self._open: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            self._open.append(conn)  # never read, never answered, never closed
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for conn in self._open:
-            conn.close()
-        self.sock.close()
+from tests.e2e.listener import Listener
 
 
 @pytest.fixture
-def black_hole() -> Iterator[BlackHole]:
-    hole = BlackHole()
+def black_hole() -> Iterator[Listener]:
+    hole = Listener(hold=True)
     yield hole
     hole.close()
 
@@ -86,11 +50,11 @@ def run(
 
 @pytest.mark.parametrize("command", [["repos"], ["rescan"], ["report"]])
 def test_a_black_hole_fails_in_bounded_time_naming_the_endpoint(
-    command: list[str], black_hole: BlackHole, tmp_path: Path
+    command: list[str], black_hole: Listener, tmp_path: Path
 ) -> None:
     proc, took = run(command, black_hole.url, tmp_path)
     assert proc.returncode == 3, proc.stderr
-    assert black_hole.accepted == READ_ATTEMPTS  # the first call, each attempt, no more
+    assert black_hole.connections == READ_ATTEMPTS  # the first call, each attempt, no more
     bound = Timeouts(connect=1, read=1).bound()  # 3 attempts of 1 + 1 s, and backoff
     assert took < bound + 5, f"{took:.1f}s"
     lines = proc.stderr.splitlines()

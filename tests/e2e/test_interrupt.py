@@ -14,11 +14,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto.ecr.models import ECRBackend
 
-from tests.conftest import REGION, ecrscan_command
+from tests.conftest import ecrscan_command
 from tests.registry import FakeRegistry
 
 REPOSITORIES = ("team/api", "team/web", "infra/db")
@@ -27,17 +26,10 @@ SCAN_LATENCY = 0.25  # seconds the server takes per StartImageScan
 
 
 @pytest.fixture
-def slow_registry(server_env: dict[str, str], moto_server: str, monkeypatch) -> Iterator[Any]:
+def slow_registry(server_registry: FakeRegistry, monkeypatch) -> Iterator[Any]:
     """45 never-scanned images; the server answers StartImageScan after a delay, and
     applies it only then (so an answered call and a started scan are the same)."""
-    client = boto3.client(
-        "ecr",
-        region_name=REGION,
-        endpoint_url=moto_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    registry = FakeRegistry(client, REGION)
+    registry = server_registry
     for repo in REPOSITORIES:
         registry.create_repo(repo)
         for n in range(IMAGES_PER_REPOSITORY):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from tests.conftest import REGION, ecrscan_command
@@ -27,15 +26,8 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture
-def world(server_env: dict[str, str], moto_server: str) -> tuple[FakeRegistry, dict[str, str]]:
-    client = boto3.client(
-        "ecr",
-        region_name=REGION,
-        endpoint_url=moto_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    registry = FakeRegistry(client, REGION)
+def world(server_registry: FakeRegistry) -> tuple[FakeRegistry, dict[str, str]]:
+    registry = server_registry
     for repo in ("team/api", "team/web", "infra/db"):
         registry.create_repo(repo)
     digests = {

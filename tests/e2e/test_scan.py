@@ -9,11 +9,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from moto.ecr.models import ECRBackend
 
-from tests.conftest import REGION, ecrscan_command
+from tests.conftest import ecrscan_command
 from tests.registry import FakeRegistry
 
 SCAN_SECONDS = 2.0  # how long a started scan stays IN_PROGRESS on the server
@@ -28,15 +27,8 @@ def run(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProce
 
 
 @pytest.fixture
-def registry(server_env: dict[str, str], moto_server: str) -> FakeRegistry:
-    client = boto3.client(
-        "ecr",
-        region_name=REGION,
-        endpoint_url=moto_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    registry = FakeRegistry(client, REGION)
+def registry(server_registry: FakeRegistry) -> FakeRegistry:
+    registry = server_registry
     registry.create_repo("team/api")
     return registry
 
