@@ -15,7 +15,7 @@ from ecrscan.aws.sns import publish
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
 from ecrscan.cli.output import error, warn
-from ecrscan.core.model import ReportResult
+from ecrscan.core.model import ImageReport, ReportResult
 from ecrscan.core.notify import Change
 from ecrscan.core.problem import Problem
 from ecrscan.core.words import plural
@@ -31,13 +31,7 @@ def publish_report(
     changes with ``--only-changed``; SNS's refusal is recorded in the result."""
     if gate.only_changed:
         return publish_changes(app, result, gate, region)
-    messages = build_messages(
-        result.images,
-        result.thresholds,
-        always=gate.publish_always,
-        region=result.region,
-        generated_at=result.generated_at,
-    )
+    messages = _messages(result, gate.publish_always)
     if not messages:
         log.info("nothing breaches: no SNS message published")
         return result
@@ -76,7 +70,7 @@ def publish_changes(
     notifier = ChangeNotifier(store, app.clock(), gate.reminder())
 
     def send(batch: Batch) -> int:
-        messages = _messages(result, batch, gate.publish_always)
+        messages = _messages(result, gate.publish_always, batch)
         if not messages:
             log.info("nothing changed since the last notification: no SNS message published")
             return 0
@@ -91,20 +85,20 @@ def publish_changes(
     return result
 
 
-def _messages(result: ReportResult, batch: Batch, always: bool) -> list[SnsMessage]:
-    if batch.everything:  # no state to compare with: what --publish alone sends
-        return build_messages(
-            result.images,
-            result.thresholds,
-            always=always,
-            region=result.region,
-            generated_at=result.generated_at,
-        )
+def _messages(result: ReportResult, always: bool, batch: Batch | None = None) -> list[SnsMessage]:
+    """The SNS messages of ``result``: every breach, or with a ``batch`` that compared
+    with the state table only its changes (a batch with no state to compare with sends
+    what ``--publish`` alone sends)."""
+    changed: Sequence[ImageReport] | None = None
+    resolved: Sequence[ImageReport] = ()
+    if batch is not None and not batch.everything:
+        changed = batch.reports(Change.NEW, Change.CHANGED)
+        resolved = batch.reports(Change.RESOLVED)
     return build_messages(
         result.images,
         result.thresholds,
-        changed=batch.reports(Change.NEW, Change.CHANGED),
-        resolved=batch.reports(Change.RESOLVED),
+        changed=changed,
+        resolved=resolved,
         always=always,
         region=result.region,
         generated_at=result.generated_at,

@@ -67,7 +67,7 @@ from ecrscan.engine.runner import (
     no_progress,
     not_reached,
 )
-from ecrscan.engine.wait import Done, Pacing, Until, wait_for_scans
+from ecrscan.engine.wait import Done, Pacing, wait_for_scans
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
 
@@ -162,8 +162,7 @@ def build_report(
             )
         notices.extend(more)
         if waiting:
-            until = Until(settings.timeout, stop)
-            done.extend(wait_for_scans(run, runner, waiting, until, pacing))
+            done.extend(wait_for_scans(run, runner, waiting, settings.timeout, stop, pacing))
 
     return ReportResult(
         images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),

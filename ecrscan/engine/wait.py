@@ -25,14 +25,6 @@ Done = list[tuple[tuple[Any, ...], ImageReport]]
 
 
 @dataclass(frozen=True)
-class Until:
-    """When waiting ends at the latest: after ``timeout`` seconds, or at a stop request."""
-
-    timeout: float
-    stop: Stop | None = None
-
-
-@dataclass(frozen=True)
 class WaitUpdate:
     """Where one awaited scan stands: ``status`` is the scan status (``NOT FOUND YET``
     before the scan is registered), ``done`` once it ended or the wait gave up."""
@@ -69,20 +61,21 @@ def wait_for_scans(
     run: Inspector,
     runner: BoundedRunner[Any],
     waiting: list[Waiting],
-    until: Until,
+    timeout: float,
+    stop: Stop | None,
     pacing: Pacing,
 ) -> Done:
-    """Poll the waiting images in rounds until their scans end or the timeout passes;
-    whatever is still waiting then is reported as it stands (PENDING or NO_SCAN).
-    ``pacing.watch`` hears where each image stands after every round."""
+    """Poll the waiting images in rounds until their scans end, ``timeout`` seconds pass
+    or ``stop`` is requested; whatever is still waiting then is reported as it stands
+    (PENDING or NO_SCAN).  ``pacing.watch`` hears where each image stands after every round."""
     sleep, clock, watch = pacing.sleep, pacing.clock, pacing.watch or _ignore
-    if until.stop is not None and sleep is time.sleep:
-        sleep = until.stop.sleep  # a stop wakes the polling at once
+    if stop is not None and sleep is time.sleep:
+        sleep = stop.sleep  # a stop wakes the polling at once
     done: Done = []
     started = clock()
-    deadline = started + max(0.0, until.timeout)
+    deadline = started + max(0.0, timeout)
     delay = POLL_FIRST
-    stopped = until.stop.is_set if until.stop is not None else lambda: False
+    stopped = stop.is_set if stop is not None else lambda: False
 
     def tell(item: Waiting, status: str, finished: bool = False) -> None:
         now = clock()
