@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 ROOT = Path(__file__).resolve().parents[1]
 TREES = ["ecrscan", "tests", "benchmarks"]
 

@@ -20,6 +20,8 @@ from moto.ecr.models import ECRBackend
 from tests.conftest import ecrscan_command
 from tests.registry import FakeRegistry
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 REPOSITORIES = ("team/api", "team/web", "infra/db")
 IMAGES_PER_REPOSITORY = 15
 SCAN_LATENCY = 0.25  # seconds the server takes per StartImageScan

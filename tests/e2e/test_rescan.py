@@ -16,6 +16,8 @@ import pytest
 from tests.conftest import REGION, ecrscan_command
 from tests.registry import FakeRegistry
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 NOW = datetime.now(UTC)
 
 

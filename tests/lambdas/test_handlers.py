@@ -293,6 +293,7 @@ def test_images_handler_only_the_listed_images(registry, repos, session):
     assert last_scan(registry, "app", repos["new"]) is None  # not in the job
 
 
+@pytest.mark.slow
 def test_images_handler_expiry_from_body_then_env(registry, session, monkeypatch):
     registry.create_repo("app")
     digest = registry.push("app", "v1")
@@ -438,6 +439,7 @@ def test_clients_are_built_once_and_reused(registry, repos, sqs, session, monkey
     assert session.built == built
 
 
+@pytest.mark.slow
 def test_the_clock_is_read_per_invocation(registry, session, clock):
     now, reads = clock
     registry.create_repo("app")
@@ -454,6 +456,7 @@ def test_the_clock_is_read_per_invocation(registry, session, clock):
     assert len(reads) == 2
 
 
+@pytest.mark.slow
 def test_importing_the_module_builds_nothing():
     code = (
         "import boto3, boto3.session\n"
@@ -529,6 +532,7 @@ def test_reporter_inspector_event_with_repository_arn(topic, session, monkeypatc
     assert "HIGH 61>0" in note["Message"] and "TOTAL" not in note["Message"]
 
 
+@pytest.mark.slow
 def test_reporter_failed_scan_publishes_only_when_asked(topic, session, monkeypatch):
     failed = variant(ECR_SAMPLE, scan_status="FAILED", finding_severity_counts=None)
     result = reporter.handler(failed, FakeContext())
