@@ -178,8 +178,8 @@ def test_the_session_name_is_the_callers_no_clock_is_read_here():
 
 
 def test_a_run_names_its_role_sessions_after_its_own_now(mocked):
-    """The CLI path (orchestrate.plan_targets) names the session from the run's ``now``,
-    not from a clock of its own."""
+    """The CLI path (ecrscan.engine.plan.plan_targets) names the session from the run's
+    ``now``, not from a clock of its own."""
     now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
     targets, _ = plan_targets(boto3.Session(region_name="us-east-1"), Plan(role_arns=(ROLE1,)), now)
     target = next(t for t in targets if t.role_arn)

@@ -248,8 +248,8 @@ def test_a_role_accounts_task_definition_may_run_an_image_of_the_functions_regis
 def test_the_cli_and_the_repositories_function_scope_in_use_images_alike(
     world, session, monkeypatch
 ):
-    """Same world, same roles: the CLI's discovery (orchestrate) and the function's
-    (dispatch) leave the same images in scope and out of it."""
+    """Same world, same roles: the CLI's discovery (ecrscan/engine/targets.py) and the
+    function's (ecrscan/engine/jobplan.py) leave the same images in scope and out of it."""
     register(role_session(ROLE1), "consumer", f"{host(BASE)}/web:v0")
     monkeypatch.setenv("ECS_DISCOVERY_ENABLED", "true")
     monkeypatch.setenv("ECS_DISCOVERY_ROLES", ROLE1)
