@@ -237,7 +237,7 @@ def run_once(
     session = boto3.Session(region_name=REGION)
     latency_gate = Latency(latency)
     latency_gate.install(session)
-    # As the CLI builds it (ecrscan.cli.AppContext.gateway).
+    # As the CLI builds it (ecrscan.cli.app.AppContext.gateway).
     gateway = EcrGateway(session, region=REGION, max_pool_connections=max(10, concurrency + 2))
     include = None if repos == len(registry.repo_names) else "^(" + "|".join(names) + ")$"
     settings = RescanSettings(

@@ -141,6 +141,7 @@ def registry(server_registry: FakeRegistry) -> FakeRegistry:
     return registry
 
 
+@pytest.mark.slow
 def test_the_action_gates_on_a_breach_and_writes_sarif(
     action: dict[str, Any], registry: FakeRegistry, server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -158,6 +159,7 @@ def test_the_action_gates_on_a_breach_and_writes_sarif(
     assert "team/web:v2: scan started" in proc.stderr
 
 
+@pytest.mark.slow
 def test_the_action_passes_what_the_thresholds_allow(
     action: dict[str, Any], registry: FakeRegistry, server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -177,6 +179,7 @@ def test_the_action_passes_what_the_thresholds_allow(
     assert [i["status"] for i in doc["images"]] == ["ok"]
 
 
+@pytest.mark.slow
 def test_a_bad_input_is_an_error_verdict_and_no_report(
     action: dict[str, Any], registry: FakeRegistry, server_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -78,6 +78,7 @@ def copied_sources(into: Path) -> None:
                     shutil.copy(path, into / source)
 
 
+@pytest.mark.slow
 def test_the_build_stage_makes_a_wheel_of_the_package_alone(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
@@ -118,6 +119,7 @@ def docker_engine() -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not docker_engine(), reason="no Docker engine answers here")
 def test_the_image_builds_and_runs_ecrscan_unprivileged() -> None:
     tag = "ecrscan-test:latest"

@@ -45,6 +45,7 @@ def td(family: str, revision: int) -> str:
 # -- moto -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_active_task_definitions_excludes_deregistered_revisions(ecs, gateway):
     web1 = register(ecs, "web", f"{HOST}/web:v1")
     web2 = register(ecs, "web", f"{HOST}/web:v2")

@@ -178,8 +178,8 @@ def test_the_session_name_is_the_callers_no_clock_is_read_here():
 
 
 def test_a_run_names_its_role_sessions_after_its_own_now(mocked):
-    """The CLI path (orchestrate.plan_targets) names the session from the run's ``now``,
-    not from a clock of its own."""
+    """The CLI path (ecrscan.engine.plan.plan_targets) names the session from the run's
+    ``now``, not from a clock of its own."""
     now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
     targets, _ = plan_targets(boto3.Session(region_name="us-east-1"), Plan(role_arns=(ROLE1,)), now)
     target = next(t for t in targets if t.role_arn)
@@ -298,6 +298,7 @@ def test_run_per_target_lets_bugs_through():
     assert failed == [TargetFailure(BASE, "us-east-1", Problem("ClusterNotFoundException", "gone"))]
 
 
+@pytest.mark.slow
 def test_against_moto_server_through_aws_endpoint_url(server_env, monkeypatch):
     """AWS_ENDPOINT_URL reaches STS and the clients of assumed-role sessions alike."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", server_env["AWS_ENDPOINT_URL"])
@@ -314,6 +315,7 @@ def test_against_moto_server_through_aws_endpoint_url(server_env, monkeypatch):
     assert base_repos["repositories"] == []
 
 
+@pytest.mark.slow
 def test_explicit_endpoint_url_is_used_for_sts(moto_server, server_env):
     targets, failures = resolve_targets(
         boto3.Session(region_name="us-east-1"),

@@ -261,6 +261,7 @@ def test_span(seconds: float, text: str) -> None:
 # -- shell completion ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_shell_completion_scripts() -> None:
     for shell in ("bash", "zsh", "fish"):
         proc = subprocess.run(

@@ -21,6 +21,7 @@ KEY_ID = "AKIAIOSFODNN7SECRETX"
 SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY"
 
 
+@pytest.mark.slow
 def test_vv_logs_requests_without_credentials(server_env: dict[str, str], moto_server: str) -> None:
     FakeRegistry(boto3.client("ecr", endpoint_url=moto_server, region_name=REGION)).create_repo(
         "team/api"

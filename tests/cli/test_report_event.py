@@ -445,6 +445,7 @@ def test_publish_to_a_missing_topic_exits_3_after_the_report(mocked, tmp_path):
 # -- the installed command ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_installed_command_needs_no_aws_at_all(tmp_path):
     """No credentials, no region, an endpoint nobody listens on: an event is evaluated
     all the same, so no AWS call can have been made."""

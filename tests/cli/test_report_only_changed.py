@@ -55,6 +55,7 @@ def rescan(registry: FakeRegistry, repo: str, digest: str, counts: dict[str, int
     registry.set_scan(repo, digest, completed_at=NOW - timedelta(minutes=5), counts=counts)
 
 
+@pytest.mark.slow
 def test_only_changes_are_published_run_after_run(registry: FakeRegistry, inbox) -> None:
     api = image(registry, "team/api", "v1", {"HIGH": 1})
     image(registry, "team/api", "v2", {})
@@ -95,6 +96,7 @@ def test_only_changes_are_published_run_after_run(registry: FakeRegistry, inbox)
     assert invoke(["report", *ONLY_CHANGED]).exit_code == 0 and inbox() == []
 
 
+@pytest.mark.slow
 def test_the_options_come_from_the_environment(registry: FakeRegistry, inbox) -> None:
     image(registry, "team/api", "v1", {"HIGH": 1})
     env = {
@@ -113,6 +115,7 @@ def test_the_options_come_from_the_environment(registry: FakeRegistry, inbox) ->
     assert int(notified) > int((NOW + timedelta(days=13)).timestamp())
 
 
+@pytest.mark.slow
 def test_publish_always_says_when_nothing_changed(registry: FakeRegistry, inbox) -> None:
     image(registry, "team/api", "v1", {"HIGH": 1})
     invoke(["report", *ONLY_CHANGED])
@@ -123,6 +126,7 @@ def test_publish_always_says_when_nothing_changed(registry: FakeRegistry, inbox)
     assert note["Subject"] == "ecrscan: no changes, 1 image checked [us-east-1]"
 
 
+@pytest.mark.slow
 def test_an_unreadable_table_publishes_every_breach_with_a_warning(
     registry: FakeRegistry, inbox
 ) -> None:
@@ -140,6 +144,7 @@ def test_an_unreadable_table_publishes_every_breach_with_a_warning(
         assert note["Subject"] == "ecrscan: 2 images breach vulnerability thresholds [us-east-1]"
 
 
+@pytest.mark.slow
 def test_a_failed_publish_puts_the_claims_back(registry: FakeRegistry, inbox, tmp_path: Path):
     image(registry, "team/api", "v1", {"HIGH": 1})
     missing = TOPIC + "-gone"
@@ -154,6 +159,7 @@ def test_a_failed_publish_puts_the_claims_back(registry: FakeRegistry, inbox, tm
     assert len(inbox()) == 1
 
 
+@pytest.mark.slow
 def test_scan_takes_the_same_options(registry: FakeRegistry, inbox) -> None:
     image(registry, "team/api", "v1", {"HIGH": 1})
     args = ["scan", "team/api:v1", "--expiry", "1d", *ONLY_CHANGED]
@@ -233,6 +239,7 @@ def test_event_replays_ignore_the_state_table(tmp_path: Path) -> None:
     assert sessions.created == 0
 
 
+@pytest.mark.slow
 def test_the_reporter_function_and_the_command_share_the_table(
     registry: FakeRegistry, inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -136,6 +136,7 @@ def test_bad_filter_is_a_usage_error_before_any_call(setup):
     assert drain(sqs, url) == []
 
 
+@pytest.mark.slow
 def test_installed_command_queues_jobs_on_the_moto_server(server_env, moto_server):
     registry = FakeRegistry(boto3.client("ecr", region_name=REGION, endpoint_url=moto_server))
     registry.create_repo("team/api")

@@ -50,6 +50,7 @@ NAME = st.from_regex(
 )
 
 
+@pytest.mark.slow
 @given(NAME, st.text("0123456789abcdef", min_size=64, max_size=64))
 def test_every_image_arn_parses_back(name: str, hexdigest: str) -> None:
     arn = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{name}/sha256:{hexdigest}"

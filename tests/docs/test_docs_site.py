@@ -75,6 +75,7 @@ def _relative_links(markdown: str) -> list[str]:
     return [t for t in targets if not re.match(r"^([a-z][a-z0-9+.-]*:|#)", t, re.I)]
 
 
+@pytest.mark.slow
 def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run(

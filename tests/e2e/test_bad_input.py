@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import ecrscan_command
 from tests.e2e.listener import Listener
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 
 @pytest.fixture
 def sentinel() -> Iterator[Listener]:

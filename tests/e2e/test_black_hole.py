@@ -16,6 +16,8 @@ from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, Timeouts
 from tests.conftest import ecrscan_command
 from tests.e2e.listener import Listener
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 
 @pytest.fixture
 def black_hole() -> Iterator[Listener]:

@@ -20,6 +20,8 @@ from tests.conftest import REGION, ecrscan_command
 from tests.inuse_world import ACCOUNT, host, register, set_pulled
 from tests.registry import FakeRegistry
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 WEST = "eu-west-1"
 ACC1 = "111111111111"

@@ -1,7 +1,8 @@
 """SIGINT and SIGTERM leave a true record: the installed command, stopped in the middle of a
 slow rescan against moto's server, writes every scan it started (compared with the scans
 the server saw) and every image it did not reach, then exits 3; a second signal exits at
-once."""
+once.  Each signal is sent once the run is where the test means to stop it: the server
+has seen the calls, or the command has written the line that says so on stderr."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from moto.ecr.models import ECRBackend
 
 from tests.conftest import ecrscan_command
 from tests.registry import FakeRegistry
+
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 
 REPOSITORIES = ("team/api", "team/web", "infra/db")
 IMAGES_PER_REPOSITORY = 15
@@ -28,7 +31,8 @@ SCAN_LATENCY = 0.25  # seconds the server takes per StartImageScan
 @pytest.fixture
 def slow_registry(server_registry: FakeRegistry, monkeypatch) -> Iterator[Any]:
     """45 never-scanned images; the server answers StartImageScan after a delay, and
-    applies it only then (so an answered call and a started scan are the same)."""
+    applies it only then (so an answered call and a started scan are the same).  Yields
+    the registry, the digests whose scans started and the delay of each call received."""
     registry = server_registry
     for repo in REPOSITORIES:
         registry.create_repo(repo)
@@ -37,16 +41,19 @@ def slow_registry(server_registry: FakeRegistry, monkeypatch) -> Iterator[Any]:
     real = ECRBackend.start_image_scan
     lock = threading.Lock()
     started: list[str] = []
+    received: list[float] = []
 
     def slow_start(self: ECRBackend, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        time.sleep(SCAN_LATENCY)
+        latency = SCAN_LATENCY
+        received.append(latency)
+        time.sleep(latency)
         response = real(self, *args, **kwargs)
         with lock:
             started.append(response["imageId"]["imageDigest"])
         return response
 
     monkeypatch.setattr(ECRBackend, "start_image_scan", slow_start)
-    yield registry, started
+    yield registry, started, received
 
 
 def scanned_on_server(registry: FakeRegistry) -> set[str]:
@@ -58,36 +65,87 @@ def scanned_on_server(registry: FakeRegistry) -> set[str]:
     }
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [ecrscan_command(), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Running:
+    """The installed command in the background, its output read as it comes, so that a
+    test can wait for the stderr line that shows where the run is."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [ecrscan_command(), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._err_closed = False
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.out), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.err), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, pipe: Any, lines: list[str]) -> None:
+        for line in pipe:
+            with self._changed:
+                lines.append(line)
+                self._changed.notify_all()
+        if lines is self.err:
+            with self._changed:
+                self._err_closed = True
+                self._changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float = 30) -> None:
+        """Until a line on stderr contains ``text``; fails after ``timeout`` seconds or
+        when stderr closes without it."""
+
+        def seen() -> bool:
+            return any(text in line for line in self.err)
+
+        with self._changed:
+            self._changed.wait_for(lambda: seen() or self._err_closed, timeout)
+            assert seen(), f"no {text!r} on stderr within {timeout:g} s:\n" + "".join(self.err)
+
+    def finish(self, timeout: float) -> tuple[str, str]:
+        """Wait for the exit (killing the command if it outlives ``timeout``); stdout and
+        stderr."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return "".join(self.out), "".join(self.err)
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"{what} within {timeout:g} s"
+        time.sleep(0.05)
 
 
 def wait_for_scans(started: list[str], at_least: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while len(started) < at_least:
-        assert time.monotonic() < deadline, "the rescan never started scanning"
-        time.sleep(0.05)
+    wait_until(lambda: len(started) >= at_least, "the rescan never started scanning", timeout)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_writes_the_partial_record(
     slow_registry, server_env: dict[str, str], signum: int
 ) -> None:
-    registry, started = slow_registry
-    proc = start(["rescan", "--format", "json", "--concurrency", "2"], server_env)
+    registry, started, _ = slow_registry
+    run = Running(["rescan", "--format", "json", "--concurrency", "2"], server_env)
     wait_for_scans(started, 4)
     signalled = time.monotonic()
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+    run.proc.send_signal(signum)
+    out, err = run.finish(timeout=60)
     took = time.monotonic() - signalled
 
-    assert proc.returncode == 3, err
+    assert run.proc.returncode == 3, err
     assert took < 10, f"the record took {took:.1f}s after the signal"
     name = signal.Signals(signum).name
     assert f"ecrscan: {name}: starting nothing new" in err
@@ -111,18 +169,18 @@ def test_a_signal_writes_the_partial_record(
 def test_a_second_signal_exits_at_once(
     slow_registry, server_env: dict[str, str], monkeypatch
 ) -> None:
-    _, started = slow_registry
-    proc = start(["rescan", "--format", "json", "--concurrency", "1"], server_env)
+    _, started, received = slow_registry
+    run = Running(["rescan", "--format", "json", "--concurrency", "1"], server_env)
     wait_for_scans(started, 1)
     monkeypatch.setattr(sys.modules[__name__], "SCAN_LATENCY", 4.0)
-    time.sleep(0.5)  # the next StartImageScan is now in flight for 4 s
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
+    wait_until(lambda: 4.0 in received, "no StartImageScan in flight for 4 s")
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_for_line("ecrscan: SIGINT: starting nothing new")
     signalled = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    run.proc.send_signal(signal.SIGINT)
+    out, err = run.finish(timeout=30)
     assert time.monotonic() - signalled < 2
-    assert proc.returncode == 130, err
+    assert run.proc.returncode == 130, err
     assert "SIGINT again: exiting now" in err
     assert out == ""
 
@@ -130,18 +188,18 @@ def test_a_second_signal_exits_at_once(
 def test_report_wait_stops_polling_and_reports_what_it_has(
     slow_registry, server_env: dict[str, str]
 ) -> None:
-    registry, _ = slow_registry
+    registry, _, _ = slow_registry
     digest = registry.push("team/api", "new")
     registry.set_scan("team/api", digest, status="IN_PROGRESS")
-    proc = start(
+    run = Running(
         ["report", "--image", "team/api:new", "--wait", "--timeout", "10min", "--format", "json"],
         server_env,
     )
-    time.sleep(2)
+    run.wait_for_line("ecrscan: team/api:new IN_PROGRESS")  # waiting for the scan
     signalled = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 3, err
+    run.proc.send_signal(signal.SIGTERM)
+    out, err = run.finish(timeout=30)
+    assert run.proc.returncode == 3, err
     assert time.monotonic() - signalled < 5
     doc = json.loads(out)
     assert doc["complete"] is False and "interrupted by SIGTERM" in doc["reason"]

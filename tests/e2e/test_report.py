@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import pytest
 
 from tests.conftest import REGION, ecrscan_command
 from tests.registry import FakeRegistry
+
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 
 ACCOUNT = "123456789012"
 

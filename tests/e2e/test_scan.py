@@ -15,6 +15,8 @@ from moto.ecr.models import ECRBackend
 from tests.conftest import ecrscan_command
 from tests.registry import FakeRegistry
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
+
 SCAN_SECONDS = 2.0  # how long a started scan stays IN_PROGRESS on the server
 
 

@@ -139,6 +139,7 @@ def test_many_selected_repositories_go_in_batches_of_ten(
     assert made.calls("describe_image_scan_findings") == 11  # FINDINGS_UNAVAILABLE only
 
 
+@pytest.mark.slow
 def test_pages_of_200_and_100(registry: FakeRegistry, inspector: FakeInspector) -> None:
     registry.set_scan_type("ENHANCED")
     registry.create_repo("big")

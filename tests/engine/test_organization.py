@@ -131,6 +131,7 @@ def test_listing_the_organization_refused_stops_with_a_hint(org) -> None:
     assert "not mgmt" in result.stderr and "management account" in result.stderr
 
 
+@pytest.mark.slow
 def test_all_regions_asks_each_account(org) -> None:
     west = FakeRegistry(role_session(org.ids["sandbox"], WEST).client("ecr"), WEST)
     west.account = org.ids["sandbox"]

@@ -95,6 +95,7 @@ def scanned(registry: FakeRegistry, repo: str, tag: str, counts: dict[str, int],
 # -- thresholds and scope --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_whole_registry_against_thresholds(registry: FakeRegistry) -> None:
     registry.create_repo("app")
     registry.create_repo("lib")
@@ -137,6 +138,7 @@ def test_latest_keeps_newest_push_per_repository(registry: FakeRegistry) -> None
     assert {r.image.digest for r in run(ReportSettings()).images} == {old, new}
 
 
+@pytest.mark.slow
 def test_progress_events_come_from_the_calling_thread(registry: FakeRegistry) -> None:
     for repo in ("a1", "a2", "a3"):
         registry.create_repo(repo)
@@ -175,6 +177,7 @@ def test_image_by_tag_digest_and_uri(registry: FakeRegistry) -> None:
     assert gateways.calls("describe_repositories") == 0
 
 
+@pytest.mark.slow
 def test_uri_in_another_region(registry: FakeRegistry) -> None:
     other = FakeRegistry(boto3.client("ecr", region_name="eu-west-1"), "eu-west-1")
     other.create_repo("app")

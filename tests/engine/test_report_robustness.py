@@ -72,7 +72,7 @@ class FakeGateway:
 
 def network(exc: Exception) -> AwsError:
     """What the gateway raises for a botocore transport error that survived its retries
-    (tests/test_ecr_gateway.py checks that conversion on the real gateway)."""
+    (tests/aws/test_ecr.py checks that conversion on the real gateway)."""
     return AwsError(ErrorKind.NETWORK, Problem(type(exc).__name__, str(exc)), "call")
 
 

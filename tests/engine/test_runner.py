@@ -1,4 +1,4 @@
-"""The bounded, completion-ordered runner (ecrscan/pool.py)."""
+"""The bounded, completion-ordered runner (ecrscan/engine/runner.py)."""
 
 from __future__ import annotations
 

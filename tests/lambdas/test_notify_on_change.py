@@ -100,6 +100,7 @@ def log_lines(capsys) -> list[dict[str, Any]]:
 # -- the issue: a day's rescan of unchanged breaches is silent ------------------------------
 
 
+@pytest.mark.slow
 def test_daily_rescan_of_300_unchanged_breaches_sends_0_messages_and_a_change_sends_1(world):
     day = [event(n, HIGH=2, MEDIUM=1) for n in range(300)]
 
@@ -269,6 +270,7 @@ def deny(monkeypatch) -> None:
     monkeypatch.setattr(runtime.clients, "state_store", refusing)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trouble", ["missing-table", "access-denied"])
 def test_an_unreachable_table_still_publishes_and_warns(world, monkeypatch, capsys, trouble):
     if trouble == "missing-table":
@@ -290,6 +292,7 @@ def test_an_unreachable_table_still_publishes_and_warns(world, monkeypatch, caps
     assert world.invoke(event())["published"] == 0
 
 
+@pytest.mark.slow
 def test_a_claim_the_table_refuses_is_published_anyway(world, monkeypatch):
     real = runtime.clients.state_store(TABLE)
 

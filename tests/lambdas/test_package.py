@@ -242,6 +242,7 @@ def test_the_targets_refuse_to_run_without_an_artifacts_directory():
 # -- the package itself ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_package_holds_ecrscan_with_its_metadata(lambda_package):
     for module in ("__init__", "images", "repositories", "reporter", "runtime"):
         assert (lambda_package / "ecrscan" / "lambdas" / f"{module}.py").is_file(), module
@@ -250,6 +251,7 @@ def test_the_package_holds_ecrscan_with_its_metadata(lambda_package):
     ]
 
 
+@pytest.mark.slow
 def test_nothing_of_the_repository_but_the_package_gets_in(lambda_package):
     present = [name for name in REPOSITORY_ONLY if (lambda_package / name).exists()]
     assert present == []
@@ -259,6 +261,7 @@ def test_nothing_of_the_repository_but_the_package_gets_in(lambda_package):
     assert files - set(recorded(lambda_package)) == set(), "files no distribution installed"
 
 
+@pytest.mark.slow
 def test_the_distributions_are_ecrscan_and_its_runtime_dependencies(lambda_package, host_package):
     installed = set(distributions(lambda_package))
     assert installed == runtime_closure(lambda_package)
@@ -267,6 +270,7 @@ def test_the_distributions_are_ecrscan_and_its_runtime_dependencies(lambda_packa
     assert set(distributions(host_package)) == installed  # the import test's build is the same
 
 
+@pytest.mark.slow
 def test_compiled_dependencies_are_built_for_python_312_on_linux_x86_64(lambda_package):
     extensions = [p.name for p in lambda_package.rglob("*.so")]
     assert extensions, "google-re2 is compiled: its extension module must be there"
@@ -286,6 +290,7 @@ def test_compiled_dependencies_are_built_for_python_312_on_linux_x86_64(lambda_p
     assert any(tag.startswith("cp312-cp312-manylinux") for tag in tags)
 
 
+@pytest.mark.slow
 def test_ecrscan_version_read_from_the_package_is_the_release(lambda_package):
     proc = run_isolated(
         lambda_package, "import ecrscan; print(ecrscan.__version__, ecrscan.__file__)"
@@ -296,6 +301,7 @@ def test_ecrscan_version_read_from_the_package_is_the_release(lambda_package):
     assert Path(path).is_relative_to(lambda_package)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_handler_imports_from_the_package_alone(template, host_package, function):
     module, _, attribute = function_property(template, function, "Handler").rpartition(".")
@@ -312,6 +318,7 @@ def test_each_handler_imports_from_the_package_alone(template, host_package, fun
     assert json.loads(proc.stdout) == [], "modules loaded from outside the package"
 
 
+@pytest.mark.slow
 def test_the_build_leaves_its_directory_as_it_was(scratch, lambda_package, host_package):
     source, before = scratch
     assert snapshot(source) == before  # no build/, no *.egg-info, nothing rewritten

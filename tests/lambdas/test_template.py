@@ -131,11 +131,13 @@ def actions(statement: Mapping[str, Any]) -> set[str]:
 # -- lint and shape --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cfn_lint_is_clean():
     matches = lint_file(TEMPLATE)
     assert matches == [], "\n".join(str(m) for m in matches)
 
 
+@pytest.mark.slow
 def test_cfn_lint_would_catch_a_broken_template(tmp_path):
     broken = tmp_path / "template.yaml"
     broken.write_text(
@@ -399,6 +401,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     return overrides, seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_environment_set_by_the_template_is_what_the_handler_reads(template, exercised, function):
     _, seen = exercised
