@@ -5,7 +5,7 @@ table), or on every breach (``NOTIFY_ON=always``); and, if asked, on a failed sc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,9 @@ from ecrscan.core.events import ScanEvent, image_report, parse_scan_event, wants
 from ecrscan.core.model import ImageReport, ImageStatus
 from ecrscan.core.notify import DEFAULT_REMINDER, Change
 from ecrscan.core.thresholds import Thresholds
-from ecrscan.engine.notify import CONTENDED, ChangeNotifier, Settled
+from ecrscan.engine.notify import CONTENDED, Settled
+from ecrscan.engine.ports import Message
+from ecrscan.engine.publish import publish_all, publish_change
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
 from ecrscan.render.sns import SnsMessage, event_messages
@@ -97,7 +99,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if settings.on_change and report.status in (ImageStatus.BREACH, ImageStatus.OK):
         _notify_on_change(context, scan, report, thresholds, settings, topic_arn, result)
     elif wants_notification(report, notify_failures):
-        _record(result, _publish(topic_arn, event_messages(scan, report, thresholds)))
+        messages = event_messages(scan, report, thresholds)
+        _record(result, publish_all(_Topic(topic_arn), messages))
     runtime.log(context, "INFO", "scan event evaluated", **result)
     return result
 
@@ -113,15 +116,21 @@ def _notify_on_change(
 ) -> None:
     """Publish what changed since the state table's record (claimed before, restored
     when publishing fails); publish anyway, and warn, when the table cannot be used."""
-    notifier = ChangeNotifier(
-        runtime.clients.state_store(settings.table), runtime.clock(), settings.reminder
-    )
 
-    def publish(settled: Settled) -> list[str]:
+    def compose(settled: Settled) -> list[SnsMessage]:
         resolved = settled.change is Change.RESOLVED
-        return _publish(topic_arn, event_messages(scan, report, thresholds, resolved=resolved))
+        return event_messages(scan, report, thresholds, resolved=resolved)
 
-    settled, message_ids = notifier.one(report, scan.region, publish)
+    published = publish_change(
+        report,
+        scan.region,
+        store=runtime.clients.state_store(settings.table),
+        publisher=_Topic(topic_arn),
+        now=runtime.clock(),
+        state_ttl=settings.reminder,
+        compose=compose,
+    )
+    settled, message_ids = published.settled, published.message_ids
     result["change"] = settled.change.value
     if settled.problem is not None:
         what = "contended" if settled.problem.code == CONTENDED else "unreachable"
@@ -139,12 +148,19 @@ def _notify_on_change(
         _record(result, message_ids)
 
 
-def _publish(topic_arn: str | None, messages: list[SnsMessage]) -> list[str]:
-    if not topic_arn:
-        raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
-    return sns.publish(runtime.clients.sns(), topic_arn, messages)
+class _Topic:
+    """``ECR_SNS_REPORT_TOPIC_ARN`` (an :class:`~ecrscan.engine.ports.Publisher`),
+    checked when there is something to publish."""
+
+    def __init__(self, topic_arn: str | None) -> None:
+        self.arn = topic_arn
+
+    def publish(self, messages: Iterable[Message]) -> list[str]:
+        if not self.arn:
+            raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
+        return sns.SnsTopic(runtime.clients.sns(), self.arn).publish(messages)
 
 
-def _record(result: dict[str, Any], message_ids: list[str]) -> None:
+def _record(result: dict[str, Any], message_ids: Sequence[str]) -> None:
     result["published"] = len(message_ids)
-    result["messageIds"] = message_ids
+    result["messageIds"] = list(message_ids)
