@@ -15,7 +15,7 @@ from ecrscan.aws import sns
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.events import ScanEvent, image_report, parse_scan_event, wants_notification
 from ecrscan.core.model import ImageReport, ImageStatus
-from ecrscan.core.notify import DEFAULT_REMINDER, Change
+from ecrscan.core.notify import DEFAULT_STATE_TTL, Change
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.notify import CONTENDED, Settled
 from ecrscan.engine.ports import Message
@@ -33,7 +33,7 @@ class NotifySettings:
 
     mode: str
     table: str
-    reminder: relativedelta
+    state_ttl: relativedelta
 
     @property
     def on_change(self) -> bool:
@@ -45,11 +45,11 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
     mode, so a bad value fails before it matters)."""
     mode = (env.get("NOTIFY_ON") or CHANGE).strip().lower()
     table = (env.get("NOTIFY_STATE_TABLE") or "").strip()
-    reminder_text = (env.get("NOTIFY_STATE_TTL") or DEFAULT_REMINDER).strip()
+    state_ttl_text = (env.get("NOTIFY_STATE_TTL") or DEFAULT_STATE_TTL).strip()
     if mode not in (CHANGE, ALWAYS):
         raise ConfigurationError(f"NOTIFY_ON must be change or always, got {mode!r}")
     try:
-        reminder = parse_duration(reminder_text)
+        state_ttl = parse_duration(state_ttl_text)
     except ValueError as exc:
         raise ConfigurationError(f"NOTIFY_STATE_TTL: {exc}") from None
     if mode == CHANGE and not table:
@@ -57,7 +57,7 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
             "NOTIFY_ON=change needs NOTIFY_STATE_TABLE, the DynamoDB table that remembers "
             "what was notified (or set NOTIFY_ON=always to publish every breach)"
         )
-    return NotifySettings(mode, table, reminder)
+    return NotifySettings(mode, table, state_ttl)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def _notify_on_change(
         store=runtime.clients.state_store(settings.table),
         publisher=_Topic(topic_arn),
         now=runtime.clock(),
-        state_ttl=settings.reminder,
+        state_ttl=settings.state_ttl,
         compose=compose,
     )
     settled, message_ids = published.settled, published.message_ids

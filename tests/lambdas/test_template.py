@@ -573,7 +573,7 @@ def test_state_permissions_only_when_notifying_on_change(template, mode, granted
 def test_notify_on_takes_what_the_reporter_takes(template):
     assert template["Parameters"]["NotifyOn"]["AllowedValues"] == [reporter.CHANGE, reporter.ALWAYS]
     assert template["Parameters"]["NotifyOn"]["Default"] == reporter.CHANGE
-    assert template["Parameters"]["NotifyReminderPeriod"]["Default"] == reporter.DEFAULT_REMINDER
+    assert template["Parameters"]["NotifyReminderPeriod"]["Default"] == reporter.DEFAULT_STATE_TTL
     env = template["Resources"]["ReporterFunction"]["Properties"]["Environment"]["Variables"]
     assert env["NOTIFY_STATE_TABLE"] == {
         "Fn::If": ["NotifyOnChange", {"Ref": "NotifyStateTable"}, ""]
