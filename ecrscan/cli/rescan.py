@@ -79,10 +79,11 @@ def rescan_cmd(
 
     IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
     ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
-    --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole;
-    --organization: organizations:ListAccounts (--ou: ListAccountsForParent,
-    ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name role;
-    --all-regions: ec2:DescribeRegions.
+    an ENHANCED registry is read in bulk with inspector2:ListCoverage and
+    inspector2:ListFindingAggregations; --in-use: read-only ECS calls (see --in-use);
+    --role-arn: sts:AssumeRole; --organization: organizations:ListAccounts (--ou:
+    organizations:ListAccountsForParent, organizations:ListOrganizationalUnitsForParent)
+    and sts:AssumeRole on the --role-name role; --all-regions: ec2:DescribeRegions.
     """
     delta, expiry_text = expiry
     plan = make_plan(app, selection, concurrency)

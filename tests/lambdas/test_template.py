@@ -17,6 +17,7 @@ import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
+from ecrscan.aws import permissions
 from ecrscan.aws.dynamodb import KEY, TTL_ATTRIBUTE
 from ecrscan.core.jobs import parse_job, repository_jobs
 from ecrscan.core.model import Repository
@@ -420,6 +421,23 @@ def test_iam_allows_exactly_the_calls_each_handler_makes(template, exercised, fu
             granted |= actions(statement)
     assert calls, "the handler made no AWS call: the exercise is broken"
     assert granted == calls - NO_PERMISSION_NEEDED
+
+
+@pytest.mark.parametrize("configuration", list(CONFIGURATIONS))
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_iam_grants_what_the_permissions_data_says(template, function, configuration):
+    """template.yaml against ecrscan.aws.permissions.FUNCTIONS: each function's role
+    grants exactly the data's actions, for each set of parameter values."""
+    overrides = CONFIGURATIONS[configuration]
+    params = parameters(template, overrides)
+    conditions = {name: condition(template, name, params) for name in template["Conditions"]}
+    granted = {
+        action
+        for statement in statements(template, function, overrides)
+        if statement["Sid"] not in SERVICE_SIDS
+        for action in actions(statement)
+    }
+    assert granted == permissions.function_actions(function, conditions)
 
 
 def test_discovery_permissions_only_when_enabled(template):
