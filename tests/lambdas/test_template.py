@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore import xform_name
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
@@ -41,10 +42,8 @@ FUNCTIONS = {
 STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 # Statements the Lambda service uses on the function's behalf (not calls of our code).
 SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
-# IAM actions whose name differs from the API operation.
-IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
 # Calls AWS allows whatever the policy says (no statement needed or wanted).
-NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+NO_PERMISSION_NEEDED = permissions.NO_PERMISSION_NEEDED
 # Accounts and roles of the ECS discovery exercise (moto's default account is the base).
 OTHER_ACCOUNT = "111111111111"
 ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/ecrscan-audit"
@@ -278,8 +277,10 @@ class CallRecorder:
         self.session.events.register("before-call", self._record)
 
     def _record(self, model: Any, **kwargs: Any) -> None:
-        action = f"{model.service_model.signing_name}:{model.name}"
-        self.calls.add(IAM_ACTION.get(action, action))
+        service = model.service_model
+        action = f"{service.signing_name}:{model.name}"
+        key = (service.service_name, xform_name(model.name))
+        self.calls.add(permissions.OPERATIONS.get(key, action))
 
     def client(self, service: str, **kwargs: Any) -> Any:
         return self.session.client(service, **kwargs)
