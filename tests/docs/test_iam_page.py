@@ -69,3 +69,12 @@ def test_the_page_names_only_what_ecrscan_needs() -> None:
     commands = set().union(*(permissions.command_actions(c) for c in permissions.COMMANDS))
     assert sorted(on_page - commands - AROUND_ECRSCAN) == []
     assert sorted(commands - on_page) == []
+
+
+@pytest.mark.parametrize("command", sorted(permissions.COMMANDS))
+def test_each_command_page_names_only_actions_of_its_command(command: str) -> None:
+    """The IAM notes of docs/commands/<command>.md name nothing the command does not
+    need (besides the setup around ecrscan)."""
+    text = (PAGE.parent / "commands" / f"{command}.md").read_text(encoding="utf-8")
+    extra = named(text) - permissions.command_actions(command) - AROUND_ECRSCAN
+    assert sorted(extra) == []
