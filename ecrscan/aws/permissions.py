@@ -7,7 +7,8 @@ One table, several readers, each checked by a test:
   ``ecrscan/aws``, found with :mod:`ast`) is in :data:`OPERATIONS`, and its action is
   needed by some command or function (``tests/aws/test_permissions.py``);
 * each command's ``--help`` names exactly :func:`command_actions` (same test module);
-* ``docs/iam.md`` lists what each command needs (``tests/docs/test_iam_page.py``);
+* ``docs/iam.md`` (and the IAM notes of the command pages and of ``docs/lambda.md``)
+  lists what each command and function needs (``tests/docs/test_iam_page.py``);
 * ``template.yaml`` grants each function exactly :data:`FUNCTIONS`, for every
   parameter set (``tests/lambdas/test_template.py``).
 """

@@ -78,3 +78,55 @@ def test_each_command_page_names_only_actions_of_its_command(command: str) -> No
     text = (PAGE.parent / "commands" / f"{command}.md").read_text(encoding="utf-8")
     extra = named(text) - permissions.command_actions(command) - AROUND_ECRSCAN
     assert sorted(extra) == []
+
+
+# What the Lambda service does with a function's role (the SQS trigger, dead-letter
+# delivery, logs): in docs/lambda.md's table, not ecrscan's calls.
+LAMBDA_SERVICE = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:SendMessage",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+}
+TABLE_ROWS = {
+    "repositories": "RepositoriesFunction",
+    "images": "ImagesFunction",
+    "reporter": "ReporterFunction",
+}
+
+
+def lambda_table() -> dict[str, set[str]]:
+    """The actions of each row of docs/lambda.md's "IAM permissions of each function"
+    table, by function (a row with an empty first cell continues the one before)."""
+    text = (PAGE.parent / "lambda.md").read_text(encoding="utf-8")
+    section = text.split("## IAM permissions of each function", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, set[str]] = {}
+    current = ""
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if len(cells) != 3 or cells[0] in ("function", "---"):
+            continue
+        current = cells[0] or current
+        rows.setdefault(current, set()).update(named(cells[1]))
+    return rows
+
+
+@pytest.mark.parametrize("row", sorted(TABLE_ROWS))
+def test_the_lambda_page_lists_what_each_function_needs(row: str) -> None:
+    """Each function's own needs, and with NotifyOn=change the reporter's state table
+    (ECS discovery and the organization have their own sections)."""
+    function = TABLE_ROWS[row]
+    needed = permissions.function_actions(
+        function,
+        {
+            "EcsDiscovery": False,
+            "EcsDiscoveryWithRoles": False,
+            "HasOrganization": False,
+            "NotifyOnChange": True,
+        },
+    )
+    listed = lambda_table()[row]
+    assert sorted(needed - listed) == []
+    assert sorted(listed - needed - LAMBDA_SERVICE) == []
