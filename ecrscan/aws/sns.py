@@ -39,3 +39,15 @@ def publish(sns_client: Any, topic_arn: str, messages: Iterable[Publishable]) ->
             raise AwsError(ErrorKind.NETWORK, problem, "publish") from exc
         ids.append(response["MessageId"])
     return ids
+
+
+class SnsTopic:
+    """One SNS topic as the engine publishes to it
+    (:class:`ecrscan.engine.ports.Publisher`): :func:`publish` through ``sns_client``."""
+
+    def __init__(self, sns_client: Any, topic_arn: str) -> None:
+        self.client = sns_client
+        self.arn = topic_arn
+
+    def publish(self, messages: Iterable[Publishable]) -> list[str]:
+        return publish(self.client, self.arn, messages)

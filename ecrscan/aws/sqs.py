@@ -5,36 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ecrscan.aws.errors import INTERRUPTED
 from ecrscan.aws.throttle import Stop
+from ecrscan.core.jobs import FailedJob, SendReport
 
 BATCH_SIZE = 10  # SendMessageBatch takes at most ten entries
-
-
-@dataclass(frozen=True, slots=True)
-class FailedJob:
-    """A job SQS did not accept, with SQS's reason."""
-
-    body: str
-    code: str
-    message: str
-    sender_fault: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    sent: int
-    failed: tuple[FailedJob, ...] = ()
-    retried: int = 0  # entries sent again after SQS reported them as failed
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
 
 def send_jobs(
@@ -126,3 +105,24 @@ def _send_batch(
         )
         refused.append((index, job))
     return len(response.get("Successful") or []), refused
+
+
+class JobQueue:
+    """One jobs queue as the engine sends to it (:class:`ecrscan.engine.ports.JobSender`):
+    :func:`send_jobs` through ``sqs_client`` to ``queue_url``."""
+
+    def __init__(
+        self,
+        sqs_client: Any,
+        queue_url: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        stop: Stop | None = None,
+    ) -> None:
+        self.client = sqs_client
+        self.url = queue_url
+        self.sleep = sleep
+        self.stop = stop
+
+    def send(self, bodies: Iterable[str]) -> SendReport:
+        return send_jobs(self.client, self.url, bodies, sleep=self.sleep, stop=self.stop)

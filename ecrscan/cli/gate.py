@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from dateutil.relativedelta import relativedelta
 
 from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
 from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
@@ -21,7 +20,7 @@ from ecrscan.cli.output import coverage_incomplete, warn
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
-from ecrscan.core.notify import DEFAULT_REMINDER
+from ecrscan.core.notify import DEFAULT_STATE_TTL
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
 from ecrscan.core.words import plural
@@ -63,7 +62,7 @@ class GateOptions:
     ignore_unfixed: bool = False
     only_changed: bool = False
     state_table: str | None = None
-    state_ttl: str = DEFAULT_REMINDER
+    state_ttl: str = DEFAULT_STATE_TTL
 
     def listing(self, result: ReportResult) -> ReportResult:
         """``result`` with what the outputs list (``--only-breaches``, ``--severity``)."""
@@ -103,9 +102,6 @@ class GateOptions:
     def table(self) -> str:
         return (self.state_table or "").strip()
 
-    def reminder(self) -> relativedelta:
-        return parse_duration(self.state_ttl)
-
     @property
     def topic_arn(self) -> str:
         return (self.sns_topic_arn or "").strip()
@@ -131,7 +127,7 @@ def level_option(decl: str, env: str, help: str) -> Decorator:
     return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
 
 
-def _reminder_text(value: str) -> str:
+def _state_ttl_text(value: str) -> str:
     """``--state-ttl`` as given, once it parses (a usage error otherwise)."""
     parse_duration(value)
     return value
@@ -217,9 +213,9 @@ _PUBLISHING = (
         "--state-ttl",
         env=("ECRSCAN_STATE_TTL", "NOTIFY_STATE_TTL"),
         metavar="DURATION",
-        default=DEFAULT_REMINDER,
+        default=DEFAULT_STATE_TTL,
         show_default=True,
-        callback=checked(_reminder_text),
+        callback=checked(_state_ttl_text),
         help="With --only-changed: how long a notification counts; an unchanged breach is "
         "published again after it (mo, w, d, h, min: 30d, 2w).",
     ),

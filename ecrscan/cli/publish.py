@@ -5,21 +5,25 @@ the state table the reporter function shares (:mod:`ecrscan.engine.notify`)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import click
 
 from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.errors import AwsError
-from ecrscan.aws.sns import publish
+from ecrscan.aws.sns import SnsTopic
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
 from ecrscan.cli.output import error, warn
+from ecrscan.core.durations import parse_duration
 from ecrscan.core.model import ImageReport, ReportResult
 from ecrscan.core.notify import Change
 from ecrscan.core.problem import Problem
 from ecrscan.core.words import plural
-from ecrscan.engine.notify import Batch, ChangeNotifier
+from ecrscan.engine import publish as engine_publish
+from ecrscan.engine.notify import Batch
+from ecrscan.engine.ports import Message
+from ecrscan.engine.publish import publish_all
 from ecrscan.render.sns import SnsMessage, build_messages
 
 
@@ -53,10 +57,21 @@ def send_to_sns(
 
 
 def _send(app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]) -> int:
-    client = app.client("sns", MESSAGING, region=region)
-    ids = publish(client, topic_arn, messages)
+    ids = publish_all(_Topic(app, topic_arn, region), messages)
     warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
     return len(ids)
+
+
+class _Topic:
+    """The run's SNS topic (an :class:`~ecrscan.engine.ports.Publisher`), its client
+    built only when there is something to publish."""
+
+    def __init__(self, app: AppContext, topic_arn: str, region: str) -> None:
+        self.app, self.arn, self.region = app, topic_arn, region
+
+    def publish(self, messages: Iterable[Message]) -> list[str]:
+        client = self.app.client("sns", MESSAGING, region=self.region)
+        return SnsTopic(client, self.arn).publish(messages)
 
 
 def publish_changes(
@@ -66,22 +81,24 @@ def publish_changes(
     breaches and the images back within thresholds (one message, split when too big),
     after claiming each in the state table; when publishing fails the claims are put
     back.  A table that cannot be read: every breach is published, with a warning."""
-    store = app.state_store(gate.table, gate.table_region(region))
-    notifier = ChangeNotifier(store, app.clock(), gate.reminder())
-
-    def send(batch: Batch) -> int:
-        messages = _messages(result, gate.publish_always, batch)
-        if not messages:
-            log.info("nothing changed since the last notification: no SNS message published")
-            return 0
-        return _send(app, gate.topic_arn, region, messages)
-
     try:
-        batch, _ = notifier.many(result.images, result.region or "", send)
+        published = engine_publish.publish_changes(
+            result.images,
+            result.region or "",
+            store=app.state_store(gate.table, gate.table_region(region)),
+            publisher=_Topic(app, gate.topic_arn, region),
+            now=app.clock(),
+            state_ttl=parse_duration(gate.state_ttl),
+            compose=lambda batch: _messages(result, gate.publish_always, batch),
+        )
     except AwsError as exc:
         error(f"publishing to {gate.topic_arn} failed: {exc.problem}")
         return dataclasses.replace(result, publish_error=exc.problem)
-    _tell(app, batch, gate.table)
+    if published.message_ids:
+        warn(app, f"published {len(published.message_ids)} SNS message(s) to {gate.topic_arn}")
+    else:
+        log.info("nothing changed since the last notification: no SNS message published")
+    _tell(app, published.batch, gate.table)
     return result
 
 

@@ -125,11 +125,15 @@ def report(
     is listed.  A failing account or region does not stop the others (exit 3).
 
     IAM: ecr:DescribeRepositories and ecr:DescribeImages (whole registry) or
-    ecr:DescribeImages (--image), ecr:DescribeImageScanFindings; sns:Publish with
-    --publish; --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole;
-    --organization: organizations:ListAccounts (--ou: ListAccountsForParent,
-    ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name role;
-    --all-regions: ec2:DescribeRegions.
+    ecr:DescribeImages (--image), ecr:DescribeImageScanFindings; a whole ENHANCED
+    registry is read in bulk with ecr:GetRegistryScanningConfiguration,
+    inspector2:ListCoverage and inspector2:ListFindingAggregations; sns:Publish with
+    --publish; --only-changed: dynamodb:BatchGetItem, dynamodb:GetItem, dynamodb:PutItem
+    and dynamodb:DeleteItem on the state table; --in-use: read-only ECS calls (see
+    --in-use); --role-arn: sts:AssumeRole; --organization: organizations:ListAccounts
+    (--ou: organizations:ListAccountsForParent,
+    organizations:ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name
+    role; --all-regions: ec2:DescribeRegions.
     """
     # Every check that can fail without AWS comes first: exit 2, no call made.
     thresholds = gate.thresholds()

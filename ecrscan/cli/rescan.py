@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ecrscan.aws.clients import MESSAGING
-from ecrscan.aws.sqs import send_jobs
+from ecrscan.aws.sqs import JobQueue
 from ecrscan.cli.app import AppContext, IncompleteError
 from ecrscan.cli.gate import EMPTY_HINT
 from ecrscan.cli.group import command_setup
@@ -18,13 +18,12 @@ from ecrscan.cli.options import allow_empty_option, concurrency_option, env_opti
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
-from ecrscan.core.jobs import parse_job
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
 from ecrscan.core.words import plural
 from ecrscan.engine.plan import Plan
-from ecrscan.engine.queue import plan_jobs, queue_region
+from ecrscan.engine.queue import plan_jobs, queue_jobs, queue_region
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
 from ecrscan.render.common import NOTHING_TO_RESCAN
@@ -80,10 +79,11 @@ def rescan_cmd(
 
     IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
     ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
-    --in-use: read-only ECS calls (see --in-use); --role-arn: sts:AssumeRole;
-    --organization: organizations:ListAccounts (--ou: ListAccountsForParent,
-    ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name role;
-    --all-regions: ec2:DescribeRegions.
+    an ENHANCED registry is read in bulk with inspector2:ListCoverage and
+    inspector2:ListFindingAggregations; --in-use: read-only ECS calls (see --in-use);
+    --role-arn: sts:AssumeRole; --organization: organizations:ListAccounts (--ou:
+    organizations:ListAccountsForParent, organizations:ListOrganizationalUnitsForParent)
+    and sts:AssumeRole on the --role-name role; --all-regions: ec2:DescribeRegions.
     """
     delta, expiry_text = expiry
     plan = make_plan(app, selection, concurrency)
@@ -175,18 +175,9 @@ def _rescan_via_queue(
         home=home,
     )
     sqs = app.client("sqs", MESSAGING, region=home)
-    report = send_jobs(sqs, queue_url, list(jobs.bodies), stop=app.stop)
-    queued = QueuedJobs(
-        queue_url=queue_url,
-        region=app.region,
-        expiry=expiry,
-        repositories=jobs.repositories,
-        sent=report.sent,
-        retried=report.retried,
-        failed=tuple((parse_job(f.body).repository_name, f.code, f.message) for f in report.failed),
-        failed_targets=tuple((f.label, f.problem.code, f.problem.message) for f in jobs.failures),
-    )
-    warn(app, f"queued {report.sent} of {jobs.repositories} repository jobs to {queue_url}")
+    run = queue_jobs(jobs, JobQueue(sqs, queue_url, stop=app.stop))
+    queued = run.queued_jobs(queue_url, app.region, expiry)
+    warn(app, f"queued {queued.sent} of {queued.repositories} repository jobs to {queue_url}")
     for label, code, message in queued.failed_targets:
         error(f"{label}: not listed: {code}: {message}")
     if Format(fmt.lower()) in formats_for(QueuedJobs):

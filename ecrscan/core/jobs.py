@@ -55,6 +55,29 @@ class Job:
     region: str | None = None  # the registry's region (None: the consumer's own)
 
 
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """A job the queue did not accept, with the queue's reason."""
+
+    body: str
+    code: str
+    message: str
+    sender_fault: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """What sending jobs did: how many the queue accepted, each one it did not."""
+
+    sent: int
+    failed: tuple[FailedJob, ...] = ()
+    retried: int = 0  # entries sent again after SQS reported them as failed
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
 def job_body(
     repository_name: str,
     registry_id: str | None = None,

@@ -5,9 +5,10 @@ The reporter function (``NOTIFY_ON=change``) and ``report --publish --only-chang
 keep one :class:`Record` per breaching image in a state table, under :func:`state_key`
 (``account/region/repository@digest``).  A record holds the :class:`Fingerprint` of
 what was last notified (verdict and severity counts, plus a digest of the counted
-finding ids when the findings were read), when, when it stops counting (the reminder
-period: an unchanged breach is notified again once the record has expired) and a
-version number that every claim increments (the conditional writes compare it).
+finding ids when the findings were read), when, when it stops counting (``state_ttl``
+after the notification: an unchanged breach is notified again once the record has
+expired) and a version number that every claim increments (the conditional writes
+compare it).
 
 :func:`decide` is the whole rule; nothing here reads a clock or does I/O: ``now`` is
 passed in.
@@ -31,7 +32,9 @@ OK = ImageStatus.OK.value
 _RANK = {s.value: i for i, s in enumerate(Severity)}
 _FINDINGS_PREFIX = "findings="
 FINDINGS_DIGEST_CHARS = 32  # hex characters of SHA-256 kept
-DEFAULT_REMINDER = "30d"  # an unchanged breach is notified again after this long
+# How long a notification counts (``--state-ttl``, ``NOTIFY_STATE_TTL``): an unchanged
+# breach is notified again after this long.
+DEFAULT_STATE_TTL = "30d"
 
 
 class Change(enum.Enum):
@@ -172,13 +175,13 @@ def claimed(
     key: str,
     current: Fingerprint,
     now: datetime,
-    reminder: relativedelta,
+    state_ttl: relativedelta,
     image: str = "",
 ) -> Record:
     """The record that claims a notification of ``current``: the next version after
-    ``seen`` (the record read, live or not), counting until ``now + reminder``."""
+    ``seen`` (the record read, live or not), counting until ``now + state_ttl``."""
     version = (seen.version if seen is not None else 0) + 1
-    return Record(key, version, current, now, now + reminder, image)
+    return Record(key, version, current, now, now + state_ttl, image)
 
 
 def restored(seen: Record, claim: Record) -> Record:

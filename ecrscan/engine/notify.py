@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.dynamodb import StateStore
 from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.core.model import ImageReport, ImageStatus
 from ecrscan.core.notify import (
@@ -39,6 +38,7 @@ from ecrscan.core.notify import (
     restored,
 )
 from ecrscan.core.problem import Problem
+from ecrscan.engine.ports import StateStore
 
 TRIES = 3  # decisions per image before a lost race counts as a problem
 CONTENDED = "StateContended"
@@ -100,14 +100,14 @@ class Batch:
 
 class ChangeNotifier:
     """Decide, claim, publish and (on failure) restore, against one state store, at
-    one moment ``now``; records claimed count until ``now + reminder``."""
+    one moment ``now``; records claimed count until ``now + state_ttl``."""
 
     def __init__(
-        self, store: StateStore, now: datetime, reminder: relativedelta, *, tries: int = TRIES
+        self, store: StateStore, now: datetime, state_ttl: relativedelta, *, tries: int = TRIES
     ) -> None:
         self.store = store
         self.now = now
-        self.reminder = reminder
+        self.state_ttl = state_ttl
         self.tries = tries
 
     def one(
@@ -193,7 +193,7 @@ class ChangeNotifier:
             assert seen is not None and expected is not None  # decide() saw a live record
             self.store.delete(key, expected)
             return Claim(key, seen, None)
-        record = claimed(seen, key, current, self.now, self.reminder, report.image.label)
+        record = claimed(seen, key, current, self.now, self.state_ttl, report.image.label)
         self.store.put(record, expected)
         return Claim(key, seen, record)
 

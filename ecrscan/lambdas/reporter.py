@@ -5,7 +5,7 @@ table), or on every breach (``NOTIFY_ON=always``); and, if asked, on a failed sc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +15,11 @@ from ecrscan.aws import sns
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.events import ScanEvent, image_report, parse_scan_event, wants_notification
 from ecrscan.core.model import ImageReport, ImageStatus
-from ecrscan.core.notify import DEFAULT_REMINDER, Change
+from ecrscan.core.notify import DEFAULT_STATE_TTL, Change
 from ecrscan.core.thresholds import Thresholds
-from ecrscan.engine.notify import CONTENDED, ChangeNotifier, Settled
+from ecrscan.engine.notify import CONTENDED, Settled
+from ecrscan.engine.ports import Message
+from ecrscan.engine.publish import publish_all, publish_change
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
 from ecrscan.render.sns import SnsMessage, event_messages
@@ -31,7 +33,7 @@ class NotifySettings:
 
     mode: str
     table: str
-    reminder: relativedelta
+    state_ttl: relativedelta
 
     @property
     def on_change(self) -> bool:
@@ -43,11 +45,11 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
     mode, so a bad value fails before it matters)."""
     mode = (env.get("NOTIFY_ON") or CHANGE).strip().lower()
     table = (env.get("NOTIFY_STATE_TABLE") or "").strip()
-    reminder_text = (env.get("NOTIFY_STATE_TTL") or DEFAULT_REMINDER).strip()
+    state_ttl_text = (env.get("NOTIFY_STATE_TTL") or DEFAULT_STATE_TTL).strip()
     if mode not in (CHANGE, ALWAYS):
         raise ConfigurationError(f"NOTIFY_ON must be change or always, got {mode!r}")
     try:
-        reminder = parse_duration(reminder_text)
+        state_ttl = parse_duration(state_ttl_text)
     except ValueError as exc:
         raise ConfigurationError(f"NOTIFY_STATE_TTL: {exc}") from None
     if mode == CHANGE and not table:
@@ -55,7 +57,7 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
             "NOTIFY_ON=change needs NOTIFY_STATE_TABLE, the DynamoDB table that remembers "
             "what was notified (or set NOTIFY_ON=always to publish every breach)"
         )
-    return NotifySettings(mode, table, reminder)
+    return NotifySettings(mode, table, state_ttl)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -97,7 +99,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if settings.on_change and report.status in (ImageStatus.BREACH, ImageStatus.OK):
         _notify_on_change(context, scan, report, thresholds, settings, topic_arn, result)
     elif wants_notification(report, notify_failures):
-        _record(result, _publish(topic_arn, event_messages(scan, report, thresholds)))
+        messages = event_messages(scan, report, thresholds)
+        _record(result, publish_all(_Topic(topic_arn), messages))
     runtime.log(context, "INFO", "scan event evaluated", **result)
     return result
 
@@ -113,15 +116,21 @@ def _notify_on_change(
 ) -> None:
     """Publish what changed since the state table's record (claimed before, restored
     when publishing fails); publish anyway, and warn, when the table cannot be used."""
-    notifier = ChangeNotifier(
-        runtime.clients.state_store(settings.table), runtime.clock(), settings.reminder
-    )
 
-    def publish(settled: Settled) -> list[str]:
+    def compose(settled: Settled) -> list[SnsMessage]:
         resolved = settled.change is Change.RESOLVED
-        return _publish(topic_arn, event_messages(scan, report, thresholds, resolved=resolved))
+        return event_messages(scan, report, thresholds, resolved=resolved)
 
-    settled, message_ids = notifier.one(report, scan.region, publish)
+    published = publish_change(
+        report,
+        scan.region,
+        store=runtime.clients.state_store(settings.table),
+        publisher=_Topic(topic_arn),
+        now=runtime.clock(),
+        state_ttl=settings.state_ttl,
+        compose=compose,
+    )
+    settled, message_ids = published.settled, published.message_ids
     result["change"] = settled.change.value
     if settled.problem is not None:
         what = "contended" if settled.problem.code == CONTENDED else "unreachable"
@@ -139,12 +148,19 @@ def _notify_on_change(
         _record(result, message_ids)
 
 
-def _publish(topic_arn: str | None, messages: list[SnsMessage]) -> list[str]:
-    if not topic_arn:
-        raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
-    return sns.publish(runtime.clients.sns(), topic_arn, messages)
+class _Topic:
+    """``ECR_SNS_REPORT_TOPIC_ARN`` (an :class:`~ecrscan.engine.ports.Publisher`),
+    checked when there is something to publish."""
+
+    def __init__(self, topic_arn: str | None) -> None:
+        self.arn = topic_arn
+
+    def publish(self, messages: Iterable[Message]) -> list[str]:
+        if not self.arn:
+            raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
+        return sns.SnsTopic(runtime.clients.sns(), self.arn).publish(messages)
 
 
-def _record(result: dict[str, Any], message_ids: list[str]) -> None:
+def _record(result: dict[str, Any], message_ids: Sequence[str]) -> None:
     result["published"] = len(message_ids)
-    result["messageIds"] = message_ids
+    result["messageIds"] = list(message_ids)

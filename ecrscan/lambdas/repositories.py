@@ -12,16 +12,16 @@ from typing import Any
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.ecs import EcsGateway
 from ecrscan.aws.gateways import Gateways
-from ecrscan.aws.sqs import SendReport, send_jobs
+from ecrscan.aws.sqs import JobQueue
 from ecrscan.aws.sts import resolve_targets
 from ecrscan.core.inuse import ScopeHints
-from ecrscan.core.jobs import repository_jobs
+from ecrscan.core.jobs import SendReport
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import Target, default_session_name
 from ecrscan.engine.jobplan import InUsePlan, plan_in_use_jobs
 from ecrscan.engine.plan import Plan
-from ecrscan.engine.queue import JobPlan, plan_jobs
+from ecrscan.engine.queue import JobPlan, plan_jobs, queue_jobs
 from ecrscan.engine.registry import list_repositories
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
@@ -68,34 +68,34 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     config = _Config.read(event)
     repo_filter, expiry = config.repo_filter, config.expiry
     plan: InUsePlan | None = None
-    org: JobPlan | None = None
     if config.discovery:
         plan = _plan_in_use(repo_filter, expiry, config.roles, default_session_name(now))
-        bodies, repositories = list(plan.jobs), len(plan.repositories)
+        jobs = JobPlan(plan.jobs, len(plan.repositories))
     elif config.org_role:
-        org = _organization_jobs(repo_filter, expiry, config.org_role, now)
-        bodies, repositories = list(org.bodies), org.repositories
+        jobs = _organization_jobs(repo_filter, expiry, config.org_role, now)
     else:
         listed = list_repositories(runtime.clients.gateway(), repo_filter)
-        bodies, repositories = repository_jobs(listed, expiry), len(listed)
+        jobs = JobPlan.of_repositories(listed, expiry)
     queue_url = config.queue_url
-    report = send_jobs(runtime.clients.sqs(), queue_url, bodies, sleep=runtime.sleep)
+    queue = JobQueue(runtime.clients.sqs(), queue_url, sleep=runtime.sleep)
+    run = queue_jobs(jobs, queue)
+    report = run.report
     result: dict[str, Any] = {
-        "repositories": repositories,
+        "repositories": jobs.repositories,
         "queued": report.sent,
         "failed": len(report.failed),
         "retried": report.retried,
         "queueUrl": queue_url,
         "filter": config.pattern or None,
     }
-    if org is not None:
-        result["accounts"] = org.accounts
-        result["unreachable"] = [f"{f.label}: {f.problem}" for f in org.failures]
-    _conclude(context, result, report, plan, len(bodies), queue_url)
-    if org is not None and org.failures:
+    if config.org_role:
+        result["accounts"] = jobs.accounts
+        result["unreachable"] = [f"{f.label}: {f.problem}" for f in jobs.failures]
+    _conclude(context, result, report, plan, len(jobs.bodies), queue_url)
+    if jobs.failures:
         runtime.log(context, "ERROR", "organization incomplete", **result)
         raise OrganizationIncomplete(
-            f"{len(org.failures)} account/region target(s) not listed, {report.sent} jobs "
+            f"{len(jobs.failures)} account/region target(s) not listed, {report.sent} jobs "
             f"queued for the rest (first: {result['unreachable'][0]})"
         )
     return result

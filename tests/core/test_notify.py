@@ -82,7 +82,7 @@ def test_decision_table(previous, current, change):
 
 def test_an_expired_record_counts_as_absent():
     stale = record(breach(), age=timedelta(days=30))  # expires exactly now
-    assert decide(stale, breach(), NOW) is Change.NEW  # the reminder
+    assert decide(stale, breach(), NOW) is Change.NEW  # past the state TTL: notified again
     assert decide(stale, WITHIN, NOW) is Change.NONE
     almost = record(breach(), age=timedelta(days=30) - timedelta(seconds=1))
     assert decide(almost, breach(), NOW) is Change.UNCHANGED

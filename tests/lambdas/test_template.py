@@ -14,9 +14,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore import xform_name
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
+from ecrscan.aws import permissions
 from ecrscan.aws.dynamodb import KEY, TTL_ATTRIBUTE
 from ecrscan.core.jobs import parse_job, repository_jobs
 from ecrscan.core.model import Repository
@@ -40,10 +42,8 @@ FUNCTIONS = {
 STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 # Statements the Lambda service uses on the function's behalf (not calls of our code).
 SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
-# IAM actions whose name differs from the API operation.
-IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
 # Calls AWS allows whatever the policy says (no statement needed or wanted).
-NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+NO_PERMISSION_NEEDED = permissions.NO_PERMISSION_NEEDED
 # Accounts and roles of the ECS discovery exercise (moto's default account is the base).
 OTHER_ACCOUNT = "111111111111"
 ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/ecrscan-audit"
@@ -279,8 +279,10 @@ class CallRecorder:
         self.session.events.register("before-call", self._record)
 
     def _record(self, model: Any, **kwargs: Any) -> None:
-        action = f"{model.service_model.signing_name}:{model.name}"
-        self.calls.add(IAM_ACTION.get(action, action))
+        service = model.service_model
+        action = f"{service.signing_name}:{model.name}"
+        key = (service.service_name, xform_name(model.name))
+        self.calls.add(permissions.OPERATIONS.get(key, action))
 
     def client(self, service: str, **kwargs: Any) -> Any:
         return self.session.client(service, **kwargs)
@@ -423,6 +425,23 @@ def test_iam_allows_exactly_the_calls_each_handler_makes(template, exercised, fu
             granted |= actions(statement)
     assert calls, "the handler made no AWS call: the exercise is broken"
     assert granted == calls - NO_PERMISSION_NEEDED
+
+
+@pytest.mark.parametrize("configuration", list(CONFIGURATIONS))
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_iam_grants_what_the_permissions_data_says(template, function, configuration):
+    """template.yaml against ecrscan.aws.permissions.FUNCTIONS: each function's role
+    grants exactly the data's actions, for each set of parameter values."""
+    overrides = CONFIGURATIONS[configuration]
+    params = parameters(template, overrides)
+    conditions = {name: condition(template, name, params) for name in template["Conditions"]}
+    granted = {
+        action
+        for statement in statements(template, function, overrides)
+        if statement["Sid"] not in SERVICE_SIDS
+        for action in actions(statement)
+    }
+    assert granted == permissions.function_actions(function, conditions)
 
 
 def test_discovery_permissions_only_when_enabled(template):
@@ -576,7 +595,7 @@ def test_state_permissions_only_when_notifying_on_change(template, mode, granted
 def test_notify_on_takes_what_the_reporter_takes(template):
     assert template["Parameters"]["NotifyOn"]["AllowedValues"] == [reporter.CHANGE, reporter.ALWAYS]
     assert template["Parameters"]["NotifyOn"]["Default"] == reporter.CHANGE
-    assert template["Parameters"]["NotifyReminderPeriod"]["Default"] == reporter.DEFAULT_REMINDER
+    assert template["Parameters"]["NotifyReminderPeriod"]["Default"] == reporter.DEFAULT_STATE_TTL
     env = template["Resources"]["ReporterFunction"]["Properties"]["Environment"]["Variables"]
     assert env["NOTIFY_STATE_TABLE"] == {
         "Fn::If": ["NotifyOnChange", {"Ref": "NotifyStateTable"}, ""]
