@@ -32,6 +32,7 @@ from ecrscan.aws.ecr_records import (
 from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.aws.gateway import Gateway
 from ecrscan.aws.inspector2 import InspectorGateway
+from ecrscan.core.errors import IMAGE_NOT_FOUND, AccountQuotaExceeded
 from ecrscan.core.findings import findings_from_page
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (
@@ -47,20 +48,19 @@ from ecrscan.core.model import (
 )
 from ecrscan.core.problem import Problem
 
+__all__ = [
+    "DESCRIBE_IDS_BATCH",
+    "IMAGE_NOT_FOUND",
+    "PAGE_SIZE",
+    "AccountQuotaExceeded",
+    "EcrGateway",
+]
+
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
 DESCRIBE_IDS_BATCH = 100  # DescribeImages takes at most 100 imageIds a call
-IMAGE_NOT_FOUND = "image not found"  # the reason a requested image id is skipped
 # StartImageScan retries throttling only at first: a server error may come after AWS
 # carried the call out (see EcrGateway.start_scan).
 THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
-
-
-class AccountQuotaExceeded(Exception):
-    """StartImageScan hit an account-level quota: stop starting scans."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 class EcrGateway(Gateway):

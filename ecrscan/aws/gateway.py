@@ -22,6 +22,7 @@ from ecrscan.aws.errors import (
     TRANSPORT_ERRORS,
     AwsError,
     ErrorKind,
+    client_error,
 )
 from ecrscan.aws.throttle import STOPPED, BudgetSpent, Throttle
 from ecrscan.core.problem import Problem
@@ -128,7 +129,7 @@ class Gateway:
             try:
                 response = method(**params)
             except ClientError as exc:
-                error = AwsError.from_client_error(exc, operation)
+                error = client_error(exc, operation)
                 if error.kind not in retry:
                     raise error from exc
                 throttled = error.kind is ErrorKind.THROTTLED

@@ -22,62 +22,27 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-DEADLINE = "deadline"  # BudgetSpent.reason: the run's deadline leaves no time
-STOPPED = "stopped"  # BudgetSpent.reason: the run was stopped (a signal)
-EXHAUSTED = "exhausted"  # BudgetSpent.reason: the call used its attempts or time
+from ecrscan.core.control import (
+    DEADLINE,
+    EXHAUSTED,
+    STOPPED,
+    BudgetSpent,
+    Deadline,
+    Stop,
+)
 
-
-class BudgetSpent(Exception):
-    """Raised by :meth:`Throttle.retry_or_raise` when a call has used all its attempts,
-    and by :meth:`Throttle.wait` when the run's :class:`Deadline` leaves no time to wait
-    or the run was stopped.  ``reason`` says which."""
-
-    def __init__(self, message: str, reason: str = EXHAUSTED) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class Stop:
-    """A run's stop request, seen by every worker: set once (by a signal handler), then
-    no new call is admitted and :meth:`sleep` returns at once."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason = ""
-
-    def set(self, reason: str) -> None:
-        if not self._event.is_set():
-            self.reason = reason
-            self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds``, or less when the run is stopped meanwhile."""
-        self._event.wait(max(0.0, seconds))
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """An absolute time on ``clock`` after which a run starts nothing new."""
-
-    at: float
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
-
-    @classmethod
-    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
-        return cls(clock() + seconds, clock)
-
-    def remaining(self) -> float:
-        """Seconds left (negative once passed)."""
-        return self.at - self.clock()
-
-    @property
-    def passed(self) -> bool:
-        return self.remaining() <= 0
+__all__ = [
+    "DEADLINE",
+    "EXHAUSTED",
+    "STOPPED",
+    "BudgetSpent",
+    "Deadline",
+    "Stop",
+    "Throttle",
+    "ThrottleStats",
+]
 
 
 @dataclass

@@ -33,8 +33,8 @@ from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.aws.gateways import Gateways
 from ecrscan.aws.throttle import Stop, Throttle
+from ecrscan.core.errors import FatalError
 from ecrscan.core.targets import check_endpoint_url
-from ecrscan.engine.registry import FatalError
 
 EXIT_OK = 0
 EXIT_BREACH = 1

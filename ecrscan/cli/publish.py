@@ -10,11 +10,11 @@ from collections.abc import Sequence
 import click
 
 from ecrscan.aws.clients import MESSAGING
-from ecrscan.aws.errors import AwsError
 from ecrscan.aws.sns import publish
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
 from ecrscan.cli.output import error, warn
+from ecrscan.core.errors import AwsError
 from ecrscan.core.model import ImageReport, ReportResult
 from ecrscan.core.notify import Change
 from ecrscan.core.problem import Problem

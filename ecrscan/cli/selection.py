@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from ecrscan.aws.clients import DEFAULT_MAX_CONCURRENCY
 from ecrscan.cli.app import AppContext, split_list
 from ecrscan.cli.options import Decorator, checked, collect, env_option, stack
+from ecrscan.core.control import DEFAULT_MAX_CONCURRENCY
 from ecrscan.core.durations import DurationError, parse_duration
 from ecrscan.core.inuse import ScopeHints
 from ecrscan.core.organization import (

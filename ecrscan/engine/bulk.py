@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.inspector import BulkIndex, CoveredImage, ImageCounts, build_index, filter_batches
 from ecrscan.core.model import ImageLookup, Repository, ScanType
 from ecrscan.core.policy import RepositoryFilter

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.core.errors import AwsError
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints, build_in_use, merge_in_use
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import Target, TargetFailure

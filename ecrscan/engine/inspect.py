@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ecrscan.aws.errors import INTERRUPTED, AwsError, ErrorKind
+from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.core.errors import AwsError
 from ecrscan.core.inuse import NO_HINTS, InUseSet, RepoKey, RepoUse, ScopeHints
 from ecrscan.core.jobs import image_jobs
 from ecrscan.core.model import Repository

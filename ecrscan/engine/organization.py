@@ -30,10 +30,10 @@ from ecrscan.aws.clients import STS, Timeouts, make_client, refreshing_session
 from ecrscan.aws.errors import AwsError, NoRegionError, problem_of
 from ecrscan.aws.organizations import OrganizationsGateway, RegionsGateway
 from ecrscan.aws.sts import role_credentials
+from ecrscan.core.errors import FatalError
 from ecrscan.core.organization import Account, OrgScope, partition_of, role_arn
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import Target, TargetFailure, check_role_arns
-from ecrscan.engine.registry import FatalError
 
 LIST_HINT = (
     "listing the organization's accounts needs the management account or a delegated "

@@ -11,14 +11,14 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.clients import (
+from ecrscan.aws.sts import resolve_targets
+from ecrscan.core.control import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TIMEOUTS,
     Timeouts,
 )
-from ecrscan.aws.errors import NoRegionError
-from ecrscan.aws.sts import resolve_targets
+from ecrscan.core.errors import NoRegionError
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.scope import ImageScope

@@ -13,21 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.errors import AwsError, ErrorKind, FatalError
 from ecrscan.core.model import Image, ImageLookup, Repository
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
 from ecrscan.engine.runner import BoundedRunner, Event, ProgressCallback, not_reached
 
 Result = TypeVar("Result")
-
-
-class FatalError(Exception):
-    """The run could not start at all (listing repositories failed)."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 def list_repositories(gateway: Any, repo_filter: RepositoryFilter) -> list[Repository]:

@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY
-from ecrscan.aws.errors import INTERRUPTED
-from ecrscan.aws.throttle import Stop
+from ecrscan.core.control import DEFAULT_CONCURRENCY, Stop
 from ecrscan.core.coverage import RepoScope
+from ecrscan.core.errors import INTERRUPTED
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (

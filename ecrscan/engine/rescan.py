@@ -16,11 +16,17 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY
-from ecrscan.aws.ecr import IMAGE_NOT_FOUND, AccountQuotaExceeded
-from ecrscan.aws.errors import DEADLINE_REACHED, INTERRUPTED, AwsError, ErrorKind
-from ecrscan.aws.throttle import Deadline, Stop
+from ecrscan.core.control import DEFAULT_CONCURRENCY, Deadline, Stop
 from ecrscan.core.coverage import RepoScope
+from ecrscan.core.errors import (
+    DEADLINE_REACHED,
+    IMAGE_NOT_FOUND,
+    INTERRUPTED,
+    AccountQuotaExceeded,
+    AwsError,
+    ErrorKind,
+    FatalError,
+)
 from ecrscan.core.model import (
     Decision,
     Image,
@@ -39,7 +45,6 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
 from ecrscan.engine.registry import (
-    FatalError,
     ImageDone,
     NotReached,
     RepositoryFailed,

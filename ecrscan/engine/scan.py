@@ -19,7 +19,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.core.errors import AwsError
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import Outcome, ReportResult, ScanType
 from ecrscan.engine.report import GatewayFactory, ReportSettings, build_report

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecrscan.aws.throttle import Stop
+from ecrscan.core.control import Stop
 from ecrscan.core.model import ImageReport, ScanState
 from ecrscan.engine.inspect import Inspector, Waiting
 from ecrscan.engine.runner import BoundedRunner, not_reached

@@ -9,14 +9,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ecrscan.aws.ecr import IMAGE_NOT_FOUND
 from ecrscan.aws.throttle import Deadline, Throttle
 from ecrscan.core.durations import parse_duration
+from ecrscan.core.errors import IMAGE_NOT_FOUND, FatalError
 from ecrscan.core.jobs import DEFAULT_EXPIRY, Job, JobError, parse_job
 from ecrscan.core.model import Outcome, RescanResult
 from ecrscan.core.summary import summarize
 from ecrscan.core.targets import default_session_name
-from ecrscan.engine.registry import FatalError
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecrscan.aws.dynamodb import StateStore
-from ecrscan.aws.errors import AwsError
+from ecrscan.aws.errors import AwsError, client_error
 from ecrscan.core.notify import Record
 from ecrscan.lambdas import reporter, runtime
 from tests.core.test_events import ECR_SAMPLE, variant
@@ -295,7 +295,7 @@ def test_a_claim_the_table_refuses_is_published_anyway(world, monkeypatch):
 
     def refuse_writes(record: Record, expected: int | None) -> None:
         error = {"Code": "InternalServerError", "Message": "try again"}
-        raise AwsError.from_client_error(ClientError({"Error": error}, "PutItem"), "put_item")
+        raise client_error(ClientError({"Error": error}, "PutItem"), "put_item")
 
     monkeypatch.setattr(real, "put", refuse_writes)
     result = world.invoke(event(HIGH=1))
