@@ -8,6 +8,7 @@ The service gateways (:mod:`ecrscan.aws.ecr`, :mod:`ecrscan.aws.ecs`) subclass
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -73,6 +74,14 @@ class Gateway:
         other = cls(session, throttle=self.throttle, **self._connection_options())
         other.calls, other._calls_lock = self.calls, self._calls_lock
         return other
+
+    def under(self: G, throttle: Throttle) -> G:
+        """This gateway with another throttle (a view of the same gate under a job's
+        deadline: :meth:`Throttle.bound_to`): the clients and the call counts are
+        shared, nothing of this gateway changes."""
+        view = copy.copy(self)
+        view.throttle = throttle
+        return view
 
     def _connection_options(self) -> dict[str, Any]:
         options = dict(self._connection)

@@ -20,19 +20,11 @@ from typing import Any, TypedDict
 
 import click
 
-from ecrscan.aws.clients import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_TIMEOUTS,
-    Timeouts,
-    make_client,
-    new_session,
-    pool_size,
-)
+from ecrscan.aws.connections import Connections
 from ecrscan.aws.dynamodb import StateStore
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
-from ecrscan.aws.gateways import Gateways
-from ecrscan.aws.throttle import Stop, Throttle
+from ecrscan.core.control import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Stop, Timeouts
 from ecrscan.core.errors import FatalError
 from ecrscan.core.targets import check_endpoint_url
 
@@ -86,8 +78,23 @@ class AppContext:
     # Set by SIGINT/SIGTERM: the run starts nothing new and writes what it has.
     stop: Stop = field(default_factory=Stop)
 
-    def session(self) -> Any:
-        return new_session(self.session_factory, profile=self.profile, region=self.region)
+    _connections: Connections | None = field(default=None, init=False, repr=False)
+
+    def connections(self, concurrency: int = DEFAULT_CONCURRENCY) -> Connections:
+        """The run's connections (made on first use, with the first caller's
+        ``concurrency``: a command asks once): this run's session, endpoint, timeouts
+        and stop request, one throttle per (account, region)."""
+        if self._connections is None:
+            self._connections = Connections(
+                self.session_factory,
+                profile=self.profile,
+                region=self.region,
+                endpoint_url=self.endpoint_url,
+                timeouts=self.timeouts,
+                concurrency=concurrency,
+                stop=self.stop,
+            )
+        return self._connections
 
     def gateway(
         self,
@@ -97,46 +104,21 @@ class AppContext:
         registry_id: str | None = None,
     ) -> EcrGateway:
         """An ECR gateway of this run's session (``region`` defaults to the run's)."""
-        return EcrGateway(
-            self.session(),
-            region=region or self.region,
-            endpoint_url=self.endpoint_url,
-            registry_id=registry_id,
-            throttle=Throttle(stop=self.stop),
-            max_pool_connections=pool_size(concurrency),
-            timeouts=self.timeouts,
-        )
+        connections = self.connections(concurrency)
+        return connections.ecr(connections.home(region or self.region), registry_id)
+
+    def state_store(self, table: str, region: str | None = None) -> StateStore:
+        """The notification state table's gateway, with this run's settings."""
+        return self.connections().state_store(table, region)
+
+    def client(self, service: str, retries: Mapping[str, Any], region: str | None = None) -> Any:
+        """A client of another service (SQS, SNS) with this run's settings."""
+        return self.connections().client(service, region, retries)
 
     def pace(self, concurrency: int) -> Pace:
         """The engine settings every run shares: how many calls at once, and the stop
         request a signal sets."""
         return Pace(concurrency=concurrency, stop=self.stop)
-
-    def gateways(self, concurrency: int) -> Gateways:
-        """Each target's gateways, with this run's endpoint, timeouts and stop request."""
-        return Gateways(self.endpoint_url, concurrency, timeouts=self.timeouts, stop=self.stop)
-
-    def state_store(self, table: str, region: str | None = None) -> StateStore:
-        """The notification state table's gateway, with this run's settings."""
-        return StateStore(
-            self.session(),
-            table,
-            region=region or self.region,
-            endpoint_url=self.endpoint_url,
-            throttle=Throttle(stop=self.stop),
-            timeouts=self.timeouts,
-        )
-
-    def client(self, service: str, retries: Mapping[str, Any], region: str | None = None) -> Any:
-        """A client of another service (SQS, SNS) with this run's settings."""
-        return make_client(
-            self.session(),
-            service,
-            region=region or self.region,
-            endpoint_url=self.endpoint_url,
-            retries=retries,
-            timeouts=self.timeouts,
-        )
 
 
 # The user's words for a failure to reach AWS at all (see ecrscan.aws.errors.SetupKind).

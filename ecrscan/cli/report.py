@@ -181,8 +181,7 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
                 gateway_for, now, settings, progress=display.callback, pacing=Pacing(watch=lines)
             )
         else:  # logs its calls per target
-            audit = Audit(app.session(), plan, now, app.gateways(settings.concurrency))
-            audit.progress = display.callback
+            audit = Audit(app.connections(settings.concurrency), plan, now, display.callback)
             result = audit.report(settings, Pacing(watch=lines))
     if settings.images:
         log_calls(gateways)

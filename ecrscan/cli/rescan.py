@@ -101,8 +101,8 @@ def rescan_cmd(
         **app.pace(concurrency),
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
-        gateways = app.gateways(concurrency)
-        audit = Audit(app.session(), plan, app.clock(), gateways, display.callback)
+        connections = app.connections(concurrency)
+        audit = Audit(connections, plan, app.clock(), display.callback)
         result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
     _show(app, result)
     emit(output, render(fmt.lower(), result))
@@ -166,13 +166,7 @@ def _rescan_via_queue(
     the jobs queue; exit 3 if a target could not be listed or SQS refused any job."""
     home = queue_region(queue_url) or app.region
     jobs = plan_jobs(
-        app.session(),
-        plan,
-        app.clock(),
-        repo_filter,
-        expiry,
-        app.gateways(plan.concurrency),
-        home=home,
+        app.connections(plan.concurrency), plan, app.clock(), repo_filter, expiry, home=home
     )
     sqs = app.client("sqs", MESSAGING, region=home)
     report = send_jobs(sqs, queue_url, list(jobs.bodies), stop=app.stop)

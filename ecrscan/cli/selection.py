@@ -306,8 +306,6 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         in_use=InUseMode(selection.in_use.lower()) if selection.in_use else None,
         pulled_within=delta,
         pulled_within_text=text,
-        endpoint_url=app.endpoint_url,
-        timeouts=app.timeouts,
         concurrency=concurrency,
         scope_hints=ORGANIZATION_HINTS if organization is not None else SCOPE_HINTS,
         organization=organization,

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from ecrscan.aws.gateways import Gateways
 from ecrscan.core.jobs import repository_jobs
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.fanout import run_per_target
-from ecrscan.engine.plan import Plan, plan_targets
+from ecrscan.engine.plan import Plan
+from ecrscan.engine.ports import Connections
 from ecrscan.engine.registry import list_repositories
 
 _QUEUE_URL = re.compile(r"^https?://sqs[.-]([a-z]{2,}(?:-[a-z]+)+-[0-9]+)\.", re.ASCII)
@@ -43,22 +42,21 @@ class JobPlan:
 
 
 def plan_jobs(
-    base_session: Any,
+    connections: Connections,
     plan: Plan,
     now: datetime,
     repo_filter: RepositoryFilter,
     expiry: str | None,
-    gateways: Gateways,
     home: str | None = None,
 ) -> JobPlan:
     """One job per repository of every target of ``plan`` that ``repo_filter`` keeps;
     a job names its region only when it is not ``home`` (the consumer's region: the
     jobs queue's), so jobs of the consumer's own region stay as older consumers read
     them."""
-    targets, unreachable = plan_targets(base_session, plan, now)
+    targets, unreachable = connections.targets(plan.query(now))
 
     def jobs_of(target: Target) -> list[str]:
-        repositories = list_repositories(gateways.ecr(target), repo_filter)
+        repositories = list_repositories(connections.ecr(target), repo_filter)
         region = target.region if target.region and target.region != home else None
         return repository_jobs(
             repositories, expiry, role_arn=target.role_arn or None, region=region

@@ -114,7 +114,7 @@ def _notify_on_change(
     """Publish what changed since the state table's record (claimed before, restored
     when publishing fails); publish anyway, and warn, when the table cannot be used."""
     notifier = ChangeNotifier(
-        runtime.clients.state_store(settings.table), runtime.clock(), settings.reminder
+        runtime.connections.state_store(settings.table), runtime.clock(), settings.reminder
     )
 
     def publish(settled: Settled) -> list[str]:
@@ -142,7 +142,7 @@ def _notify_on_change(
 def _publish(topic_arn: str | None, messages: list[SnsMessage]) -> list[str]:
     if not topic_arn:
         raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
-    return sns.publish(runtime.clients.sns(), topic_arn, messages)
+    return sns.publish(runtime.connections.client("sns"), topic_arn, messages)
 
 
 def _record(result: dict[str, Any], message_ids: list[str]) -> None:

@@ -69,7 +69,7 @@ class World:
 
     def record(self, n: int = 0) -> Record | None:
         key = f"123456789012/{REGION}/team/app-{n:03}@sha256:{n + 1:064x}"
-        return runtime.clients.state_store(TABLE).read(key)
+        return runtime.connections.state_store(TABLE).read(key)
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def world(mocked, monkeypatch) -> World:
     monkeypatch.setenv("ECR_SNS_REPORT_TOPIC_ARN", topic_arn)
     monkeypatch.setenv("NOTIFY_STATE_TABLE", create_state_table())
     counting = CountingSession()
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda: counting))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(lambda: counting))
     state = World(sqs, inbox, topic_arn, counting)
     monkeypatch.setattr(runtime, "clock", lambda: state.now)
     return state
@@ -229,9 +229,9 @@ def test_two_concurrent_invocations_for_one_change_send_exactly_one(
     if before is not None:
         world.invoke(before)
         world.delivered()
-    real = runtime.clients.state_store(TABLE)
+    real = runtime.connections.state_store(TABLE)
     stores = iter([Interleaved(real, lambda: world.invoke(both))])
-    monkeypatch.setattr(runtime.clients, "state_store", lambda table: next(stores, real))
+    monkeypatch.setattr(runtime.connections, "state_store", lambda table: next(stores, real))
 
     first = world.invoke(both)  # A: reads, B cuts in and claims, A's claim fails
 
@@ -259,14 +259,14 @@ class Refusing:
 
 
 def deny(monkeypatch) -> None:
-    real = runtime.clients.state_store
+    real = runtime.connections.state_store
 
     def refusing(table: str) -> StateStore:
         store = real(table)
         store._read = store._write = Refusing()
         return store
 
-    monkeypatch.setattr(runtime.clients, "state_store", refusing)
+    monkeypatch.setattr(runtime.connections, "state_store", refusing)
 
 
 @pytest.mark.parametrize("trouble", ["missing-table", "access-denied"])
@@ -291,7 +291,7 @@ def test_an_unreachable_table_still_publishes_and_warns(world, monkeypatch, caps
 
 
 def test_a_claim_the_table_refuses_is_published_anyway(world, monkeypatch):
-    real = runtime.clients.state_store(TABLE)
+    real = runtime.connections.state_store(TABLE)
 
     def refuse_writes(record: Record, expected: int | None) -> None:
         error = {"Code": "InternalServerError", "Message": "try again"}
