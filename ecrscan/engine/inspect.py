@@ -18,6 +18,7 @@ from ecrscan.core.model import Finding, Image, ImageReport, ImageStatus, ScanSta
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.engine.ports import EcrReads
 
 # A never-scanned image pushed this recently may be waiting for its scan-on-push scan.
 NEW_IMAGE_GRACE = timedelta(minutes=15)
@@ -30,7 +31,7 @@ WAITING_STATUSES = frozenset({"IN_PROGRESS", "PENDING"})
 class Target:
     """One image to inspect, the gateway that reads it, and its place in the report."""
 
-    gateway: Any
+    gateway: EcrReads
     image: Image
     order: tuple[Any, ...]
     reference: str = ""
@@ -62,7 +63,7 @@ class Inspector:
     expected: frozenset[str] = frozenset()
 
     def resolve(
-        self, gateway: Any, ref: ImageRef, order: tuple[Any, ...]
+        self, gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]
     ) -> tuple[tuple[Any, ...], ImageReport | Waiting]:
         """Look the reference up, then inspect the image it names."""
         try:
@@ -73,11 +74,11 @@ class Inspector:
         return order, self.inspect(Target(gateway, image, order, str(ref)), True)
 
     @staticmethod
-    def placeholder(gateway: Any, ref: ImageRef, order: tuple[Any, ...]) -> Target:
+    def placeholder(gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]) -> Target:
         """The target of a reference whose image was not looked up (or not found)."""
         image = Image(
             repository=ref.repository,
-            registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
+            registry_id=ref.registry_id or gateway.registry_id or "",
             digest=ref.digest or "",
             tags=(ref.tag,) if ref.tag else (),
         )
@@ -159,8 +160,8 @@ class Inspector:
             state=state,
             status=status,
             reference=target.reference,
-            account=target.image.registry_id or getattr(gateway, "registry_id", None) or "",
-            region=getattr(gateway, "region", "") or "",
+            account=target.image.registry_id or gateway.registry_id or "",
+            region=gateway.region or "",
             waited=self.wait,
             **fields,
         )

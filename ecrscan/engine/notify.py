@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.dynamodb import StateStore
 from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.model import ImageReport, ImageStatus
 from ecrscan.core.notify import (
@@ -39,6 +38,7 @@ from ecrscan.core.notify import (
     restored,
 )
 from ecrscan.core.problem import Problem
+from ecrscan.engine.ports import StateStore
 
 TRIES = 3  # decisions per image before a lost race counts as a problem
 CONTENDED = "StateContended"

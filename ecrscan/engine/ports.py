@@ -45,8 +45,11 @@ class EcrReads(Protocol):
     """The ECR registry of one account and region (``registry_id`` None: the
     credentials' own): what ``report`` and ``scan`` read."""
 
-    region: str
-    registry_id: str | None
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def registry_id(self) -> str | None: ...
 
     def scan_type(self) -> ScanType: ...
 

@@ -52,6 +52,7 @@ from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.bulk import read_bulk, registry_scan_type, whole, with_states
 from ecrscan.engine.inspect import Inspector, Target, Waiting
+from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.registry import (
     ImageDone,
     RepositoryFailed,
@@ -70,7 +71,7 @@ from ecrscan.engine.wait import Done, Pacing, wait_for_scans
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
 
-GatewayFactory = Callable[[str | None, str | None], Any]
+GatewayFactory = Callable[[str | None, str | None], EcrReads]
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,15 @@ class _Gateways:
 
     def __init__(self, factory: GatewayFactory) -> None:
         self._factory = factory
-        self._cache: dict[tuple[str | None, str | None], Any] = {}
+        self._cache: dict[tuple[str | None, str | None], EcrReads] = {}
         self._regions: set[str | None] = set()
 
-    def get(self, region: str | None, registry_id: str | None) -> Any:
+    def get(self, region: str | None, registry_id: str | None) -> EcrReads:
         key = (region, registry_id)
         if key not in self._cache:
             gateway = self._factory(region, registry_id)
             self._cache[key] = gateway
-            self._regions.add(getattr(gateway, "region", region))
+            self._regions.add(gateway.region)
         return self._cache[key]
 
     @property
@@ -218,7 +219,7 @@ def _scan_registry(
     """Every (kept) image of the filtered repositories; ``scopes`` receives what the
     image scope left out."""
     gateway = gateways.get(None, None)
-    region = getattr(gateway, "region", None) or ""
+    region = gateway.region or ""
     scope = settings.scope
     repositories, missing = select_repositories(
         list_repositories(gateway, settings.filter), scope, settings.filter, region
