@@ -51,7 +51,7 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.bulk import read_bulk, registry_scan_type, whole, with_states
-from ecrscan.engine.inspect import Inspector, Target, Waiting
+from ecrscan.engine.inspect import ImageInspector, Subject, Waiting
 from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.registry import (
     ImageDone,
@@ -138,7 +138,7 @@ def build_report(
         raise ValueError("now must be timezone-aware")
     active, expired = split_expired(settings.ignore_rules, now)
     notices = [f"ignore rule {rule.describe()} has expired and was not applied" for rule in expired]
-    run = Inspector(
+    run = ImageInspector(
         settings.thresholds,
         active,
         now,
@@ -179,7 +179,7 @@ def build_report(
 
 def _scan_references(
     settings: ReportSettings,
-    run: Inspector,
+    run: ImageInspector,
     gateways: _Gateways,
     runner: BoundedRunner[Any],
     notify: ProgressCallback,
@@ -210,7 +210,7 @@ def _scan_references(
 
 def _scan_registry(
     settings: ReportSettings,
-    run: Inspector,
+    run: ImageInspector,
     gateways: _Gateways,
     runner: BoundedRunner[Any],
     notify: ProgressCallback,
@@ -242,7 +242,7 @@ def _scan_registry(
         return _latest(images) if settings.latest else images
 
     def inspect(image: Image) -> ImageReport | Waiting:
-        return run.inspect(Target(gateway, image, _registry_order(image)), True)
+        return run.inspect(Subject(gateway, image, _registry_order(image)), first=True)
 
     done: Done = []
     waiting: list[Waiting] = []
@@ -262,7 +262,7 @@ def _scan_registry(
         elif item.image is None:
             errors.append((item.repository.name, Problem(INTERRUPTED, "not listed: interrupted")))
         else:
-            target = Target(gateway, item.image, _registry_order(item.image))
+            target = Subject(gateway, item.image, _registry_order(item.image))
             done.append((target.order, run.not_reached(target)))
     if archived:
         notices.append(
