@@ -170,7 +170,6 @@ def run(label: str, latency: Latency, pid: int, concurrency: int, max_concurrenc
     plan = Plan(
         regions=REGIONS,
         organization=OrgScope(role_name=ROLE_NAME),
-        concurrency=concurrency,
         max_concurrency=max_concurrency,
     )
     latency.calls.clear()

@@ -150,7 +150,11 @@ class Connections:
         """The targets of ``query`` and those that could not be reached
         (:func:`ecrscan.aws.organization.query_targets`)."""
         return query_targets(
-            self.session(), query, endpoint_url=self.endpoint_url, timeouts=self.timeouts
+            self.session(),
+            query,
+            endpoint_url=self.endpoint_url,
+            timeouts=self.timeouts,
+            parallel=self.concurrency,
         )
 
     def assume(self, role_arn: str, session_name: str, region: str | None = None) -> Target:

@@ -62,10 +62,12 @@ def query_targets(
     *,
     endpoint_url: str | None = None,
     timeouts: Timeouts,
+    parallel: int = 8,
 ) -> tuple[list[Target], list[TargetFailure]]:
     """The targets of ``query`` and the ones that could not be reached.  Without a need
     for the account (``query.needs_identity``) the single target's account is "" and no
-    STS call is made (its account and region are read off the results).  Raises
+    STS call is made (its account and region are read off the results); ``parallel``
+    accounts are resolved side by side.  Raises
     botocore's ``NoRegionError`` when no region is known."""
     if query.organization is not None or query.all_regions:
         reach = Reach(
@@ -74,7 +76,7 @@ def query_targets(
             session_name=query.session_name,
             endpoint_url=endpoint_url,
             timeouts=timeouts,
-            parallel=query.parallel,
+            parallel=parallel,
         )
         return organization_targets(base_session, query.organization, query.role_arns, reach)
     if query.needs_identity:

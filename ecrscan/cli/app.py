@@ -54,8 +54,9 @@ class ConfigError(click.ClickException):
         click.echo(f"ecrscan: configuration error: {self.format_message()}", err=True)
 
 
-class Pace(TypedDict):
-    """The engine settings every run shares (see :meth:`AppContext.pace`)."""
+class RunControls(TypedDict):
+    """The engine settings every run shares (see :meth:`AppContext.controls`); not the
+    engine's :class:`~ecrscan.engine.wait.Pacing` (how ``--wait`` polls)."""
 
     concurrency: int
     stop: Stop
@@ -80,31 +81,28 @@ class AppContext:
 
     _connections: Connections | None = field(default=None, init=False, repr=False)
 
-    def connections(self, concurrency: int = DEFAULT_CONCURRENCY) -> Connections:
-        """The run's connections (made on first use, with the first caller's
-        ``concurrency``: a command asks once): this run's session, endpoint, timeouts
-        and stop request, one throttle per (account, region)."""
-        if self._connections is None:
-            self._connections = Connections(
-                self.session_factory,
-                profile=self.profile,
-                region=self.region,
-                endpoint_url=self.endpoint_url,
-                timeouts=self.timeouts,
-                concurrency=concurrency,
-                stop=self.stop,
-            )
+    def connections(self, concurrency: int | None = None) -> Connections:
+        """The run's connections, made on first use: this run's session, endpoint,
+        timeouts, stop request and ``concurrency`` (its one home; default
+        :data:`DEFAULT_CONCURRENCY`), one throttle per (account, region)."""
+        if self._connections is not None:
+            if concurrency is not None and concurrency != self._connections.concurrency:
+                raise ValueError("the run's concurrency is set once")
+            return self._connections
+        self._connections = Connections(
+            self.session_factory,
+            profile=self.profile,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            timeouts=self.timeouts,
+            concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency,
+            stop=self.stop,
+        )
         return self._connections
 
-    def gateway(
-        self,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        *,
-        region: str | None = None,
-        registry_id: str | None = None,
-    ) -> EcrGateway:
+    def gateway(self, *, region: str | None = None, registry_id: str | None = None) -> EcrGateway:
         """An ECR gateway of this run's session (``region`` defaults to the run's)."""
-        connections = self.connections(concurrency)
+        connections = self.connections()
         return connections.ecr(connections.home(region or self.region), registry_id)
 
     def state_store(self, table: str, region: str | None = None) -> StateStore:
@@ -115,10 +113,12 @@ class AppContext:
         """A client of another service (SQS, SNS) with this run's settings."""
         return self.connections().client(service, region, retries)
 
-    def pace(self, concurrency: int) -> Pace:
-        """The engine settings every run shares: how many calls at once, and the stop
-        request a signal sets."""
-        return Pace(concurrency=concurrency, stop=self.stop)
+    def controls(self, concurrency: int) -> RunControls:
+        """Set the run's concurrency (kept by its connections) and return the engine
+        settings every run shares: how many calls at once, and the stop request a signal
+        sets."""
+        connections = self.connections(concurrency)
+        return RunControls(concurrency=connections.concurrency, stop=self.stop)
 
 
 # The user's words for a failure to reach AWS at all (see ecrscan.aws.errors.SetupKind).

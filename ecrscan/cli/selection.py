@@ -285,7 +285,7 @@ class Selection:
 selection_options = stack(filter_options, target_options, collect(Selection, "selection"))
 
 
-def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
+def make_plan(app: AppContext, selection: Selection) -> Plan:
     """The run's targets and image scope from the options.  Regions given before the
     command (``ecrscan --region a rescan``) and after it add up; ECRSCAN_REGIONS applies
     when neither is given on the command line."""
@@ -306,7 +306,6 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         in_use=InUseMode(selection.in_use.lower()) if selection.in_use else None,
         pulled_within=delta,
         pulled_within_text=text,
-        concurrency=concurrency,
         scope_hints=ORGANIZATION_HINTS if organization is not None else SCOPE_HINTS,
         organization=organization,
         all_regions=selection.all_regions,

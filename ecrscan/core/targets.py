@@ -65,7 +65,6 @@ class TargetQuery:
     all_regions: bool = False
     needs_identity: bool = False
     session_name: str = ""
-    parallel: int = 8  # accounts resolved side by side
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.core.control import DEFAULT_CONCURRENCY, DEFAULT_MAX_CONCURRENCY
+from ecrscan.core.control import DEFAULT_MAX_CONCURRENCY
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.scope import ImageScope
@@ -33,12 +33,11 @@ class Plan:
     in_use: InUseMode | None = None
     pulled_within: relativedelta | None = None
     pulled_within_text: str = ""
-    concurrency: int = DEFAULT_CONCURRENCY
     session_name: str | None = None  # default: ecrscan-<version>-<the run's now, UTC>
     organization: OrgScope | None = None  # every account of the organization (or OUs)
     all_regions: bool = False  # every region each account has enabled
-    # AWS calls in flight over the whole run: targets run side by side, each with
-    # ``concurrency`` workers, as many as fit (at least one).
+    # AWS calls in flight over the whole run: targets run side by side, each with the
+    # run's concurrency (its connections') of workers, as many as fit (at least one).
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     # How an out-of-scope image's reason says to bring it into scope, in the caller's
     # words (the CLI names its options); empty: no advice.
@@ -67,13 +66,11 @@ class Plan:
             all_regions=self.all_regions,
             needs_identity=self.needs_identity,
             session_name=self.session_name or default_session_name(now),
-            parallel=self.concurrency,
         )
 
-    @property
-    def parallel_targets(self) -> int:
-        """How many targets run side by side."""
-        return max(1, self.max_concurrency // max(1, self.concurrency))
+    def parallel_targets(self, concurrency: int) -> int:
+        """How many targets run side by side, each with ``concurrency`` workers."""
+        return max(1, self.max_concurrency // max(1, concurrency))
 
 
 def scope_for(target: Target, plan: Plan, in_use: InUseSet | None) -> ImageScope | None:

@@ -106,7 +106,11 @@ class StateStore(Protocol):
 class Connections(Protocol):
     """The run's way to AWS (:class:`ecrscan.aws.connections.Connections`): the targets
     of a query, and each target's gateways (ECR and ECS of one target share one
-    throttle), and the calls they made."""
+    throttle), the calls they made, and the run's concurrency (AWS calls at once per
+    target: the one home of ``--concurrency``)."""
+
+    @property
+    def concurrency(self) -> int: ...
 
     def targets(self, query: TargetQuery) -> tuple[list[Target], list[TargetFailure]]: ...
 

@@ -62,7 +62,9 @@ def plan_jobs(
             repositories, expiry, role_arn=target.role_arn or None, region=region
         )
 
-    done, failed = run_per_target(targets, jobs_of, parallel=plan.parallel_targets)
+    done, failed = run_per_target(
+        targets, jobs_of, parallel=plan.parallel_targets(connections.concurrency)
+    )
     bodies = tuple(body for _, jobs in done for body in jobs)
     accounts = len({target.account for target, _ in done})
     return JobPlan(bodies, len(bodies), (*unreachable, *failed), accounts)

@@ -118,7 +118,7 @@ def over_targets(
     runs, failed = run_per_target(
         prepared.targets,
         lambda target: work(target, scope_for(target, plan, prepared.in_use)),
-        parallel=plan.parallel_targets,
+        parallel=plan.parallel_targets(connections.concurrency),
     )
     for target in prepared.targets:
         where = "" if len(prepared.targets) == 1 else f" ({_label(target)})"
@@ -137,7 +137,7 @@ def _prepare(connections: Connections, plan: Plan, now: datetime) -> _Prepared:
         services_only=plan.in_use is InUseMode.ECS_SERVICES,
         unreachable=unreachable,
         hints=plan.scope_hints,
-        concurrency=plan.concurrency,
+        concurrency=connections.concurrency,
     )
     prepared.in_use = found.in_use
     prepared.failures += [(target_key(f), "discovery", f.problem) for f in found.failures]

@@ -435,9 +435,10 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
     east.set_scan("east-app", world.digests["east-app"], status="IN_PROGRESS")
     west.set_scan("west-app", world.digests["west-app"], status="IN_PROGRESS")
     fake = FakeTime()
-    one_at_a_time = Plan(regions=(EAST, WEST), concurrency=8, max_concurrency=8)
-    assert one_at_a_time.parallel_targets == 1
-    result = Audit(Connections.of(fresh_session(EAST)), one_at_a_time, NOW).report(
+    one_at_a_time = Plan(regions=(EAST, WEST), max_concurrency=8)
+    assert one_at_a_time.parallel_targets(8) == 1
+    connections = Connections.of(fresh_session(EAST), concurrency=8)
+    result = Audit(connections, one_at_a_time, NOW).report(
         ReportSettings(wait=True, timeout=60), Pacing(fake.sleep, fake.clock)
     )
     assert [(r.region, r.status.value) for r in result.images] == [
