@@ -79,7 +79,7 @@ class _Shared:
     session: Any = None
     throttles: dict[TargetKey, Throttle] = field(default_factory=dict)
     ecr: dict[tuple[TargetKey, str | None], tuple[Any, EcrGateway]] = field(default_factory=dict)
-    ecs: dict[TargetKey, tuple[Any, EcsGateway]] = field(default_factory=dict)
+    ecs: dict[tuple[TargetKey, str | None], tuple[Any, EcsGateway]] = field(default_factory=dict)
     built: dict[TargetKey, list[EcrGateway | EcsGateway]] = field(default_factory=dict)
     clients: dict[tuple[str, str | None], Any] = field(default_factory=dict)
     stores: dict[tuple[str, str | None], StateStore] = field(default_factory=dict)
@@ -199,32 +199,25 @@ class Connections:
     def ecr(self, target: Target, registry_id: str | None = None) -> EcrGateway:
         """The ECR gateway of ``target`` (and registry id), with its Amazon Inspector
         gateway (:meth:`EcrGateway.inspector`) under the same throttle."""
-        key = target_key(target)
-        with self._shared.lock:
-            cached = self._shared.ecr.get((key, registry_id))
-            if cached is None or cached[0] is not target.session:
-                gateway = EcrGateway(
-                    target.session,
-                    registry_id=registry_id,
-                    throttle=self._shared_throttle(target),
-                    **self._options(target),
-                )
-                cached = self._shared.ecr[(key, registry_id)] = (target.session, gateway)
-                self._keep(key, gateway)
-        return self._under_deadline(target, cached[1])
+
+        def build() -> EcrGateway:
+            return EcrGateway(
+                target.session,
+                registry_id=registry_id,
+                throttle=self._shared_throttle(target),
+                **self._options(target),
+            )
+
+        return self._gateway(self._shared.ecr, (target_key(target), registry_id), target, build)
 
     def ecs(self, target: Target) -> EcsGateway:
         """The ECS gateway of ``target``, under the same throttle as its ECR gateways."""
-        key = target_key(target)
-        with self._shared.lock:
-            cached = self._shared.ecs.get(key)
-            if cached is None or cached[0] is not target.session:
-                gateway = EcsGateway(
-                    target.session, throttle=self._shared_throttle(target), **self._options(target)
-                )
-                cached = self._shared.ecs[key] = (target.session, gateway)
-                self._keep(key, gateway)
-        return self._under_deadline(target, cached[1])
+
+        def build() -> EcsGateway:
+            throttle = self._shared_throttle(target)
+            return EcsGateway(target.session, throttle=throttle, **self._options(target))
+
+        return self._gateway(self._shared.ecs, (target_key(target), None), target, build)
 
     def calls(self, target: Target) -> dict[str, int]:
         """AWS calls per operation the target's gateways made."""
@@ -277,6 +270,22 @@ class Connections:
 
     # -- plumbing ------------------------------------------------------------------
 
+    def _gateway(
+        self,
+        cache: dict[tuple[TargetKey, str | None], tuple[Any, G]],
+        key: tuple[TargetKey, str | None],
+        target: Target,
+        build: Callable[[], G],
+    ) -> G:
+        """The cached gateway of ``key`` (built again when the target's session is new:
+        a role assumed afresh), under this view's deadline."""
+        with self._shared.lock:
+            cached = cache.get(key)
+            if cached is None or cached[0] is not target.session:
+                cached = cache[key] = (target.session, build())
+                self._shared.built.setdefault(key[0], []).append(cached[1])
+        return self._under_deadline(target, cached[1])
+
     def _shared_throttle(self, target: Target) -> Throttle:
         return self.view(None).throttle(target)
 
@@ -290,6 +299,3 @@ class Connections:
             "max_pool_connections": pool_size(self.concurrency),
             "timeouts": self.timeouts,
         }
-
-    def _keep(self, key: TargetKey, gateway: EcrGateway | EcsGateway) -> None:
-        self._shared.built.setdefault(key, []).append(gateway)
