@@ -161,6 +161,7 @@ def server_cpu(pid: int) -> float:
 def run(label: str, latency: Latency, pid: int, concurrency: int, max_concurrency: int) -> Run:
     import boto3
 
+    from ecrscan.aws.connections import Connections
     from ecrscan.core.organization import OrgScope
     from ecrscan.engine.plan import Plan
     from ecrscan.engine.report import ReportSettings
@@ -169,12 +170,12 @@ def run(label: str, latency: Latency, pid: int, concurrency: int, max_concurrenc
     plan = Plan(
         regions=REGIONS,
         organization=OrgScope(role_name=ROLE_NAME),
-        concurrency=concurrency,
         max_concurrency=max_concurrency,
     )
     latency.calls.clear()
     cpu0, server0, wall0 = time.process_time(), server_cpu(pid), time.perf_counter()
-    result = Audit(boto3.Session(region_name=REGIONS[0]), plan, datetime.now(UTC)).report(
+    connections = Connections.of(boto3.Session(region_name=REGIONS[0]), concurrency=concurrency)
+    result = Audit(connections, plan, datetime.now(UTC)).report(
         ReportSettings(concurrency=concurrency)
     )
     wall = time.perf_counter() - wall0

@@ -8,6 +8,7 @@ import cannot hide an arrow.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ MAX_FUNCTION_LINES = 60  # the body without its docstring; an option table is th
 ALLOWED = {
     "core": {"", "core"},
     "aws": {"", "core", "aws"},
-    "engine": {"", "core", "aws", "engine"},
+    "engine": {"", "core", "engine"},  # AWS through the protocols of engine/ports.py
     "render": {"", "core", "render"},
     "cli": {"", "core", "aws", "engine", "render", "cli"},
     "lambdas": {"", "core", "aws", "engine", "render", "lambdas"},
@@ -158,3 +159,103 @@ def function_bodies(path: Path) -> Iterator[tuple[str, int]]:
 def test_functions_are_short(name: str) -> None:
     long = [(f, n) for f, n in function_bodies(ALL[name]) if n > MAX_FUNCTION_LINES]
     assert not long, f"{name}: {long}"
+
+
+# -- the seam between the engine and AWS ---------------------------------------------
+
+# names of what the engine gets from AWS: gateways, sessions, stores, connections
+AWS_HANDLE = re.compile(r"gateway|session|ecr|ecs|inspector|store|connections", re.IGNORECASE)
+# the modules allowed to build boto3/botocore sessions (aws/clients.py's helpers), and
+# the one that calls those helpers for a run (the connections object)
+SESSION_FACTORY = "ecrscan.aws.clients"
+SESSION_OWNERS = {"ecrscan.aws.connections", SESSION_FACTORY}
+SESSION_HELPERS = {"new_session"}
+ENGINE = sorted(name for name in ALL if layer(name) == "engine")
+
+
+def any_handles(path: Path) -> Iterator[str]:
+    """Parameters and attributes named like an AWS handle but annotated ``Any``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            for arg in every:
+                if AWS_HANDLE.search(arg.arg) and _is_any(arg.annotation):
+                    yield f"{getattr(node, 'name', 'lambda')}({arg.arg}: Any)"
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and AWS_HANDLE.search(node.target.id)
+            and _is_any(node.annotation)
+        ):
+            yield f"{node.target.id}: Any"
+
+
+def _is_any(annotation: ast.expr | None) -> bool:
+    return annotation is not None and "Any" in re.findall(r"\w+", ast.unparse(annotation))
+
+
+def probes(path: Path) -> Iterator[str]:
+    """``hasattr``/``getattr`` calls (the engine reads what its protocols declare)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("hasattr", "getattr")
+        ):
+            yield f"line {node.lineno}: {ast.unparse(node)}"
+
+
+def session_builders(path: Path) -> Iterator[str]:
+    """Where ``path`` builds a boto3/botocore session or calls the session helpers."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called = ast.unparse(node.func)
+            if called.endswith(("boto3.Session", "boto3.session.Session", "get_session")):
+                yield f"line {node.lineno}: {called}("
+            if called in ("botocore.session.Session", *SESSION_HELPERS):
+                yield f"line {node.lineno}: {called}("
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names]
+            module = getattr(node, "module", None) or ""
+            if "botocore.session" in names or module in ("botocore.session", "boto3.session"):
+                yield f"line {node.lineno}: imports a session module"
+
+
+@pytest.mark.parametrize("name", ENGINE)
+def test_the_engine_takes_no_untyped_gateway(name: str) -> None:
+    found = list(any_handles(ALL[name]))
+    assert not found, f"{name}: annotate with a protocol of ecrscan.engine.ports: {found}"
+
+
+@pytest.mark.parametrize("name", ENGINE)
+def test_the_engine_does_not_probe_what_it_is_given(name: str) -> None:
+    found = list(probes(ALL[name]))
+    assert not found, f"{name}: {found}"
+
+
+def test_sessions_are_built_in_one_module() -> None:
+    found = {
+        name: built
+        for name, path in ALL.items()
+        if name not in SESSION_OWNERS and (built := list(session_builders(path)))
+    }
+    assert found == {}
+    owners = {name for name in SESSION_OWNERS if list(session_builders(ALL[name]))}
+    assert owners == SESSION_OWNERS  # the checks see what they look for
+
+
+def test_the_seam_checks_can_fail(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import boto3\n"
+        "from typing import Any\n"
+        "def run(gateway: Any, n: int) -> None:\n"
+        "    if hasattr(gateway, 'inspector'):\n"
+        "        boto3.Session(region_name='x')\n",
+        encoding="utf-8",
+    )
+    assert list(any_handles(probe)) == ["run(gateway: Any)"]
+    assert list(probes(probe)) == ["line 4: hasattr(gateway, 'inspector')"]
+    assert list(session_builders(probe)) == ["line 5: boto3.Session("]

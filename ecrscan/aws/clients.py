@@ -22,43 +22,44 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
 
 from ecrscan import __version__
+from ecrscan.core.control import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_TIMEOUTS,
+    MAX_CONCURRENCY,
+    READ_ATTEMPTS,
+    Timeouts,
+)
 
-READ_ATTEMPTS = 3  # of a read call, botocore's own retries included
-# botocore's ``max_attempts`` counts retries (one more attempt in all); the totals here
-# are what ``total_max_attempts`` says: every attempt, the first included.
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_TIMEOUTS",
+    "MAX_CONCURRENCY",
+    "MESSAGING",
+    "NO_RETRIES",
+    "READS",
+    "READ_ATTEMPTS",
+    "STS",
+    "Timeouts",
+    "client_config",
+    "make_client",
+    "new_session",
+    "pool_size",
+    "refreshing_session",
+]
+
 READS: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": READ_ATTEMPTS}
 NO_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
 MESSAGING: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 5}
 STS: Mapping[str, Any] = {"mode": "standard"}
 
-DEFAULT_CONCURRENCY = 8  # parallel AWS calls per target (worker threads)
-MAX_CONCURRENCY = 64
-DEFAULT_MAX_CONCURRENCY = 64  # parallel AWS calls over every target of a run
 MIN_POOL = 10  # botocore's default connection pool size
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for a connection, and for each read of an answer."""
-
-    connect: float = 5.0
-    read: float = 30.0
-
-    def bound(self, attempts: int = READ_ATTEMPTS) -> float:
-        """The longest one call can take before it fails: every attempt connecting and
-        then waiting a whole read timeout, plus botocore's backoff between attempts (at
-        most 2**(n-1) seconds after attempt n)."""
-        backoff = sum(2.0 ** (n - 1) for n in range(1, attempts))
-        return attempts * (self.connect + self.read) + backoff
-
-
-DEFAULT_TIMEOUTS = Timeouts()
 
 
 def pool_size(concurrency: int) -> int:

@@ -32,6 +32,8 @@ from ecrscan.aws.ecr_records import (
 from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.aws.gateway import Gateway
 from ecrscan.aws.inspector2 import InspectorGateway
+from ecrscan.aws.throttle import Throttle
+from ecrscan.core.errors import IMAGE_NOT_FOUND, AccountQuotaExceeded
 from ecrscan.core.findings import findings_from_page
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (
@@ -47,20 +49,19 @@ from ecrscan.core.model import (
 )
 from ecrscan.core.problem import Problem
 
+__all__ = [
+    "DESCRIBE_IDS_BATCH",
+    "IMAGE_NOT_FOUND",
+    "PAGE_SIZE",
+    "AccountQuotaExceeded",
+    "EcrGateway",
+]
+
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
 DESCRIBE_IDS_BATCH = 100  # DescribeImages takes at most 100 imageIds a call
-IMAGE_NOT_FOUND = "image not found"  # the reason a requested image id is skipped
 # StartImageScan retries throttling only at first: a server error may come after AWS
 # carried the call out (see EcrGateway.start_scan).
 THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
-
-
-class AccountQuotaExceeded(Exception):
-    """StartImageScan hit an account-level quota: stop starting scans."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 class EcrGateway(Gateway):
@@ -76,11 +77,22 @@ class EcrGateway(Gateway):
         self._writer: Any = None
         self._writer_lock = threading.Lock()
         self._inspector: InspectorGateway | None = None
+        self._origin: EcrGateway | None = None  # the gateway a view was made of
+
+    def under(self, throttle: Throttle) -> EcrGateway:
+        """This gateway under another throttle; its clients (and its Amazon Inspector
+        gateway's) are the original's, built once."""
+        view = super().under(throttle)
+        view._origin = self._origin or self
+        view._inspector = None
+        return view
 
     @property
     def _write(self) -> Any:
         """The client for StartImageScan (botocore retries off), built on first use:
         reports and dry runs never need it, and a client costs ~50 ms of CPU."""
+        if self._origin is not None:
+            return self._origin._write
         with self._writer_lock:
             if self._writer is None:
                 self._writer = self._client(self._session, NO_RETRIES)
@@ -90,7 +102,10 @@ class EcrGateway(Gateway):
         """The Amazon Inspector gateway of the same session, region and throttle (built
         on first use, in the calling thread; its calls count with this gateway's)."""
         if self._inspector is None:
-            self._inspector = self.companion(InspectorGateway, self._session)
+            if self._origin is not None:
+                self._inspector = self._origin.inspector().under(self.throttle)
+            else:
+                self._inspector = self.companion(InspectorGateway, self._session)
         return self._inspector
 
     # -- plumbing -------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""AWS errors, classified once: every gateway call raises :class:`AwsError` with an
-:class:`ErrorKind`, and a botocore failure outside a call (no region, no credentials)
-becomes a :class:`SetupFailure` the adapters word for their users."""
+"""botocore's errors, classified once: every gateway call raises
+:class:`~ecrscan.core.errors.AwsError` with an :class:`~ecrscan.core.errors.ErrorKind`
+(:func:`client_error`), and a botocore failure outside a call (no region, no
+credentials) becomes a :class:`SetupFailure` the adapters word for their users.  The
+error values themselves live in :mod:`ecrscan.core.errors` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from ecrscan.core.errors import (
+    DEADLINE_REACHED,
+    INTERRUPTED,
+    AwsError,
+    ErrorKind,
+)
+from ecrscan.core.errors import NoRegionError as CoreNoRegionError
+from ecrscan.core.errors import problem_of as core_problem_of
 from ecrscan.core.problem import Problem, condensed
 
 __all__ = [
@@ -30,42 +40,16 @@ __all__ = [
     "TRANSPORT_ERRORS",
     "AwsError",
     "ErrorKind",
-    "NoRegionError",  # botocore's, raised by the engine too when no region is known
+    "NoRegionError",  # botocore's (ecrscan.core.errors has the engine's own)
     "SetupFailure",
     "SetupKind",
     "classify",
+    "client_error",
     "problem_of",
     "setup_failure",
 ]
 
 PER_IMAGE_QUOTA_TEXT = "scan quota per image"
-# The code of a call not made because the run's deadline left no time (kind THROTTLED:
-# it can succeed later).
-DEADLINE_REACHED = "DeadlineReached"
-# The code of a call not made because the run was stopped (a signal): kind INTERRUPTED.
-INTERRUPTED = "Interrupted"
-
-
-class ErrorKind(enum.Enum):
-    THROTTLED = "throttled"  # or not sent: the run's deadline left no time (retry later)
-    PER_IMAGE_QUOTA = "per_image_quota"  # already scanned in the last 24 h
-    ACCOUNT_QUOTA = "account_quota"  # e.g. 100,000 basic scans per region per day
-    SCAN_NOT_FOUND = "scan_not_found"  # never scanned
-    IMAGE_NOT_FOUND = "image_not_found"
-    UNSUPPORTED_IMAGE = "unsupported_image"
-    IMAGE_ARCHIVED = "image_archived"
-    REPOSITORY_NOT_FOUND = "repository_not_found"
-    ACCESS_DENIED = "access_denied"
-    SERVER = "server"  # 5xx, worth a retry
-    NETWORK = "network"  # connection refused/reset, read timeout, truncated response
-    INTERRUPTED = "interrupted"  # not sent: the run was stopped (a signal)
-    CONDITION_FAILED = "condition_failed"  # a conditional write lost: the item changed
-    OTHER = "other"
-
-    @property
-    def repository_fatal(self) -> bool:
-        """Errors that make the whole repository fail rather than one image."""
-        return self in (ErrorKind.REPOSITORY_NOT_FOUND, ErrorKind.ACCESS_DENIED)
 
 
 _CODE_KINDS = {
@@ -107,23 +91,15 @@ def classify(exc: ClientError) -> ErrorKind:
     return ErrorKind.OTHER
 
 
-class AwsError(Exception):
-    """An AWS error, classified.  ``problem`` is the value results carry."""
-
-    def __init__(self, kind: ErrorKind, problem: Problem, operation: str = "") -> None:
-        super().__init__(str(problem))
-        self.kind = kind
-        self.problem = problem
-        self.operation = operation
-
-    @classmethod
-    def from_client_error(cls, exc: ClientError, operation: str) -> AwsError:
-        error = exc.response.get("Error", {})
-        return cls(
-            classify(exc),
-            Problem(code=error.get("Code", "Unknown"), message=condensed(error.get("Message", ""))),
-            operation,
-        )
+def client_error(exc: ClientError, operation: str) -> AwsError:
+    """A botocore ``ClientError`` of ``operation`` as the :class:`AwsError` the engine
+    understands (its kind from :func:`classify`)."""
+    error = exc.response.get("Error", {})
+    return AwsError(
+        classify(exc),
+        Problem(code=error.get("Code", "Unknown"), message=condensed(error.get("Message", ""))),
+        operation,
+    )
 
 
 # botocore errors of one call that survived botocore's own retries.  They become
@@ -136,11 +112,11 @@ def problem_of(exc: BaseException) -> Problem | None:
     """The :class:`Problem` an AWS failure of one target carries (an :class:`AwsError`,
     a ``ClientError``, an unreachable endpoint); ``None`` for anything else (a bug, or
     missing credentials, which no other target could survive either)."""
-    problem = getattr(exc, "problem", None)
-    if isinstance(problem, Problem):
+    problem = core_problem_of(exc)
+    if problem is not None:
         return problem
     if isinstance(exc, ClientError):
-        return AwsError.from_client_error(exc, exc.operation_name).problem
+        return client_error(exc, exc.operation_name).problem
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
         return Problem(type(exc).__name__, str(exc))
     return None
@@ -171,7 +147,7 @@ class SetupFailure:
 def setup_failure(exc: BaseException) -> SetupFailure | None:
     """What a botocore exception that escaped the gateways means; ``None`` when ``exc``
     is not botocore's."""
-    if isinstance(exc, NoRegionError):
+    if isinstance(exc, (NoRegionError, CoreNoRegionError)):
         return SetupFailure(SetupKind.NO_REGION)
     if isinstance(exc, ProfileNotFound):
         return SetupFailure(SetupKind.UNKNOWN_PROFILE, str(exc))

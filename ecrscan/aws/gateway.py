@@ -8,6 +8,7 @@ The service gateways (:mod:`ecrscan.aws.ecr`, :mod:`ecrscan.aws.ecs`) subclass
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +23,7 @@ from ecrscan.aws.errors import (
     TRANSPORT_ERRORS,
     AwsError,
     ErrorKind,
+    client_error,
 )
 from ecrscan.aws.throttle import STOPPED, BudgetSpent, Throttle
 from ecrscan.core.problem import Problem
@@ -72,6 +74,14 @@ class Gateway:
         other = cls(session, throttle=self.throttle, **self._connection_options())
         other.calls, other._calls_lock = self.calls, self._calls_lock
         return other
+
+    def under(self: G, throttle: Throttle) -> G:
+        """This gateway with another throttle (a view of the same gate under a job's
+        deadline: :meth:`Throttle.bound_to`): the clients and the call counts are
+        shared, nothing of this gateway changes."""
+        view = copy.copy(self)
+        view.throttle = throttle
+        return view
 
     def _connection_options(self) -> dict[str, Any]:
         options = dict(self._connection)
@@ -128,7 +138,7 @@ class Gateway:
             try:
                 response = method(**params)
             except ClientError as exc:
-                error = AwsError.from_client_error(exc, operation)
+                error = client_error(exc, operation)
                 if error.kind not in retry:
                     raise error from exc
                 throttled = error.kind is ErrorKind.THROTTLED

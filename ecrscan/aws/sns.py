@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.aws.errors import AwsError, ErrorKind, client_error
 from ecrscan.core.problem import Problem
 
 
@@ -33,7 +33,7 @@ def publish(sns_client: Any, topic_arn: str, messages: Iterable[Publishable]) ->
                 MessageStructure="json",
             )
         except ClientError as exc:
-            raise AwsError.from_client_error(exc, "publish") from exc
+            raise client_error(exc, "publish") from exc
         except BotoCoreError as exc:
             problem = Problem(type(exc).__name__, str(exc))
             raise AwsError(ErrorKind.NETWORK, problem, "publish") from exc

@@ -18,66 +18,40 @@ The clock, the sleep and the random source are injected so tests never really sl
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-DEADLINE = "deadline"  # BudgetSpent.reason: the run's deadline leaves no time
-STOPPED = "stopped"  # BudgetSpent.reason: the run was stopped (a signal)
-EXHAUSTED = "exhausted"  # BudgetSpent.reason: the call used its attempts or time
+from ecrscan.core.control import (
+    DEADLINE,
+    EXHAUSTED,
+    STOPPED,
+    BudgetSpent,
+    Deadline,
+    Stop,
+)
 
-
-class BudgetSpent(Exception):
-    """Raised by :meth:`Throttle.retry_or_raise` when a call has used all its attempts,
-    and by :meth:`Throttle.wait` when the run's :class:`Deadline` leaves no time to wait
-    or the run was stopped.  ``reason`` says which."""
-
-    def __init__(self, message: str, reason: str = EXHAUSTED) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class Stop:
-    """A run's stop request, seen by every worker: set once (by a signal handler), then
-    no new call is admitted and :meth:`sleep` returns at once."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason = ""
-
-    def set(self, reason: str) -> None:
-        if not self._event.is_set():
-            self.reason = reason
-            self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds``, or less when the run is stopped meanwhile."""
-        self._event.wait(max(0.0, seconds))
+__all__ = [
+    "DEADLINE",
+    "EXHAUSTED",
+    "STOPPED",
+    "BudgetSpent",
+    "Deadline",
+    "Stop",
+    "Throttle",
+    "ThrottleStats",
+]
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """An absolute time on ``clock`` after which a run starts nothing new."""
+@dataclass
+class _Gate:
+    """The state every view of one gate shares."""
 
-    at: float
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
-
-    @classmethod
-    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
-        return cls(clock() + seconds, clock)
-
-    def remaining(self) -> float:
-        """Seconds left (negative once passed)."""
-        return self.at - self.clock()
-
-    @property
-    def passed(self) -> bool:
-        return self.remaining() <= 0
+    level: int = 0
+    open_at: float = 0.0  # the gate admits no call before this time
 
 
 @dataclass
@@ -113,13 +87,19 @@ class Throttle:
         self._clock = clock
         self._rng = rng
         self._lock = threading.Lock()
-        self._level = 0
-        self._open_at = 0.0  # the gate admits no call before this time
+        self._gate = _Gate()
         self.stats = ThrottleStats()
 
     @property
     def level(self) -> int:
-        return self._level
+        return self._gate.level
+
+    def bound_to(self, deadline: Deadline | None) -> Throttle:
+        """The same gate (its lock, level, spacing and statistics are shared) under
+        another deadline: what one job or invocation uses, leaving this one as it is."""
+        view = copy.copy(self)
+        view.deadline = deadline
+        return view
 
     def _delay(self, level: int) -> float:
         """Equal jitter: between half and all of the capped exponential delay."""
@@ -132,11 +112,11 @@ class Throttle:
         only at or after it: no sleep ever ends past the deadline."""
         with self._lock:
             now = self._clock()
-            slot = max(now, self._open_at)
+            slot = max(now, self._gate.open_at)
             self._check_deadline(slot - now)
-            if self._level > 0:
+            if self._gate.level > 0:
                 # While hot, space admissions so waiting workers trickle out.
-                self._open_at = slot + self._delay(self._level) / 4
+                self._gate.open_at = slot + self._delay(self._gate.level) / 4
             pause = slot - now
             if pause > 0:
                 self.stats.slept_seconds += pause
@@ -159,16 +139,16 @@ class Throttle:
             )
 
     def success(self) -> None:
-        if self._level:
+        if self._gate.level:
             with self._lock:
-                self._level = max(0, self._level - 1)
+                self._gate.level = max(0, self._gate.level - 1)
 
     def throttled(self) -> float:
         """Record a throttle seen by any worker and close the gate; returns the delay."""
         with self._lock:
-            self._level = min(self._level + 1, 32)
-            delay = self._delay(self._level)
-            self._open_at = max(self._open_at, self._clock() + delay)
+            self._gate.level = min(self._gate.level + 1, 32)
+            delay = self._delay(self._gate.level)
+            self._gate.open_at = max(self._gate.open_at, self._clock() + delay)
             self.stats.throttled += 1
             return delay
 

@@ -20,21 +20,13 @@ from typing import Any, TypedDict
 
 import click
 
-from ecrscan.aws.clients import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_TIMEOUTS,
-    Timeouts,
-    make_client,
-    new_session,
-    pool_size,
-)
+from ecrscan.aws.connections import Connections
 from ecrscan.aws.dynamodb import StateStore
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
-from ecrscan.aws.gateways import Gateways
-from ecrscan.aws.throttle import Stop, Throttle
+from ecrscan.core.control import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Stop, Timeouts
+from ecrscan.core.errors import FatalError
 from ecrscan.core.targets import check_endpoint_url
-from ecrscan.engine.registry import FatalError
 
 EXIT_OK = 0
 EXIT_BREACH = 1
@@ -62,8 +54,9 @@ class ConfigError(click.ClickException):
         click.echo(f"ecrscan: configuration error: {self.format_message()}", err=True)
 
 
-class Pace(TypedDict):
-    """The engine settings every run shares (see :meth:`AppContext.pace`)."""
+class RunControls(TypedDict):
+    """The engine settings every run shares (see :meth:`AppContext.controls`); not the
+    engine's :class:`~ecrscan.engine.wait.Pacing` (how ``--wait`` polls)."""
 
     concurrency: int
     stop: Stop
@@ -86,57 +79,46 @@ class AppContext:
     # Set by SIGINT/SIGTERM: the run starts nothing new and writes what it has.
     stop: Stop = field(default_factory=Stop)
 
-    def session(self) -> Any:
-        return new_session(self.session_factory, profile=self.profile, region=self.region)
+    _connections: Connections | None = field(default=None, init=False, repr=False)
 
-    def gateway(
-        self,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        *,
-        region: str | None = None,
-        registry_id: str | None = None,
-    ) -> EcrGateway:
-        """An ECR gateway of this run's session (``region`` defaults to the run's)."""
-        return EcrGateway(
-            self.session(),
-            region=region or self.region,
+    def connections(self, concurrency: int | None = None) -> Connections:
+        """The run's connections, made on first use: this run's session, endpoint,
+        timeouts, stop request and ``concurrency`` (its one home; default
+        :data:`DEFAULT_CONCURRENCY`), one throttle per (account, region)."""
+        if self._connections is not None:
+            if concurrency is not None and concurrency != self._connections.concurrency:
+                raise ValueError("the run's concurrency is set once")
+            return self._connections
+        self._connections = Connections(
+            self.session_factory,
+            profile=self.profile,
+            region=self.region,
             endpoint_url=self.endpoint_url,
-            registry_id=registry_id,
-            throttle=Throttle(stop=self.stop),
-            max_pool_connections=pool_size(concurrency),
             timeouts=self.timeouts,
+            concurrency=DEFAULT_CONCURRENCY if concurrency is None else concurrency,
+            stop=self.stop,
         )
+        return self._connections
 
-    def pace(self, concurrency: int) -> Pace:
-        """The engine settings every run shares: how many calls at once, and the stop
-        request a signal sets."""
-        return Pace(concurrency=concurrency, stop=self.stop)
-
-    def gateways(self, concurrency: int) -> Gateways:
-        """Each target's gateways, with this run's endpoint, timeouts and stop request."""
-        return Gateways(self.endpoint_url, concurrency, timeouts=self.timeouts, stop=self.stop)
+    def gateway(self, *, region: str | None = None, registry_id: str | None = None) -> EcrGateway:
+        """An ECR gateway of this run's session (``region`` defaults to the run's)."""
+        connections = self.connections()
+        return connections.ecr(connections.home(region or self.region), registry_id)
 
     def state_store(self, table: str, region: str | None = None) -> StateStore:
         """The notification state table's gateway, with this run's settings."""
-        return StateStore(
-            self.session(),
-            table,
-            region=region or self.region,
-            endpoint_url=self.endpoint_url,
-            throttle=Throttle(stop=self.stop),
-            timeouts=self.timeouts,
-        )
+        return self.connections().state_store(table, region)
 
     def client(self, service: str, retries: Mapping[str, Any], region: str | None = None) -> Any:
         """A client of another service (SQS, SNS) with this run's settings."""
-        return make_client(
-            self.session(),
-            service,
-            region=region or self.region,
-            endpoint_url=self.endpoint_url,
-            retries=retries,
-            timeouts=self.timeouts,
-        )
+        return self.connections().client(service, region, retries)
+
+    def controls(self, concurrency: int) -> RunControls:
+        """Set the run's concurrency (kept by its connections) and return the engine
+        settings every run shares: how many calls at once, and the stop request a signal
+        sets."""
+        connections = self.connections(concurrency)
+        return RunControls(concurrency=connections.concurrency, stop=self.stop)
 
 
 # The user's words for a failure to reach AWS at all (see ecrscan.aws.errors.SetupKind).

@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from ecrscan import __version__
-from ecrscan.aws.clients import DEFAULT_TIMEOUTS
 from ecrscan.cli.app import AppContext, Seconds, aws_errors, check_endpoint, split_list
 from ecrscan.cli.diagnostics import configure_logging, set_verbosity
 from ecrscan.cli.options import Decorator, stack
+from ecrscan.core.control import DEFAULT_TIMEOUTS
 from ecrscan.core.targets import check_regions
 
 Apply = Callable[[AppContext, Any], None]

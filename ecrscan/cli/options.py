@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from ecrscan.core.control import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ecrscan.core.durations import parse_timeout
 from ecrscan.core.imageref import parse_image_ref
 from ecrscan.render.formats import PURPOSE, Format, formats_for

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Sequence
 import click
 
 from ecrscan.aws.clients import MESSAGING
-from ecrscan.aws.errors import AwsError
 from ecrscan.aws.sns import SnsTopic
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
 from ecrscan.cli.output import error, warn
 from ecrscan.core.durations import parse_duration
+from ecrscan.core.errors import AwsError
 from ecrscan.core.model import ImageReport, ReportResult
 from ecrscan.core.notify import Change
 from ecrscan.core.problem import Problem

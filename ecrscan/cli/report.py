@@ -141,7 +141,8 @@ def report(
     topic_region = gate.topic_region()
     if images and (selection.include or selection.exclude or latest):
         warn(app, "--filter, --exclude and --latest do not apply to --image references")
-    plan = make_plan(app, selection, concurrency)
+    controls = app.controls(concurrency)
+    plan = make_plan(app, selection)
     wide = plan.organization is not None or plan.all_regions or len(plan.regions) > 1
     if images and (plan.in_use or plan.pulled_within or plan.role_arns or wide):
         raise click.UsageError(
@@ -157,7 +158,7 @@ def report(
         images=images,
         wait=wait,
         timeout=timeout,
-        **app.pace(concurrency),
+        **controls,
     )
     result = gate.listing(dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty))
     if topic_region is not None:
@@ -173,7 +174,7 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
     gateways: list[EcrGateway] = []
 
     def gateway_for(region: str | None, registry_id: str | None) -> EcrGateway:
-        gateway = app.gateway(settings.concurrency, region=region, registry_id=registry_id)
+        gateway = app.gateway(region=region, registry_id=registry_id)
         gateways.append(gateway)
         return gateway
 
@@ -185,8 +186,7 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
                 gateway_for, now, settings, progress=display.callback, pacing=Pacing(watch=lines)
             )
         else:  # logs its calls per target
-            audit = Audit(app.session(), plan, now, app.gateways(settings.concurrency))
-            audit.progress = display.callback
+            audit = Audit(app.connections(), plan, now, display.callback)
             result = audit.report(settings, Pacing(watch=lines))
     if settings.images:
         log_calls(gateways)

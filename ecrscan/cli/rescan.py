@@ -86,7 +86,8 @@ def rescan_cmd(
     and sts:AssumeRole on the --role-name role; --all-regions: ec2:DescribeRegions.
     """
     delta, expiry_text = expiry
-    plan = make_plan(app, selection, concurrency)
+    controls = app.controls(concurrency)
+    plan = make_plan(app, selection)
     repo_filter = selection.repo_filter()
     if via_queue:
         _check_via_queue(plan, dry_run)
@@ -98,11 +99,10 @@ def rescan_cmd(
         expiry_text=expiry_text,
         filter=repo_filter,
         dry_run=dry_run,
-        **app.pace(concurrency),
+        **controls,
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
-        gateways = app.gateways(concurrency)
-        audit = Audit(app.session(), plan, app.clock(), gateways, display.callback)
+        audit = Audit(app.connections(), plan, app.clock(), display.callback)
         result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
     _show(app, result)
     emit(output, render(fmt.lower(), result))
@@ -165,15 +165,7 @@ def _rescan_via_queue(
     """``rescan --via-queue``: one job per (account, region, repository) of the plan to
     the jobs queue; exit 3 if a target could not be listed or SQS refused any job."""
     home = queue_region(queue_url) or app.region
-    jobs = plan_jobs(
-        app.session(),
-        plan,
-        app.clock(),
-        repo_filter,
-        expiry,
-        app.gateways(plan.concurrency),
-        home=home,
-    )
+    jobs = plan_jobs(app.connections(), plan, app.clock(), repo_filter, expiry, home=home)
     sqs = app.client("sqs", MESSAGING, region=home)
     run = queue_jobs(jobs, JobQueue(sqs, queue_url, stop=app.stop))
     queued = run.queued_jobs(queue_url, app.region, expiry)

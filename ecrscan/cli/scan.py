@@ -103,22 +103,22 @@ def scan_cmd(
         images=images,
         wait=True,
         timeout=timeout,
-        **app.pace(concurrency),
+        **app.controls(concurrency),
     )
-    result = _run(app, ScanSettings(report, expiry[0] if expiry else None), concurrency)
+    result = _run(app, ScanSettings(report, expiry[0] if expiry else None))
     if topic_region is not None:
         result = publish_report(app, result, gate, topic_region)
     emit(gate.output, render(gate.format, gate.listing(result)))
     finish(app, result, True)
 
 
-def _run(app: AppContext, settings: ScanSettings, concurrency: int) -> ReportResult:
+def _run(app: AppContext, settings: ScanSettings) -> ReportResult:
     """Run the scan with a progress bar on a terminal, else status lines; say what was
     started as it happens and every other notice at the end."""
     gateways: list[EcrGateway] = []
 
     def gateway_for(region: str | None, registry_id: str | None) -> EcrGateway:
-        gateway = app.gateway(concurrency, region=region, registry_id=registry_id)
+        gateway = app.gateway(region=region, registry_id=registry_id)
         gateways.append(gateway)
         return gateway
 

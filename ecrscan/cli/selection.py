@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from ecrscan.aws.clients import DEFAULT_MAX_CONCURRENCY
 from ecrscan.cli.app import AppContext, split_list
 from ecrscan.cli.options import Decorator, checked, collect, env_option, stack
+from ecrscan.core.control import DEFAULT_MAX_CONCURRENCY
 from ecrscan.core.durations import DurationError, parse_duration
 from ecrscan.core.inuse import ScopeHints
 from ecrscan.core.organization import (
@@ -285,7 +285,7 @@ class Selection:
 selection_options = stack(filter_options, target_options, collect(Selection, "selection"))
 
 
-def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
+def make_plan(app: AppContext, selection: Selection) -> Plan:
     """The run's targets and image scope from the options.  Regions given before the
     command (``ecrscan --region a rescan``) and after it add up; ECRSCAN_REGIONS applies
     when neither is given on the command line."""
@@ -306,9 +306,6 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         in_use=InUseMode(selection.in_use.lower()) if selection.in_use else None,
         pulled_within=delta,
         pulled_within_text=text,
-        endpoint_url=app.endpoint_url,
-        timeouts=app.timeouts,
-        concurrency=concurrency,
         scope_hints=ORGANIZATION_HINTS if organization is not None else SCOPE_HINTS,
         organization=organization,
         all_regions=selection.all_regions,

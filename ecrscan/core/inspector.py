@@ -68,10 +68,10 @@ class ImageCounts:
     total: int | None = None
 
 
-Key = tuple[str, str, str]  # (account, repository, digest)
+ImageKey = tuple[str, str, str]  # (account, repository, digest)
 
 
-def image_key(account: str, repository: str, digest: str) -> Key:
+def image_key(account: str, repository: str, digest: str) -> ImageKey:
     return account, repository, digest
 
 
@@ -119,7 +119,7 @@ class BulkIndex:
     """The states the bulk reads established, by (account, repository, digest), and
     how many covered images they could not settle."""
 
-    states: Mapping[Key, ScanState]
+    states: Mapping[ImageKey, ScanState]
     unsettled: int = 0
 
     def get(self, account: str, repository: str, digest: str) -> ScanState | None:
@@ -129,7 +129,7 @@ class BulkIndex:
 def build_index(covered: Iterable[CoveredImage], counted: Iterable[ImageCounts]) -> BulkIndex:
     """Join the coverage and the counts of the same images."""
     counts = {image_key(c.account, c.repository, c.digest): c for c in counted}
-    states: dict[Key, ScanState] = {}
+    states: dict[ImageKey, ScanState] = {}
     unsettled = 0
     for image in covered:
         key = image_key(image.account, image.repository, image.digest)

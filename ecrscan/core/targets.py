@@ -51,6 +51,22 @@ class Target:
         return f"{self.account}/{self.region}"
 
 
+@dataclass(frozen=True)
+class TargetQuery:
+    """Which targets a run covers, as the AWS side resolves them (the connections'
+    ``targets``): the caller's credentials, each role, the organization's accounts
+    (``organization``: a :class:`~ecrscan.core.organization.OrgScope`), times each region
+    (``regions`` empty: the session's; ``all_regions``: each account's enabled ones).
+    ``needs_identity``: the caller's account must be known (an STS call)."""
+
+    regions: tuple[str, ...] = ()
+    role_arns: tuple[str, ...] = ()
+    organization: Any = None
+    all_regions: bool = False
+    needs_identity: bool = False
+    session_name: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class TargetFailure:
     """An (account, region) that could not be covered, and why.  ``account`` is "" when
@@ -64,6 +80,14 @@ class TargetFailure:
     @property
     def label(self) -> str:
         return f"{self.account or 'unknown account'}/{self.region or 'all regions'}"
+
+
+TargetKey = tuple[str, str, str]  # (account, region, role ARN)
+
+
+def target_key(target: Target | TargetFailure) -> TargetKey:
+    """A target's (or a target failure's) identity: account, region and role ARN."""
+    return target.account, target.region, target.role_arn
 
 
 def parse_role_arn(text: str) -> RoleArn:

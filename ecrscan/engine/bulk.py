@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.inspector import BulkIndex, CoveredImage, ImageCounts, build_index, filter_batches
 from ecrscan.core.model import ImageLookup, Repository, ScanType
 from ecrscan.core.policy import RepositoryFilter
+from ecrscan.engine.ports import EcrReads
 
 DENIED_HINT = (
     "grant inspector2:ListCoverage and inspector2:ListFindingAggregations to read every "
@@ -27,14 +27,14 @@ DENIED_HINT = (
 
 
 def read_bulk(
-    gateway: Any,
+    gateway: EcrReads,
     scan_type: ScanType,
     repositories: Sequence[Repository],
     whole_registry: bool,
 ) -> tuple[BulkIndex | None, list[str]]:
     """The bulk index of the selected repositories' images (``None`` when the registry
     scans BASIC, nothing is selected, or Inspector cannot be read) and the notices."""
-    if scan_type is not ScanType.ENHANCED or not repositories or not hasattr(gateway, "inspector"):
+    if scan_type is not ScanType.ENHANCED or not repositories:
         return None, []
     account = repositories[0].registry_id
     names = [r.name for r in repositories]
@@ -70,7 +70,7 @@ def read_bulk(
 
 
 def bulk_unless_few(
-    gateway: Any,
+    gateway: EcrReads,
     scan_type: ScanType,
     repositories: Sequence[Repository],
     whole_registry: bool,
@@ -85,12 +85,12 @@ def bulk_unless_few(
     return read_bulk(gateway, scan_type, repositories, whole_registry)
 
 
-def registry_scan_type(gateway: Any) -> ScanType:
+def registry_scan_type(gateway: EcrReads) -> ScanType:
     """The registry's scan type; BASIC when it cannot be read (every image is then read
     from ECR, which is right for either type)."""
     try:
         scan_type: ScanType = gateway.scan_type()
-    except (AwsError, AttributeError):
+    except AwsError:
         return ScanType.BASIC
     return scan_type
 

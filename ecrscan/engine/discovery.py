@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.core.errors import AwsError
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints, build_in_use, merge_in_use
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.fanout import run_per_target
+from ecrscan.engine.ports import EcsReads
 
 
 def discover_in_use(
-    ecs_gateway: Any,
+    ecs_gateway: EcsReads,
     *,
     services_only: bool,
     account: str,
@@ -84,7 +84,7 @@ class TargetsInUse:
 
 def discover_targets(
     targets: Sequence[Target],
-    ecs_for: Callable[[Target], Any],
+    ecs_for: Callable[[Target], EcsReads],
     *,
     services_only: bool,
     unreachable: Iterable[TargetFailure] = (),

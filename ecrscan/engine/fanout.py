@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from ecrscan.aws.errors import problem_of
+from ecrscan.core.errors import problem_of
 from ecrscan.core.targets import Target, TargetFailure
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ecrscan.aws.errors import INTERRUPTED, AwsError, ErrorKind
+from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
@@ -18,6 +18,7 @@ from ecrscan.core.model import Finding, Image, ImageReport, ImageStatus, ScanSta
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.engine.ports import EcrReads
 
 # A never-scanned image pushed this recently may be waiting for its scan-on-push scan.
 NEW_IMAGE_GRACE = timedelta(minutes=15)
@@ -27,10 +28,11 @@ WAITING_STATUSES = frozenset({"IN_PROGRESS", "PENDING"})
 
 
 @dataclass(frozen=True)
-class Target:
-    """One image to inspect, the gateway that reads it, and its place in the report."""
+class Subject:
+    """One image to inspect (not an account-region target), the gateway that reads it,
+    and its place in the report."""
 
-    gateway: Any
+    gateway: EcrReads
     image: Image
     order: tuple[Any, ...]
     reference: str = ""
@@ -40,12 +42,12 @@ class Target:
 class Waiting:
     """An image whose scan has not ended (yet)."""
 
-    target: Target
+    target: Subject
     state: ScanState
 
 
 @dataclass(frozen=True)
-class Inspector:
+class ImageInspector:
     """Per-image work, safe to call from worker threads (it only reads its fields):
     ``thresholds`` judge the counts less what the active ignore ``rules`` accept;
     ``read_findings`` reads every finding; ``wait`` turns a scan still running (or a
@@ -62,7 +64,7 @@ class Inspector:
     expected: frozenset[str] = frozenset()
 
     def resolve(
-        self, gateway: Any, ref: ImageRef, order: tuple[Any, ...]
+        self, gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]
     ) -> tuple[tuple[Any, ...], ImageReport | Waiting]:
         """Look the reference up, then inspect the image it names."""
         try:
@@ -70,26 +72,28 @@ class Inspector:
         except AwsError as exc:
             target = self.placeholder(gateway, ref, order)
             return order, self._report(target, None, ImageStatus.ERROR, error=exc.problem)
-        return order, self.inspect(Target(gateway, image, order, str(ref)), True)
+        return order, self.inspect(Subject(gateway, image, order, str(ref)), first=True)
 
     @staticmethod
-    def placeholder(gateway: Any, ref: ImageRef, order: tuple[Any, ...]) -> Target:
+    def placeholder(gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]) -> Subject:
         """The target of a reference whose image was not looked up (or not found)."""
         image = Image(
             repository=ref.repository,
-            registry_id=ref.registry_id or getattr(gateway, "registry_id", None) or "",
+            registry_id=ref.registry_id or gateway.registry_id or "",
             digest=ref.digest or "",
             tags=(ref.tag,) if ref.tag else (),
         )
-        return Target(gateway, image, order, str(ref))
+        return Subject(gateway, image, order, str(ref))
 
-    def not_reached(self, target: Target) -> ImageReport:
+    def not_reached(self, target: Subject) -> ImageReport:
         """An image a stopped run did not read: an error entry, "Interrupted"."""
         problem = Problem(INTERRUPTED, "not read: interrupted")
         return self._report(target, None, ImageStatus.ERROR, error=problem)
 
-    def inspect(self, target: Target, first: bool) -> ImageReport | Waiting:
-        """Read the image's scan state (and findings when asked) and judge it."""
+    def inspect(self, target: Subject, *, first: bool) -> ImageReport | Waiting:
+        """Read the image's scan state (and findings when asked) and judge it.  ``first``:
+        the first look at the image, which may take the state its listing (or the bulk
+        index) brought; a later look (while waiting) reads the state afresh."""
         image = target.image
         findings: tuple[Finding, ...] | None = None
         try:
@@ -126,7 +130,7 @@ class Inspector:
         return image.pushed_at is not None and self.now - image.pushed_at <= NEW_IMAGE_GRACE
 
     def _judge(
-        self, target: Target, state: ScanState, findings: tuple[Finding, ...] | None
+        self, target: Subject, state: ScanState, findings: tuple[Finding, ...] | None
     ) -> ImageReport:
         raw = dict(state.counts)
         counts = raw
@@ -151,7 +155,7 @@ class Inspector:
         )
 
     def _report(
-        self, target: Target, state: ScanState | None, status: ImageStatus, **fields: Any
+        self, target: Subject, state: ScanState | None, status: ImageStatus, **fields: Any
     ) -> ImageReport:
         gateway = target.gateway
         return ImageReport(
@@ -159,8 +163,8 @@ class Inspector:
             state=state,
             status=status,
             reference=target.reference,
-            account=target.image.registry_id or getattr(gateway, "registry_id", None) or "",
-            region=getattr(gateway, "region", "") or "",
+            account=target.image.registry_id or gateway.registry_id or "",
+            region=gateway.region or "",
             waited=self.wait,
             **fields,
         )

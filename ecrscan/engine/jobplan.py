@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.core.errors import AwsError
 from ecrscan.core.inuse import NO_HINTS, InUseSet, RepoKey, RepoUse, ScopeHints
 from ecrscan.core.jobs import image_jobs
 from ecrscan.core.model import Repository
@@ -28,10 +28,11 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
+from ecrscan.engine.ports import EcrReads, EcsReads
 from ecrscan.engine.registry import list_repositories
 
 # (ECR gateway, ECS gateway) for one target
-GatewaysFor = Callable[[Target], tuple[Any, Any]]
+GatewaysFor = Callable[[Target], tuple[EcrReads, EcsReads]]
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ class _Planner:
     repository_failures: list[tuple[RepoKey, Problem]] = field(default_factory=list)
 
     def add(
-        self, key: RepoKey, use: RepoUse, target: Target, repository: Repository, ecr: Any
+        self, key: RepoKey, use: RepoUse, target: Target, repository: Repository, ecr: EcrReads
     ) -> None:
         """Jobs for the images of one repository that the in-use references name."""
         try:

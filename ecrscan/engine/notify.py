@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.model import ImageReport, ImageStatus
 from ecrscan.core.notify import (
     Change,

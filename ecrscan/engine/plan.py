@@ -1,29 +1,20 @@
-"""What one run covers, checked before any AWS call (:class:`Plan`), and the targets
-it resolves to (:func:`plan_targets`): the caller's credentials, each role, the
-organization's accounts, times each region."""
+"""What one run covers, checked before any AWS call (:class:`Plan`), and the query its
+targets are resolved from (:meth:`Plan.query`, answered by the connections: the
+caller's credentials, each role, the organization's accounts, times each region)."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.clients import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_TIMEOUTS,
-    Timeouts,
-)
-from ecrscan.aws.errors import NoRegionError
-from ecrscan.aws.sts import resolve_targets
+from ecrscan.core.control import DEFAULT_MAX_CONCURRENCY
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.scope import ImageScope
-from ecrscan.core.targets import Target, TargetFailure, default_session_name
-from ecrscan.engine.organization import Reach, organization_targets
+from ecrscan.core.targets import Target, TargetQuery, default_session_name
 
 
 class InUseMode(enum.StrEnum):
@@ -42,14 +33,11 @@ class Plan:
     in_use: InUseMode | None = None
     pulled_within: relativedelta | None = None
     pulled_within_text: str = ""
-    endpoint_url: str | None = None
-    timeouts: Timeouts = DEFAULT_TIMEOUTS
-    concurrency: int = DEFAULT_CONCURRENCY
     session_name: str | None = None  # default: ecrscan-<version>-<the run's now, UTC>
     organization: OrgScope | None = None  # every account of the organization (or OUs)
     all_regions: bool = False  # every region each account has enabled
-    # AWS calls in flight over the whole run: targets run side by side, each with
-    # ``concurrency`` workers, as many as fit (at least one).
+    # AWS calls in flight over the whole run: targets run side by side, each with the
+    # run's concurrency (its connections') of workers, as many as fit (at least one).
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     # How an out-of-scope image's reason says to bring it into scope, in the caller's
     # words (the CLI names its options); empty: no advice.
@@ -68,44 +56,21 @@ class Plan:
             or self.all_regions
         )
 
-    @property
-    def parallel_targets(self) -> int:
-        """How many targets run side by side."""
-        return max(1, self.max_concurrency // max(1, self.concurrency))
-
-
-def plan_targets(
-    base_session: Any, plan: Plan, now: datetime
-) -> tuple[list[Target], list[TargetFailure]]:
-    """The targets of the plan and the ones that could not be reached.  Without a need
-    for the account (:attr:`Plan.needs_identity`) the single target's account is ""
-    and no STS call is made (its account and region are read off the results).  Roles
-    are assumed with :attr:`Plan.session_name`, by default one naming ecrscan and
-    ``now``.  Raises ``NoRegionError`` when no region is known."""
-    if plan.organization is not None or plan.all_regions:
-        reach = Reach(
-            regions=plan.regions,
-            all_regions=plan.all_regions,
-            session_name=plan.session_name or default_session_name(now),
-            endpoint_url=plan.endpoint_url,
-            timeouts=plan.timeouts,
-            parallel=plan.concurrency,
+    def query(self, now: datetime) -> TargetQuery:
+        """The targets to resolve; roles are assumed with :attr:`session_name`, by
+        default one naming ecrscan and ``now``."""
+        return TargetQuery(
+            regions=self.regions,
+            role_arns=self.role_arns,
+            organization=self.organization,
+            all_regions=self.all_regions,
+            needs_identity=self.needs_identity,
+            session_name=self.session_name or default_session_name(now),
         )
-        return organization_targets(base_session, plan.organization, plan.role_arns, reach)
-    if plan.needs_identity:
-        return resolve_targets(
-            base_session,
-            plan.regions,
-            plan.role_arns,
-            session_name=plan.session_name or default_session_name(now),
-            endpoint_url=plan.endpoint_url,
-            timeouts=plan.timeouts,
-        )
-    # A session-like object without ``region_name`` leaves the region to its clients.
-    region = plan.regions[0] if plan.regions else getattr(base_session, "region_name", "")
-    if region is None:
-        raise NoRegionError()
-    return [Target("", region, base_session)], []
+
+    def parallel_targets(self, concurrency: int) -> int:
+        """How many targets run side by side, each with ``concurrency`` workers."""
+        return max(1, self.max_concurrency // max(1, concurrency))
 
 
 def scope_for(target: Target, plan: Plan, in_use: InUseSet | None) -> ImageScope | None:

@@ -1,14 +1,95 @@
-"""What the engine needs from AWS, as :class:`typing.Protocol`\\ s: ``ecrscan.aws``
-implements them structurally (it never imports the engine), the adapters (``cli``,
-``lambdas``) build the implementations and hand them to the engine."""
+"""What the engine needs from AWS, stated as :class:`typing.Protocol`\\ s (pip-audit's
+``VulnerabilityService`` idea): the engine imports nothing from :mod:`ecrscan.aws`; the
+gateways there (and the tests' fakes) implement these structurally, and the adapters
+(:mod:`ecrscan.cli`, :mod:`ecrscan.lambdas`) hand them in.
+
+Every call raises :class:`~ecrscan.core.errors.AwsError` (with an
+:class:`~ecrscan.core.errors.ErrorKind`) for what AWS refused; the engine's stop and
+deadline values are :mod:`ecrscan.core.control`'s.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
+from ecrscan.core.imageref import ImageRef
+from ecrscan.core.inspector import CoveredImage, ImageCounts
 from ecrscan.core.jobs import SendReport
+from ecrscan.core.model import (
+    Finding,
+    Image,
+    ImageLookup,
+    Repository,
+    ScanStart,
+    ScanState,
+    ScanType,
+)
 from ecrscan.core.notify import Record
+from ecrscan.core.targets import Target, TargetFailure, TargetQuery
+
+
+class InspectorReads(Protocol):
+    """Amazon Inspector's bulk reads of one account and region."""
+
+    def coverage(
+        self, account: str, repositories: Sequence[str] | None = None
+    ) -> Iterator[CoveredImage]: ...
+
+    def image_counts(
+        self, account: str, repositories: Sequence[str] | None = None
+    ) -> Iterator[ImageCounts]: ...
+
+
+class EcrReads(Protocol):
+    """The ECR registry of one account and region (``registry_id`` None: the
+    credentials' own): what ``report`` and ``scan`` read."""
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def registry_id(self) -> str | None: ...
+
+    def scan_type(self) -> ScanType: ...
+
+    def repositories(self, names: Sequence[str] | None = None) -> Iterator[Repository]: ...
+
+    def images(
+        self, repository: Repository, image_ids: Sequence[dict[str, str]] | None = None
+    ) -> Iterator[Image]: ...
+
+    def find_images(
+        self, repository: Repository, image_ids: Sequence[dict[str, str]]
+    ) -> ImageLookup: ...
+
+    def scan_state(self, image: Image) -> ScanState: ...
+
+    def findings(self, image: Image) -> tuple[tuple[Finding, ...], ScanState]: ...
+
+    def image_by_reference(self, ref: ImageRef) -> Image: ...
+
+    def inspector(self) -> InspectorReads:
+        """The Amazon Inspector reads of the same account, region and throttle."""
+        ...
+
+
+class Ecr(EcrReads, Protocol):
+    """An ECR registry the engine may also start scans in (``rescan``)."""
+
+    def start_scan(self, image: Image, since: datetime | None = None) -> ScanStart: ...
+
+
+class EcsReads(Protocol):
+    """The ECS task definitions and services of one account and region."""
+
+    def active_task_definitions(self) -> Iterator[str]: ...
+
+    def container_images(self, task_definition_arn: str) -> tuple[str, ...]: ...
+
+    def service_task_definitions(self) -> set[str]: ...
+
 
 # -- flows: job queueing and publishing with change tracking ---------------------------
 # (engine/queue.py, engine/publish.py, engine/notify.py)
@@ -39,9 +120,8 @@ class Publisher(Protocol):
 
 
 class StateStore(Protocol):
-    """The notification state table (:class:`ecrscan.aws.dynamodb.StateStore`):
-    consistent reads, writes conditional on the version read (``None``: no record);
-    a lost race raises an error of kind ``CONDITION_FAILED``."""
+    """The notification state table: versioned records, conditional writes (a lost
+    condition raises ``AwsError`` of kind ``CONDITION_FAILED``)."""
 
     def read(self, key: str) -> Record | None: ...
 
@@ -50,3 +130,21 @@ class StateStore(Protocol):
     def put(self, record: Record, expected: int | None) -> None: ...
 
     def delete(self, key: str, expected: int) -> None: ...
+
+
+class Connections(Protocol):
+    """The run's way to AWS (:class:`ecrscan.aws.connections.Connections`): the targets
+    of a query, and each target's gateways (ECR and ECS of one target share one
+    throttle), the calls they made, and the run's concurrency (AWS calls at once per
+    target: the one home of ``--concurrency``)."""
+
+    @property
+    def concurrency(self) -> int: ...
+
+    def targets(self, query: TargetQuery) -> tuple[list[Target], list[TargetFailure]]: ...
+
+    def ecr(self, target: Target, registry_id: str | None = None) -> Ecr: ...
+
+    def ecs(self, target: Target) -> EcsReads: ...
+
+    def calls(self, target: Target) -> dict[str, int]: ...

@@ -17,16 +17,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from ecrscan.aws.gateways import Gateways
 from ecrscan.core.jobs import SendReport, parse_job, repository_jobs
 from ecrscan.core.model import QueuedJobs, Repository
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import Target, TargetFailure
 from ecrscan.engine.fanout import run_per_target
-from ecrscan.engine.plan import Plan, plan_targets
-from ecrscan.engine.ports import JobSender
+from ecrscan.engine.plan import Plan
+from ecrscan.engine.ports import Connections, JobSender
 from ecrscan.engine.registry import list_repositories
 
 _QUEUE_URL = re.compile(r"^https?://sqs[.-]([a-z]{2,}(?:-[a-z]+)+-[0-9]+)\.", re.ASCII)
@@ -98,28 +96,29 @@ def queue_jobs(jobs: JobPlan, sender: JobSender) -> QueueRun:
 
 
 def plan_jobs(
-    base_session: Any,
+    connections: Connections,
     plan: Plan,
     now: datetime,
     repo_filter: RepositoryFilter,
     expiry: str | None,
-    gateways: Gateways,
     home: str | None = None,
 ) -> JobPlan:
     """One job per repository of every target of ``plan`` that ``repo_filter`` keeps;
     a job names its region only when it is not ``home`` (the consumer's region: the
     jobs queue's), so jobs of the consumer's own region stay as older consumers read
     them."""
-    targets, unreachable = plan_targets(base_session, plan, now)
+    targets, unreachable = connections.targets(plan.query(now))
 
     def jobs_of(target: Target) -> list[str]:
-        repositories = list_repositories(gateways.ecr(target), repo_filter)
+        repositories = list_repositories(connections.ecr(target), repo_filter)
         region = target.region if target.region and target.region != home else None
         return repository_jobs(
             repositories, expiry, role_arn=target.role_arn or None, region=region
         )
 
-    done, failed = run_per_target(targets, jobs_of, parallel=plan.parallel_targets)
+    done, failed = run_per_target(
+        targets, jobs_of, parallel=plan.parallel_targets(connections.concurrency)
+    )
     bodies = tuple(body for _, jobs in done for body in jobs)
     accounts = len({target.account for target, _ in done})
     return JobPlan(bodies, len(bodies), (*unreachable, *failed), accounts)

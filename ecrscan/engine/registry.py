@@ -13,24 +13,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.errors import AwsError, ErrorKind, FatalError
 from ecrscan.core.model import Image, ImageLookup, Repository
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
+from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.runner import BoundedRunner, Event, ProgressCallback, not_reached
 
 Result = TypeVar("Result")
 
 
-class FatalError(Exception):
-    """The run could not start at all (listing repositories failed)."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-def list_repositories(gateway: Any, repo_filter: RepositoryFilter) -> list[Repository]:
+def list_repositories(gateway: EcrReads, repo_filter: RepositoryFilter) -> list[Repository]:
     """Every repository (all pages) whose name the filter keeps, sorted by name."""
     try:
         repos = [r for r in gateway.repositories() if repo_filter.matches(r.name)]
@@ -40,7 +33,7 @@ def list_repositories(gateway: Any, repo_filter: RepositoryFilter) -> list[Repos
 
 
 def named_repositories(
-    gateway: Any, names: Sequence[str]
+    gateway: EcrReads, names: Sequence[str]
 ) -> tuple[list[Repository], dict[str, Problem]]:
     """Look repositories up by name; a missing or forbidden one becomes a failed entry
     (so it is reported rather than silently absent)."""

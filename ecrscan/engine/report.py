@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY
-from ecrscan.aws.errors import INTERRUPTED
-from ecrscan.aws.throttle import Stop
+from ecrscan.core.control import DEFAULT_CONCURRENCY, Stop
 from ecrscan.core.coverage import RepoScope
+from ecrscan.core.errors import INTERRUPTED
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (
@@ -52,7 +51,8 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.bulk import read_bulk, registry_scan_type, whole, with_states
-from ecrscan.engine.inspect import Inspector, Target, Waiting
+from ecrscan.engine.inspect import ImageInspector, Subject, Waiting
+from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.registry import (
     ImageDone,
     RepositoryFailed,
@@ -71,7 +71,7 @@ from ecrscan.engine.wait import Done, Pacing, wait_for_scans
 
 DEFAULT_TIMEOUT = 600.0  # seconds --wait polls before giving up
 
-GatewayFactory = Callable[[str | None, str | None], Any]
+GatewayFactory = Callable[[str | None, str | None], EcrReads]
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,15 @@ class _Gateways:
 
     def __init__(self, factory: GatewayFactory) -> None:
         self._factory = factory
-        self._cache: dict[tuple[str | None, str | None], Any] = {}
+        self._cache: dict[tuple[str | None, str | None], EcrReads] = {}
         self._regions: set[str | None] = set()
 
-    def get(self, region: str | None, registry_id: str | None) -> Any:
+    def get(self, region: str | None, registry_id: str | None) -> EcrReads:
         key = (region, registry_id)
         if key not in self._cache:
             gateway = self._factory(region, registry_id)
             self._cache[key] = gateway
-            self._regions.add(getattr(gateway, "region", region))
+            self._regions.add(gateway.region)
         return self._cache[key]
 
     @property
@@ -138,7 +138,7 @@ def build_report(
         raise ValueError("now must be timezone-aware")
     active, expired = split_expired(settings.ignore_rules, now)
     notices = [f"ignore rule {rule.describe()} has expired and was not applied" for rule in expired]
-    run = Inspector(
+    run = ImageInspector(
         settings.thresholds,
         active,
         now,
@@ -179,7 +179,7 @@ def build_report(
 
 def _scan_references(
     settings: ReportSettings,
-    run: Inspector,
+    run: ImageInspector,
     gateways: _Gateways,
     runner: BoundedRunner[Any],
     notify: ProgressCallback,
@@ -210,7 +210,7 @@ def _scan_references(
 
 def _scan_registry(
     settings: ReportSettings,
-    run: Inspector,
+    run: ImageInspector,
     gateways: _Gateways,
     runner: BoundedRunner[Any],
     notify: ProgressCallback,
@@ -219,7 +219,7 @@ def _scan_registry(
     """Every (kept) image of the filtered repositories; ``scopes`` receives what the
     image scope left out."""
     gateway = gateways.get(None, None)
-    region = getattr(gateway, "region", None) or ""
+    region = gateway.region or ""
     scope = settings.scope
     repositories, missing = select_repositories(
         list_repositories(gateway, settings.filter), scope, settings.filter, region
@@ -242,7 +242,7 @@ def _scan_registry(
         return _latest(images) if settings.latest else images
 
     def inspect(image: Image) -> ImageReport | Waiting:
-        return run.inspect(Target(gateway, image, _registry_order(image)), True)
+        return run.inspect(Subject(gateway, image, _registry_order(image)), first=True)
 
     done: Done = []
     waiting: list[Waiting] = []
@@ -262,7 +262,7 @@ def _scan_registry(
         elif item.image is None:
             errors.append((item.repository.name, Problem(INTERRUPTED, "not listed: interrupted")))
         else:
-            target = Target(gateway, item.image, _registry_order(item.image))
+            target = Subject(gateway, item.image, _registry_order(item.image))
             done.append((target.order, run.not_reached(target)))
     if archived:
         notices.append(

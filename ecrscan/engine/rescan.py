@@ -1,10 +1,11 @@
 """Rescan one registry: filter repositories → list images → read scan states → decide
 → act.
 
-:func:`rescan` takes a gateway (:class:`ecrscan.aws.ecr.EcrGateway` or anything with the
-same methods), the time ``now`` and the settings, and returns a
-:class:`~ecrscan.core.model.RescanResult`.  Failures are values in that result; progress
-is reported through a callback that is only ever called from the calling thread.
+:func:`rescan` takes a gateway (:class:`ecrscan.engine.ports.Ecr`: the ECR gateway of
+:mod:`ecrscan.aws.ecr`, or anything with the same methods), the time ``now`` and the
+settings, and returns a :class:`~ecrscan.core.model.RescanResult`.  Failures are values
+in that result; progress is reported through a callback that is only ever called from
+the calling thread.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.clients import DEFAULT_CONCURRENCY
-from ecrscan.aws.ecr import IMAGE_NOT_FOUND, AccountQuotaExceeded
-from ecrscan.aws.errors import DEADLINE_REACHED, INTERRUPTED, AwsError, ErrorKind
-from ecrscan.aws.throttle import Deadline, Stop
+from ecrscan.core.control import DEFAULT_CONCURRENCY, Deadline, Stop
 from ecrscan.core.coverage import RepoScope
+from ecrscan.core.errors import (
+    DEADLINE_REACHED,
+    IMAGE_NOT_FOUND,
+    INTERRUPTED,
+    AccountQuotaExceeded,
+    AwsError,
+    ErrorKind,
+    FatalError,
+)
 from ecrscan.core.model import (
     Decision,
     Image,
@@ -38,8 +44,8 @@ from ecrscan.core.policy import RepositoryFilter, apply_scan_type, decide
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
+from ecrscan.engine.ports import Ecr
 from ecrscan.engine.registry import (
-    FatalError,
     ImageDone,
     NotReached,
     RepositoryFailed,
@@ -119,7 +125,7 @@ class _RunState:
 
 
 def rescan(
-    gateway: Any,
+    gateway: Ecr,
     now: datetime,
     settings: RescanSettings,
     progress: ProgressCallback | None = None,
@@ -130,7 +136,7 @@ def rescan(
     notify = progress or no_progress
     scan_type, notices = _scan_type(gateway)
     state = _RunState()
-    region = getattr(gateway, "region", None) or ""
+    region = gateway.region or ""
     repositories, scopes = _repositories(gateway, settings, state, region)
     notify(Event.REPOSITORIES, len(repositories))
     results: dict[str, list[ImageResult]] = {r.name: [] for r in repositories}
@@ -176,7 +182,7 @@ def rescan(
         dry_run=settings.dry_run,
         scan_type=scan_type,
         notices=tuple(notices + state.notices()),
-        region=getattr(gateway, "region", None),
+        region=gateway.region,
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",
     )
@@ -204,7 +210,7 @@ def _record(
 
 
 def _repositories(
-    gateway: Any, settings: RescanSettings, state: _RunState, region: str
+    gateway: Ecr, settings: RescanSettings, state: _RunState, region: str
 ) -> tuple[list[Repository], list[RepoScope]]:
     """The repositories to check (the named ones, whose failures go into ``state``, or
     the filtered registry), narrowed by the in-use set, and what the scope left out."""
@@ -215,7 +221,7 @@ def _repositories(
     return select_repositories(repositories, settings.scope, settings.filter, region)
 
 
-def _scan_type(gateway: Any) -> tuple[ScanType, list[str]]:
+def _scan_type(gateway: Ecr) -> tuple[ScanType, list[str]]:
     """The registry's scan type, and the notices it calls for."""
     try:
         scan_type = gateway.scan_type()
@@ -234,7 +240,7 @@ def _scan_type(gateway: Any) -> tuple[ScanType, list[str]]:
     return scan_type, []
 
 
-def _list_images(gateway: Any, repo: Repository, ids: tuple[dict[str, str], ...]) -> ImageLookup:
+def _list_images(gateway: Ecr, repo: Repository, ids: tuple[dict[str, str], ...]) -> ImageLookup:
     """Every image of ``repo``, or the images the given ids name and a placeholder for
     each id naming none."""
     if ids:
@@ -257,7 +263,7 @@ def _not_found(image: Image) -> ImageResult:
 
 
 def _check_image(
-    gateway: Any,
+    gateway: Ecr,
     image: Image,
     now: datetime,
     settings: RescanSettings,
@@ -283,7 +289,7 @@ def _check_image(
 
 
 def _read_state(
-    gateway: Any, image: Image, settings: RescanSettings, state: _RunState
+    gateway: Ecr, image: Image, settings: RescanSettings, state: _RunState
 ) -> ScanState | ImageResult:
     """The image's last scan (the listing's summary, or one read), or the result of an
     image whose state could not be read."""
@@ -311,7 +317,7 @@ def _read_state(
 
 
 def _start_scan(
-    gateway: Any, image: Image, now: datetime, settings: RescanSettings, state: _RunState
+    gateway: Ecr, image: Image, now: datetime, settings: RescanSettings, state: _RunState
 ) -> tuple[Outcome, str]:
     """Start the scan of a due image, unless the run already knows it cannot."""
     if state.quota_problem is not None:

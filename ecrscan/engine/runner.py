@@ -32,8 +32,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-from ecrscan.aws.clients import MAX_CONCURRENCY
-from ecrscan.aws.throttle import Stop
+from ecrscan.core.control import MAX_CONCURRENCY, Stop
 
 Tag = TypeVar("Tag")
 

@@ -15,18 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.core.errors import AwsError
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import Outcome, ReportResult, ScanType
-from ecrscan.engine.report import GatewayFactory, ReportSettings, build_report
+from ecrscan.engine.ports import Ecr, EcrReads
+from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import ProgressCallback, bounded_pool, not_reached
 from ecrscan.engine.wait import Pacing
 
 RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
+
+# the ECR gateway of (region, registry id) a scan starts scans in
+EcrFactory = Callable[[str | None, str | None], Ecr]
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Start:
 
 
 def scan(
-    gateway_for: GatewayFactory,
+    gateway_for: EcrFactory,
     now: datetime,
     settings: ScanSettings,
     *,
@@ -75,7 +78,7 @@ def scan(
 
 
 def start_scans(
-    gateways: GatewayFactory,
+    gateways: EcrFactory,
     now: datetime,
     settings: ScanSettings,
     started: Callable[[Start], None] | None = None,
@@ -103,7 +106,7 @@ def start_scans(
 
 
 def _start_one(
-    gateway: Any,
+    gateway: Ecr,
     ref: ImageRef,
     scan_type: ScanType,
     now: datetime,
@@ -140,7 +143,7 @@ def _detail(detail: str) -> str:
     return f" ({detail})" if detail else ""
 
 
-def _scan_type(gateway: Any) -> ScanType:
+def _scan_type(gateway: EcrReads) -> ScanType:
     try:
         scan_type: ScanType = gateway.scan_type()
         return scan_type
@@ -151,11 +154,11 @@ def _scan_type(gateway: Any) -> ScanType:
 class _Cached:
     """``gateway_for`` with a cache, so starting and judging share the gateways."""
 
-    def __init__(self, factory: GatewayFactory) -> None:
+    def __init__(self, factory: EcrFactory) -> None:
         self._factory = factory
-        self._cache: dict[tuple[str | None, str | None], Any] = {}
+        self._cache: dict[tuple[str | None, str | None], Ecr] = {}
 
-    def __call__(self, region: str | None, registry_id: str | None) -> Any:
+    def __call__(self, region: str | None, registry_id: str | None) -> Ecr:
         key = (region, registry_id)
         if key not in self._cache:
             self._cache[key] = self._factory(region, registry_id)

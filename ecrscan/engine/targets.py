@@ -3,10 +3,10 @@
 :meth:`Audit.rescan` and :meth:`Audit.report` are what the CLI calls.  Both go through
 :func:`over_targets`, which
 
-1. resolves the targets (:func:`plan_targets`): the caller's credentials and each role,
-   times each region.  STS is asked (``GetCallerIdentity``, and ``AssumeRole`` per role)
-   only when a role, ``in_use`` or several regions need the account; a plain one-region
-   run makes no STS call;
+1. resolves the targets (the connections' ``targets`` of :meth:`Plan.query`): the
+   caller's credentials and each role, times each region.  STS is asked
+   (``GetCallerIdentity``, and ``AssumeRole`` per role) only when a role, ``in_use`` or
+   several regions need the account; a plain one-region run makes no STS call;
 2. with ``in_use``, discovers in every target the images ECS uses and merges the sets,
    since a task definition in one account may run an image of another
    (:func:`ecrscan.engine.discovery.discover_targets`, which the Lambda functions use
@@ -19,8 +19,8 @@
 
 A failing target (credentials, discovery or audit) never stops the others: its error is
 a value in the coverage and makes the result incomplete.  Each target has its own
-:class:`~ecrscan.aws.throttle.Throttle`, shared by its ECR and ECS gateways, because AWS
-rate limits are per account and region.
+:class:`~ecrscan.aws.throttle.Throttle`, shared by its ECR and ECS gateways (the
+connections see to it), because AWS rate limits are per account and region.
 """
 
 from __future__ import annotations
@@ -32,22 +32,23 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from ecrscan.aws.gateways import Gateways, Key, target_key
 from ecrscan.core.coverage import Coverage, TargetOutcome
 from ecrscan.core.inuse import InUseSet
 from ecrscan.core.model import ReportResult, RescanResult, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
-from ecrscan.core.targets import Target, TargetFailure
+from ecrscan.core.targets import Target, TargetFailure, TargetKey, target_key
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
-from ecrscan.engine.plan import InUseMode, Plan, plan_targets, scope_for
+from ecrscan.engine.plan import InUseMode, Plan, scope_for
+from ecrscan.engine.ports import Connections
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.engine.runner import Event, ProgressCallback
 from ecrscan.engine.wait import Pacing
 
 log = logging.getLogger("ecrscan")
+
 
 R = TypeVar("R", RescanResult, ReportResult)
 
@@ -101,43 +102,42 @@ class TargetRuns(Generic[R]):
 @dataclass
 class _Prepared:
     targets: list[Target]
-    failures: list[tuple[Key, str, Problem]] = field(default_factory=list)
+    failures: list[tuple[TargetKey, str, Problem]] = field(default_factory=list)
     in_use: InUseSet | None = None
 
 
 def over_targets(
-    base_session: Any,
+    connections: Connections,
     plan: Plan,
     now: datetime,
-    gateways: Gateways,
     work: Callable[[Target, ImageScope | None], R],
 ) -> TargetRuns[R]:
     """Resolve the plan's targets, discover what is in use, and run ``work(target,
     scope)`` once per target; failures of any stage are values in the coverage."""
-    prepared = _prepare(base_session, plan, gateways, now)
+    prepared = _prepare(connections, plan, now)
     runs, failed = run_per_target(
         prepared.targets,
         lambda target: work(target, scope_for(target, plan, prepared.in_use)),
-        parallel=plan.parallel_targets,
+        parallel=plan.parallel_targets(connections.concurrency),
     )
     for target in prepared.targets:
         where = "" if len(prepared.targets) == 1 else f" ({_label(target)})"
-        log.info("AWS calls%s: %s", where, gateways.calls(target))
+        log.info("AWS calls%s: %s", where, connections.calls(target))
     return TargetRuns(runs, _coverage(plan, prepared, runs, failed))
 
 
-def _prepare(base_session: Any, plan: Plan, gateways: Gateways, now: datetime) -> _Prepared:
-    targets, unreachable = plan_targets(base_session, plan, now)
+def _prepare(connections: Connections, plan: Plan, now: datetime) -> _Prepared:
+    targets, unreachable = connections.targets(plan.query(now))
     prepared = _Prepared(targets, [(target_key(f), "credentials", f.problem) for f in unreachable])
     if plan.in_use is None:
         return prepared
     found = discover_targets(
         targets,
-        gateways.ecs,
+        connections.ecs,
         services_only=plan.in_use is InUseMode.ECS_SERVICES,
         unreachable=unreachable,
         hints=plan.scope_hints,
-        concurrency=plan.concurrency,
+        concurrency=connections.concurrency,
     )
     prepared.in_use = found.in_use
     prepared.failures += [(target_key(f), "discovery", f.problem) for f in found.failures]
@@ -168,24 +168,23 @@ class _Cumulative:
 @dataclass
 class Audit:
     """One run over every target of a plan: :meth:`rescan` or :meth:`report` each target,
-    one merged result.  ``gateways``: each target's gateways (built from the plan when
-    not given); ``progress`` adds up over the targets."""
+    one merged result, through the run's ``connections``; ``progress`` adds up over
+    the targets."""
 
-    base_session: Any
+    connections: Connections
     plan: Plan
     now: datetime
-    gateways: Gateways | None = None
     progress: ProgressCallback | None = None
 
     def rescan(self, settings: RescanSettings) -> RescanResult:
         """``rescan`` over every target."""
-        gateways, notify = self._gateways(), _Cumulative(self.progress)
+        connections, notify = self.connections, _Cumulative(self.progress)
 
         def work(target: Target, scope: ImageScope | None) -> RescanResult:
             scoped = replace(settings, scope=scope)
-            return rescan(gateways.ecr(target), self.now, scoped, notify)
+            return rescan(connections.ecr(target), self.now, scoped, notify)
 
-        done = over_targets(self.base_session, self.plan, self.now, gateways, work)
+        done = over_targets(connections, self.plan, self.now, work)
         scan_types = {r.scan_type for r in done.results}
         return RescanResult(
             repositories=tuple(repo for r in done.results for repo in r.repositories),
@@ -203,7 +202,7 @@ class Audit:
     ) -> ReportResult:
         """A registry ``report`` over every target.  The ``wait`` timeout is one deadline
         for the whole run, not one per target."""
-        gateways, notify = self._gateways(), _Cumulative(self.progress)
+        connections, notify = self.connections, _Cumulative(self.progress)
         pacing = pacing or Pacing()
         clock = pacing.clock
         deadline = clock() + max(0.0, settings.timeout)
@@ -211,14 +210,14 @@ class Audit:
         def work(target: Target, scope: ImageScope | None) -> ReportResult:
             scoped = replace(settings, scope=scope, timeout=max(0.0, deadline - clock()))
             return build_report(
-                lambda region, registry_id: gateways.ecr(target, registry_id),
+                lambda region, registry_id: connections.ecr(target, registry_id),
                 self.now,
                 scoped,
                 progress=notify,
                 pacing=pacing,
             )
 
-        done = over_targets(self.base_session, self.plan, self.now, gateways, work)
+        done = over_targets(connections, self.plan, self.now, work)
         multi = len(done.coverage.targets) > 1
         return ReportResult(
             images=tuple(image for r in done.results for image in r.images),
@@ -233,12 +232,6 @@ class Audit:
             **done.merged(),
         )
 
-    def _gateways(self) -> Gateways:
-        if self.gateways is None:
-            plan = self.plan
-            self.gateways = Gateways(plan.endpoint_url, plan.concurrency, timeouts=plan.timeouts)
-        return self.gateways
-
 
 # -- coverage --------------------------------------------------------------------------
 
@@ -251,7 +244,9 @@ def _coverage(
 ) -> Coverage:
     # A plain run's target has no account (no STS call): its registry id says it.
     found = {target_key(t): (result.account, result.region or "") for t, result in runs}
-    errors: dict[Key, list[tuple[str, Problem]]] = {target_key(t): [] for t in prepared.targets}
+    errors: dict[TargetKey, list[tuple[str, Problem]]] = {
+        target_key(t): [] for t in prepared.targets
+    }
     for key, stage, problem in prepared.failures:
         errors.setdefault(key, []).append((stage, problem))
     for failure in failed:

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecrscan.aws.throttle import Stop
+from ecrscan.core.control import Stop
 from ecrscan.core.model import ImageReport, ScanState
-from ecrscan.engine.inspect import Inspector, Waiting
+from ecrscan.engine.inspect import ImageInspector, Waiting
 from ecrscan.engine.runner import BoundedRunner, not_reached
 
 POLL_FIRST = 5.0  # first pause between polls, doubled each round ...
@@ -58,7 +58,7 @@ def poll_cap(awaited: int) -> float:
 
 
 def wait_for_scans(
-    run: Inspector,
+    run: ImageInspector,
     runner: BoundedRunner[Any],
     waiting: list[Waiting],
     timeout: float,
@@ -90,7 +90,7 @@ def wait_for_scans(
         sleep(min(delay, remaining))
         delay = min(delay * 2, poll_cap(len(waiting)))
         for item in waiting:
-            runner.submit(item, run.inspect, item.target, False)
+            runner.submit(item, run.inspect, item.target, first=False)
         waiting = []
         for item, future in runner.completed():
             outcome = None if not_reached(future) else future.result()

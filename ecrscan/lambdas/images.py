@@ -9,14 +9,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ecrscan.aws.ecr import IMAGE_NOT_FOUND
-from ecrscan.aws.throttle import Deadline, Throttle
+from ecrscan.aws.connections import Connections
+from ecrscan.aws.ecr import EcrGateway
+from ecrscan.core.control import Deadline
 from ecrscan.core.durations import parse_duration
+from ecrscan.core.errors import IMAGE_NOT_FOUND, FatalError
 from ecrscan.core.jobs import DEFAULT_EXPIRY, Job, JobError, parse_job
 from ecrscan.core.model import Outcome, RescanResult
 from ecrscan.core.summary import summarize
 from ecrscan.core.targets import default_session_name
-from ecrscan.engine.registry import FatalError
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
@@ -106,11 +107,7 @@ def _run_job(
     if job.role_arn:
         fields["roleArn"] = job.role_arn
     try:
-        gateway = runtime.clients.gateway(
-            job.registry_id, job.role_arn, default_session_name(now), region=job.region
-        )
-        gateway.throttle = Throttle(sleep=runtime.sleep, clock=runtime.monotonic, deadline=deadline)
-        result = rescan(gateway, now, settings)
+        result = rescan(_gateway(runtime.connections.view(deadline), job, now), now, settings)
     except FatalError as exc:
         runtime.log(context, "ERROR", "job failed", **fields, error=str(exc.problem))
         return False
@@ -120,6 +117,15 @@ def _run_job(
         runtime.log(context, "ERROR", "job failed", **fields, error=error, traceback=trace)
         return False
     return _log_result(context, result, fields, expiry_text)
+
+
+def _gateway(connections: Connections, job: Job, now: datetime) -> EcrGateway:
+    """The job's ECR gateway, with the function's credentials or the job's role, under
+    the job's deadline (the container's shared gateway and throttle stay as they are)."""
+    if job.role_arn:
+        target = connections.assume(job.role_arn, default_session_name(now), job.region)
+        return connections.ecr(target, job.registry_id or target.account)
+    return connections.ecr(connections.home(job.region), job.registry_id)
 
 
 def _parse(record: Mapping[str, Any], allowed_roles: runtime.AllowedRoles) -> Job:

@@ -124,7 +124,7 @@ def _notify_on_change(
     published = publish_change(
         report,
         scan.region,
-        store=runtime.clients.state_store(settings.table),
+        store=runtime.connections.state_store(settings.table),
         publisher=_Topic(topic_arn),
         now=runtime.clock(),
         state_ttl=settings.state_ttl,
@@ -158,7 +158,7 @@ class _Topic:
     def publish(self, messages: Iterable[Message]) -> list[str]:
         if not self.arn:
             raise ConfigurationError("ECR_SNS_REPORT_TOPIC_ARN is not set: nowhere to publish")
-        return sns.SnsTopic(runtime.clients.sns(), self.arn).publish(messages)
+        return sns.SnsTopic(runtime.connections.client("sns"), self.arn).publish(messages)
 
 
 def _record(result: dict[str, Any], message_ids: Sequence[str]) -> None:

@@ -11,14 +11,12 @@ from typing import Any
 
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.ecs import EcsGateway
-from ecrscan.aws.gateways import Gateways
 from ecrscan.aws.sqs import JobQueue
-from ecrscan.aws.sts import resolve_targets
 from ecrscan.core.inuse import ScopeHints
 from ecrscan.core.jobs import SendReport
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.policy import RepositoryFilter
-from ecrscan.core.targets import Target, default_session_name
+from ecrscan.core.targets import Target, TargetQuery, default_session_name
 from ecrscan.engine.jobplan import InUsePlan, plan_in_use_jobs
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import JobPlan, plan_jobs, queue_jobs
@@ -74,10 +72,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     elif config.org_role:
         jobs = _organization_jobs(repo_filter, expiry, config.org_role, now)
     else:
-        listed = list_repositories(runtime.clients.gateway(), repo_filter)
+        listed = list_repositories(runtime.connections.ecr(runtime.connections.home()), repo_filter)
         jobs = JobPlan.of_repositories(listed, expiry)
     queue_url = config.queue_url
-    queue = JobQueue(runtime.clients.sqs(), queue_url, sleep=runtime.sleep)
+    queue = JobQueue(runtime.connections.client("sqs"), queue_url, sleep=runtime.sleep)
     run = queue_jobs(jobs, queue)
     report = run.report
     result: dict[str, Any] = {
@@ -201,25 +199,24 @@ def _organization_jobs(
     """One job per repository of every ACTIVE account of the organization (this
     function's region), each carrying the role to reach it."""
     plan = Plan(organization=OrgScope(role_name=role_name))
-    session = runtime.clients.session()
-    home = getattr(session, "region_name", None)
-    return plan_jobs(session, plan, now, repo_filter, expiry, Gateways(), home=home)
+    connections = runtime.connections
+    home = connections.home().region or None
+    return plan_jobs(connections, plan, now, repo_filter, expiry, home=home)
 
 
 def _plan_in_use(
     repo_filter: RepositoryFilter, expiry: str | None, roles: tuple[str, ...], session_name: str
 ) -> InUsePlan:
     """The in-use jobs of this account and each role's account, in this region."""
-    clients = runtime.clients
-    targets, failures = resolve_targets(clients.session(), [], roles, session_name=session_name)
+    connections = runtime.connections
+    targets, failures = connections.targets(
+        TargetQuery(role_arns=roles, needs_identity=True, session_name=session_name)
+    )
 
     def gateways_for(target: Target) -> tuple[EcrGateway, EcsGateway]:
-        if not target.role_arn:
-            return clients.gateway(), clients.ecs()
-        return (
-            EcrGateway(target.session, region=target.region, registry_id=target.account),
-            EcsGateway(target.session, region=target.region),
-        )
+        """The target's ECR and ECS gateways, under one throttle."""
+        registry_id = target.account if target.role_arn else None
+        return connections.ecr(target, registry_id), connections.ecs(target)
 
     return plan_in_use_jobs(
         targets,

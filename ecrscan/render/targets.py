@@ -14,12 +14,12 @@ from ecrscan.core.model import ImageStatus, ReportResult, RescanResult
 from ecrscan.core.summary import summary_row
 from ecrscan.render.coverage import not_audited_table
 
-Key = tuple[str, str]  # (account, region)
+AccountRegion = tuple[str, str]  # (account, region)
 REPORT_COLUMNS = ("images", "ok", "breach", "not_assessed")
 RESCAN_COLUMNS = ("repositories", "images", "due", "started", "planned", "failed")
 
 
-def report_totals(result: ReportResult) -> dict[Key, dict[str, int]]:
+def report_totals(result: ReportResult) -> dict[AccountRegion, dict[str, int]]:
     """Per (account, region): images, ok, breaching, not assessed."""
     totals = _empty(result.coverage, REPORT_COLUMNS)
     for image in result.images:
@@ -34,7 +34,7 @@ def report_totals(result: ReportResult) -> dict[Key, dict[str, int]]:
     return totals
 
 
-def rescan_totals(result: RescanResult) -> dict[Key, dict[str, int]]:
+def rescan_totals(result: RescanResult) -> dict[AccountRegion, dict[str, int]]:
     """Per (account, region): repositories, images, due, started, planned, failed."""
     totals = _empty(result.coverage, RESCAN_COLUMNS)
     for repo in result.repositories:
@@ -47,14 +47,18 @@ def rescan_totals(result: RescanResult) -> dict[Key, dict[str, int]]:
     return totals
 
 
-def _empty(coverage: Coverage | None, columns: Sequence[str]) -> dict[Key, dict[str, int]]:
+def _empty(
+    coverage: Coverage | None, columns: Sequence[str]
+) -> dict[AccountRegion, dict[str, int]]:
     """A zero row for every target, failed ones included, in the coverage's order."""
     targets = coverage.targets if coverage is not None else ()
     return {(t.account, t.region): dict.fromkeys(columns, 0) for t in targets}
 
 
 def coverage_tables(
-    result: ReportResult | RescanResult, totals: dict[Key, dict[str, int]], columns: Sequence[str]
+    result: ReportResult | RescanResult,
+    totals: dict[AccountRegion, dict[str, int]],
+    columns: Sequence[str],
 ) -> list[Table]:
     """What closes a table output: the "by account and region" table (several targets)
     and the "not audited" table (failed targets, what the image scope left out)."""
@@ -66,7 +70,7 @@ def coverage_tables(
 
 
 def targets_table(
-    coverage: Coverage | None, totals: dict[Key, dict[str, int]], columns: Sequence[str]
+    coverage: Coverage | None, totals: dict[AccountRegion, dict[str, int]], columns: Sequence[str]
 ) -> Table | None:
     """The "by account and region" table of a run over several targets (``None`` for
     one target): a row each, a failed target marked, and the totals."""

@@ -9,6 +9,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
+from ecrscan.aws.connections import Connections
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.ecs import EcsGateway
 from ecrscan.aws.errors import AwsError, ErrorKind
@@ -27,7 +28,7 @@ from ecrscan.core.targets import (
 )
 from ecrscan.engine.discovery import discover_in_use
 from ecrscan.engine.fanout import run_per_target
-from ecrscan.engine.plan import Plan, plan_targets
+from ecrscan.engine.plan import Plan
 from tests.registry import FakeRegistry
 
 BASE = "123456789012"  # moto's default account
@@ -178,18 +179,17 @@ def test_the_session_name_is_the_callers_no_clock_is_read_here():
 
 
 def test_a_run_names_its_role_sessions_after_its_own_now(mocked):
-    """The CLI path (ecrscan.engine.plan.plan_targets) names the session from the run's
-    ``now``, not from a clock of its own."""
+    """The CLI path (the plan's query, resolved by the connections) names the session
+    from the run's ``now``, not from a clock of its own."""
     now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
-    targets, _ = plan_targets(boto3.Session(region_name="us-east-1"), Plan(role_arns=(ROLE1,)), now)
+    connections = Connections.of(boto3.Session(region_name="us-east-1"))
+    targets, _ = connections.targets(Plan(role_arns=(ROLE1,)).query(now))
     target = next(t for t in targets if t.role_arn)
     assert target.region == "us-east-1"  # the base session's region
     session_name = identity(target)["Arn"].rsplit("/", 1)[1]
     assert session_name == default_session_name(now)
     assert session_name.startswith("ecrscan-") and session_name.endswith("-20260331T120000Z")
-    named = plan_targets(
-        boto3.Session(region_name="us-east-1"), Plan(role_arns=(ROLE1,), session_name=SESSION), now
-    )[0]
+    named = connections.targets(Plan(role_arns=(ROLE1,), session_name=SESSION).query(now))[0]
     assert identity(named[-1])["Arn"].endswith(f"/{SESSION}")
 
 

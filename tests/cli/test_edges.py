@@ -21,7 +21,7 @@ from ecrscan.cli.progress import WaitLines, span
 from ecrscan.core.model import Finding, Image, ScanState
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
-from ecrscan.engine.inspect import Inspector, Target
+from ecrscan.engine.inspect import ImageInspector, Subject
 from ecrscan.engine.wait import WaitUpdate
 from ecrscan.render.formats import Format, render
 from tests.cli.test_rescan import Sessions, no_aws
@@ -212,11 +212,13 @@ def test_ignore_unfixed_takes_unfixed_findings_out_of_the_counts() -> None:
             return findings, state
 
     image = Image("team/api", "123456789012", digest("api"), ("v1",))
-    target = Target(Gateway(), image, (0,))
-    judge = Inspector(Thresholds().fail_on(Severity.HIGH), (), NOW, read_findings=True)
-    assert judge.inspect(target, True).counts == {"HIGH": 2}
-    unfixed = Inspector(Thresholds().fail_on(Severity.HIGH), (), NOW, True, ignore_unfixed=True)
-    report = unfixed.inspect(target, True)
+    target = Subject(Gateway(), image, (0,))
+    judge = ImageInspector(Thresholds().fail_on(Severity.HIGH), (), NOW, read_findings=True)
+    assert judge.inspect(target, first=True).counts == {"HIGH": 2}
+    unfixed = ImageInspector(
+        Thresholds().fail_on(Severity.HIGH), (), NOW, True, ignore_unfixed=True
+    )
+    report = unfixed.inspect(target, first=True)
     assert report.counts == {"HIGH": 1} and report.raw_counts == {"HIGH": 2}
     assert [f.ignored for f in report.findings] == ["no fix available (--ignore-unfixed)", None]
 

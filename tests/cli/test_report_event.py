@@ -90,7 +90,7 @@ def test_same_verdict_as_the_reporter_function(event_name, env_name, tmp_path, m
     for name, value in ENVIRONMENTS[env_name].items():
         monkeypatch.setenv(name, value)
     # the function publishes breaches: to nowhere here (its messages are compared below)
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(OfflineSession))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(OfflineSession))
     monkeypatch.setenv("ECR_SNS_REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t")
     monkeypatch.setattr(aws_sns, "publish", lambda client, arn, messages: ["id"])
 
@@ -371,7 +371,7 @@ def publish_with_both(
     arn, sqs, queue_url = topic
     monkeypatch.setenv("ECR_SNS_REPORT_TOPIC_ARN", arn)
     monkeypatch.setenv("NOTIFY_ON_SCAN_FAILURE", notify)
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(boto3.Session))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(boto3.Session))
     reporter.handler(event, FakeContext())
     by_function = received(sqs, queue_url)
     result = run(["--event", str(event_file(tmp_path, event)), "--publish", *args], sessions=None)

@@ -257,7 +257,7 @@ def test_the_reporter_function_and_the_command_share_the_table(
         "NOTIFY_ON": "change",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(boto3.Session))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(boto3.Session))
     assert reporter.handler(scan_event, FakeContext())["change"] == "new"
     assert len(inbox()) == 1
     (key,) = items()

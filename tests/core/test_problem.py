@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecrscan.aws.errors import AwsError
+from ecrscan.aws.errors import client_error
 from ecrscan.core.problem import MESSAGE_LIMIT, condensed
 
 PAGE = """<!doctype html>
@@ -34,7 +34,7 @@ def test_plain_messages_are_kept() -> None:
 
 def test_a_client_error_with_an_html_body_is_one_line() -> None:
     exc = ClientError({"Error": {"Code": "500", "Message": PAGE}}, "DescribeImageScanFindings")
-    problem = AwsError.from_client_error(exc, "DescribeImageScanFindings").problem
+    problem = client_error(exc, "DescribeImageScanFindings").problem
     assert problem.code == "500" and "\n" not in problem.message
     assert problem.message.startswith("500 Internal Server Error")
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from dateutil.relativedelta import relativedelta
 
+from ecrscan.aws.connections import Connections
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
@@ -122,7 +123,7 @@ def test_engine_without_a_scope_is_unchanged(world) -> None:
 def test_rescan_in_use_ecs_audits_exactly_the_referenced_images(world) -> None:
     # the hints are the caller's words (here the CLI's): the engine names no option
     plan = Plan(in_use=InUseMode.ECS, scope_hints=SCOPE_HINTS)
-    result = Audit(world.session, plan, NOW).rescan(dry_run())
+    result = Audit(Connections.of(world.session), plan, NOW).rescan(dry_run())
     assert [r.repository.name for r in result.repositories] == ["api", "web", "worker"]
     audited = {r.image.digest for r in result.all_images()}
     assert names(world, audited) == IN_USE  # web:v1 by tag, web:v2 by digest, worker:latest
@@ -180,7 +181,7 @@ def test_filter_still_applies_and_hides_filtered_missing_repositories(world) -> 
     settings = RescanSettings(
         expiry=relativedelta(days=7), dry_run=True, filter=RepositoryFilter.compile("^w")
     )
-    result = Audit(world.session, Plan(in_use=InUseMode.ECS), NOW).rescan(settings)
+    result = Audit(Connections.of(world.session), Plan(in_use=InUseMode.ECS), NOW).rescan(settings)
     assert [r.repository.name for r in result.repositories] == ["web", "worker"]
     assert {s.repository for s in result.scopes} == {"web", "worker"}  # not ghost, not api
 
@@ -193,7 +194,9 @@ def test_in_use_services_only_counts_services_with_tasks(world) -> None:
     world.ecs.create_service(
         cluster="prod", serviceName="api", taskDefinition=world.td["api"], desiredCount=0
     )
-    result = Audit(world.session, Plan(in_use=InUseMode.ECS_SERVICES), NOW).rescan(dry_run())
+    result = Audit(Connections.of(world.session), Plan(in_use=InUseMode.ECS_SERVICES), NOW).rescan(
+        dry_run()
+    )
     audited = names(world, {r.image.digest for r in result.all_images()})
     assert audited == {"worker:latest", "web:v2"}
     assert result.coverage.in_use == "ecs-services"
@@ -212,7 +215,7 @@ def test_an_unreadable_task_definition_is_named_and_the_rest_is_audited(world) -
         when=body_field("taskDefinition", world.td["api"]),
     )
     base = sessions(region_name=REGION)
-    result = Audit(base, Plan(in_use=InUseMode.ECS), NOW).rescan(dry_run())
+    result = Audit(Connections.of(base), Plan(in_use=InUseMode.ECS), NOW).rescan(dry_run())
     assert result.coverage.unreadable == (
         (world.td["api"], Problem("AccessDeniedException", DENIED)),
     )
@@ -250,7 +253,7 @@ def test_moto_returns_the_pull_time_we_set(pulled) -> None:
 
 def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> None:
     plan = Plan(pulled_within=parse_duration("30d"), pulled_within_text="30d")
-    result = Audit(pulled.session, plan, NOW).rescan(dry_run())
+    result = Audit(Connections.of(pulled.session), plan, NOW).rescan(dry_run())
     audited = names(pulled, {r.image.digest for r in result.all_images()})
     assert audited == {"web:v1", "web:v0", "worker:latest", "unused:x"}  # 30d: inclusive
     web = scope_of(result.scopes, "web")
@@ -265,7 +268,7 @@ def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> N
 
 def test_in_use_and_pulled_within_combine(pulled) -> None:
     plan = Plan(in_use=InUseMode.ECS, pulled_within=parse_duration("1w"), pulled_within_text="1w")
-    result = Audit(pulled.session, plan, NOW).rescan(dry_run())
+    result = Audit(Connections.of(pulled.session), plan, NOW).rescan(dry_run())
     assert names(pulled, {r.image.digest for r in result.all_images()}) == {"web:v1"}
     web = scope_of(result.scopes, "web")
     # v0 is not in use (counted there, whatever its pulls); v2 in use but never pulled
@@ -291,11 +294,11 @@ def scanned(world: SimpleNamespace, *which: str) -> None:
 def test_report_in_use_judges_only_the_images_in_use(world) -> None:
     scanned(world, *IN_USE)  # web:v0 and unused:x were never scanned
     settings = ReportSettings()
-    whole = Audit(world.session, Plan(), NOW).report(settings)
+    whole = Audit(Connections.of(world.session), Plan(), NOW).report(settings)
     assert whole.exit_code == 3  # the never-scanned images make the whole registry incomplete
     assert {r.status for r in whole.images} >= {ImageStatus.NO_SCAN}
 
-    result = Audit(world.session, Plan(in_use=InUseMode.ECS), NOW).report(settings)
+    result = Audit(Connections.of(world.session), Plan(in_use=InUseMode.ECS), NOW).report(settings)
     assert names(world, {r.image.digest for r in result.images}) == IN_USE
     assert {r.status for r in result.images if r.image.repository != "api"} == {ImageStatus.OK}
     api = next(r for r in result.images if r.image.repository == "api")

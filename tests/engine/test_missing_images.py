@@ -213,7 +213,7 @@ def test_rescan_with_a_deleted_image_rescans_the_rest(registry: FakeRegistry, ap
 
 @pytest.fixture
 def fresh_clients(monkeypatch):
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(boto3.Session))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(boto3.Session))
 
 
 def test_images_function_job_with_a_deleted_image_succeeds_for_the_rest(

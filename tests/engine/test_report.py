@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.errors import FatalError
 from ecrscan.core.ignore import IgnoreRule
 from ecrscan.core.imageref import parse_image_ref
 from ecrscan.core.model import Image, ImageStatus
@@ -20,7 +21,6 @@ from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
-from ecrscan.engine.registry import FatalError
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import Event
 from ecrscan.engine.wait import POLL_CAP, POLL_FIRST, Pacing, poll_cap

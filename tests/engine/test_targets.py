@@ -13,7 +13,7 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
-from ecrscan.aws.gateways import Gateways
+from ecrscan.aws.connections import Connections
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.targets import Target
@@ -435,9 +435,10 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
     east.set_scan("east-app", world.digests["east-app"], status="IN_PROGRESS")
     west.set_scan("west-app", world.digests["west-app"], status="IN_PROGRESS")
     fake = FakeTime()
-    one_at_a_time = Plan(regions=(EAST, WEST), concurrency=8, max_concurrency=8)
-    assert one_at_a_time.parallel_targets == 1
-    result = Audit(fresh_session(EAST), one_at_a_time, NOW).report(
+    one_at_a_time = Plan(regions=(EAST, WEST), max_concurrency=8)
+    assert one_at_a_time.parallel_targets(8) == 1
+    connections = Connections.of(fresh_session(EAST), concurrency=8)
+    result = Audit(connections, one_at_a_time, NOW).report(
         ReportSettings(wait=True, timeout=60), Pacing(fake.sleep, fake.clock)
     )
     assert [(r.region, r.status.value) for r in result.images] == [
@@ -513,12 +514,14 @@ def test_help_documents_the_options() -> None:
 def test_each_target_has_one_throttle_shared_by_its_ecr_and_ecs_gateways(mocked) -> None:
     session = fresh_session(EAST)
     one, other = Target(ACCOUNT, EAST, session), Target(ACCOUNT, WEST, session)
-    gateways = Gateways()
+    gateways = Connections.of(session)
     ecr, ecs = gateways.ecr(one), gateways.ecs(one)
     assert ecr.throttle is ecs.throttle is gateways.throttle(one)
+    assert ecr.inspector().throttle is ecr.throttle
     assert gateways.ecr(one, "999999999999").throttle is ecr.throttle
     assert gateways.ecr(other).throttle is not ecr.throttle
     assert gateways.ecr(one) is ecr  # one gateway (and client) per target and registry
+    assert gateways.ecs(one) is ecs
     assert (ecr.region, gateways.ecr(other).region) == (EAST, WEST)
 
 

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto.ecr.models import ecr_backends
 
+from ecrscan.aws.connections import Connections
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.jobs import IMAGES_PER_JOB, JobError, image_jobs, job_body, parse_job
 from ecrscan.core.model import Repository
@@ -122,7 +123,7 @@ def world(mocked, monkeypatch) -> World:
 def session(monkeypatch) -> CountingSession:
     counting = CountingSession()
     counting.session = fresh_session(REGION)
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda: counting))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(lambda: counting))
     return counting
 
 
@@ -262,7 +263,7 @@ def test_the_cli_and_the_repositories_function_scope_in_use_images_alike(
     settings = RescanSettings(
         expiry=parse_duration("7d"), dry_run=True, filter=RepositoryFilter.compile(FILTER)
     )
-    cli = Audit(fresh_session(REGION), plan, datetime.now(UTC)).rescan(settings)
+    cli = Audit(Connections.of(fresh_session(REGION)), plan, datetime.now(UTC)).rescan(settings)
     cli_images: dict[tuple[str, str], list[str]] = {}
     for repo in cli.repositories:
         key = (repo.repository.registry_id, repo.repository.name)

@@ -79,7 +79,7 @@ def lambda_env(monkeypatch):
 def session(monkeypatch) -> CountingSession:
     """Fresh process-wide clients for each test (a new container, as it were)."""
     counting = CountingSession()
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda: counting))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(lambda: counting))
     return counting
 
 
@@ -191,7 +191,8 @@ def test_repositories_handler_fails_loudly_when_jobs_stay_unsent(
         registry.create_repo(name)
     monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
     stuck = job_body("bb", "123456789012")
-    runtime.clients._sqs = FlakySqs(client, failures={stuck: 99})
+    flaky = FlakySqs(client, failures={stuck: 99})
+    monkeypatch.setattr(runtime.connections, "client", lambda service: flaky)
     monkeypatch.setattr(runtime, "sleep", lambda seconds: None)
 
     with pytest.raises(repositories.JobsNotQueued, match="1 of 3 jobs could not be queued"):
@@ -206,7 +207,8 @@ def test_repositories_handler_retries_transient_entry_failures(registry, sqs, se
     registry.create_repo("aa")
     registry.create_repo("bb")
     monkeypatch.setenv("IMAGES_SCAN_JOBS_QUEUE_URL", url)
-    runtime.clients._sqs = FlakySqs(client, failures={job_body("aa", "123456789012"): 2})
+    flaky = FlakySqs(client, failures={job_body("aa", "123456789012"): 2})
+    monkeypatch.setattr(runtime.connections, "client", lambda service: flaky)
     sleeps: list[float] = []
     monkeypatch.setattr(runtime, "sleep", sleeps.append)
     result = repositories.handler(None, FakeContext())
@@ -467,7 +469,7 @@ def test_importing_the_module_builds_nothing():
         "boto3.Session = boto3.session.Session = Refuse\n"
         "import ecrscan.lambdas.images, ecrscan.lambdas.repositories, ecrscan.lambdas.reporter\n"
         "from ecrscan.lambdas import runtime as l\n"
-        "assert l.clients._session is None\n"
+        "assert l.connections._shared.session is None\n"
         "print('ok')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

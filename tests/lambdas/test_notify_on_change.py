@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecrscan.aws.dynamodb import StateStore
-from ecrscan.aws.errors import AwsError
+from ecrscan.aws.errors import AwsError, client_error
 from ecrscan.core.notify import Record
 from ecrscan.lambdas import reporter, runtime
 from tests.core.test_events import ECR_SAMPLE, variant
@@ -69,7 +69,7 @@ class World:
 
     def record(self, n: int = 0) -> Record | None:
         key = f"123456789012/{REGION}/team/app-{n:03}@sha256:{n + 1:064x}"
-        return runtime.clients.state_store(TABLE).read(key)
+        return runtime.connections.state_store(TABLE).read(key)
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def world(mocked, monkeypatch) -> World:
     monkeypatch.setenv("ECR_SNS_REPORT_TOPIC_ARN", topic_arn)
     monkeypatch.setenv("NOTIFY_STATE_TABLE", create_state_table())
     counting = CountingSession()
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda: counting))
+    monkeypatch.setattr(runtime, "connections", runtime.new_connections(lambda: counting))
     state = World(sqs, inbox, topic_arn, counting)
     monkeypatch.setattr(runtime, "clock", lambda: state.now)
     return state
@@ -230,9 +230,9 @@ def test_two_concurrent_invocations_for_one_change_send_exactly_one(
     if before is not None:
         world.invoke(before)
         world.delivered()
-    real = runtime.clients.state_store(TABLE)
+    real = runtime.connections.state_store(TABLE)
     stores = iter([Interleaved(real, lambda: world.invoke(both))])
-    monkeypatch.setattr(runtime.clients, "state_store", lambda table: next(stores, real))
+    monkeypatch.setattr(runtime.connections, "state_store", lambda table: next(stores, real))
 
     first = world.invoke(both)  # A: reads, B cuts in and claims, A's claim fails
 
@@ -260,14 +260,14 @@ class Refusing:
 
 
 def deny(monkeypatch) -> None:
-    real = runtime.clients.state_store
+    real = runtime.connections.state_store
 
     def refusing(table: str) -> StateStore:
         store = real(table)
         store._read = store._write = Refusing()
         return store
 
-    monkeypatch.setattr(runtime.clients, "state_store", refusing)
+    monkeypatch.setattr(runtime.connections, "state_store", refusing)
 
 
 @pytest.mark.slow
@@ -294,11 +294,11 @@ def test_an_unreachable_table_still_publishes_and_warns(world, monkeypatch, caps
 
 @pytest.mark.slow
 def test_a_claim_the_table_refuses_is_published_anyway(world, monkeypatch):
-    real = runtime.clients.state_store(TABLE)
+    real = runtime.connections.state_store(TABLE)
 
     def refuse_writes(record: Record, expected: int | None) -> None:
         error = {"Code": "InternalServerError", "Message": "try again"}
-        raise AwsError.from_client_error(ClientError({"Error": error}, "PutItem"), "put_item")
+        raise client_error(ClientError({"Error": error}, "PutItem"), "put_item")
 
     monkeypatch.setattr(real, "put", refuse_writes)
     result = world.invoke(event(HIGH=1))

@@ -44,7 +44,9 @@ def org(mocked: None) -> dict[str, str]:
 
 def configure(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], sessions: Any) -> None:
     monkeypatch.setattr(runtime, "environ", lambda: env)
-    monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda: sessions(region_name=REGION)))
+    monkeypatch.setattr(
+        runtime, "connections", runtime.new_connections(lambda: sessions(region_name=REGION))
+    )
 
 
 def test_an_unreachable_account_fails_the_run_after_the_rest_is_queued(

@@ -384,7 +384,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
         env = RecordingEnv(template_env(template, function, stack, overrides))
         recorder = CallRecorder()
         monkeypatch.setattr(runtime, "environ", lambda env=env: env)
-        monkeypatch.setattr(runtime, "clients", runtime.Clients(lambda r=recorder: r))
+        monkeypatch.setattr(runtime, "connections", runtime.new_connections(lambda r=recorder: r))
         for call in calls:
             result = call()
             if function == "ImagesFunction" and result is not None:

@@ -1,5 +1,6 @@
-"""The targets of an organization-wide (or all-regions) run: which accounts, through
-which credentials, in which regions.
+"""The targets of a run (:func:`query_targets`), and of an organization-wide (or
+all-regions) run in particular: which accounts, through which credentials, in which
+regions.
 
 1. The caller's identity (``sts:GetCallerIdentity``): its account and partition.
 2. The accounts: with ``--organization``, the organization's ACTIVE accounts (all, or
@@ -29,11 +30,11 @@ from typing import Any
 from ecrscan.aws.clients import STS, Timeouts, make_client, refreshing_session
 from ecrscan.aws.errors import AwsError, NoRegionError, problem_of
 from ecrscan.aws.organizations import OrganizationsGateway, RegionsGateway
-from ecrscan.aws.sts import role_credentials
+from ecrscan.aws.sts import resolve_targets, role_credentials
+from ecrscan.core.errors import FatalError
 from ecrscan.core.organization import Account, OrgScope, partition_of, role_arn
 from ecrscan.core.problem import Problem
-from ecrscan.core.targets import Target, TargetFailure, check_role_arns
-from ecrscan.engine.registry import FatalError
+from ecrscan.core.targets import Target, TargetFailure, TargetQuery, check_role_arns
 
 LIST_HINT = (
     "listing the organization's accounts needs the management account or a delegated "
@@ -53,6 +54,45 @@ class Reach:
     timeouts: Timeouts
     parallel: int = 8  # accounts resolved side by side
     clock: Callable[[], datetime] | None = None  # botocore's now for refreshing credentials
+
+
+def query_targets(
+    base_session: Any,
+    query: TargetQuery,
+    *,
+    endpoint_url: str | None = None,
+    timeouts: Timeouts,
+    parallel: int = 8,
+) -> tuple[list[Target], list[TargetFailure]]:
+    """The targets of ``query`` and the ones that could not be reached.  Without a need
+    for the account (``query.needs_identity``) the single target's account is "" and no
+    STS call is made (its account and region are read off the results); ``parallel``
+    accounts are resolved side by side.  Raises
+    botocore's ``NoRegionError`` when no region is known."""
+    if query.organization is not None or query.all_regions:
+        reach = Reach(
+            regions=query.regions,
+            all_regions=query.all_regions,
+            session_name=query.session_name,
+            endpoint_url=endpoint_url,
+            timeouts=timeouts,
+            parallel=parallel,
+        )
+        return organization_targets(base_session, query.organization, query.role_arns, reach)
+    if query.needs_identity:
+        return resolve_targets(
+            base_session,
+            query.regions,
+            query.role_arns,
+            session_name=query.session_name,
+            endpoint_url=endpoint_url,
+            timeouts=timeouts,
+        )
+    # A session-like object without ``region_name`` leaves the region to its clients.
+    region = query.regions[0] if query.regions else getattr(base_session, "region_name", "")
+    if region is None:
+        raise NoRegionError()
+    return [Target("", region, base_session)], []
 
 
 @dataclass(frozen=True)
