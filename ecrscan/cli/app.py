@@ -33,13 +33,9 @@ from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.aws.gateways import Gateways
 from ecrscan.aws.throttle import Stop, Throttle
+from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from ecrscan.core.targets import check_endpoint_url
 from ecrscan.engine.registry import FatalError
-
-EXIT_OK = 0
-EXIT_BREACH = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
 
 log = logging.getLogger("ecrscan")
 
@@ -51,6 +47,17 @@ class IncompleteError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"ecrscan: error: {self.format_message()}", err=True)
+
+
+def conclude(code: int, failure: str | None = None) -> None:
+    """End the command with ``code``, the exit code its result decided (the one its JSON
+    shows); ``failure`` is the error line saying why the work is incomplete."""
+    if failure is not None:
+        error = IncompleteError(failure)
+        error.exit_code = code
+        raise error
+    if code != EXIT_OK:
+        click.get_current_context().exit(code)
 
 
 class ConfigError(click.ClickException):

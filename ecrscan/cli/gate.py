@@ -15,10 +15,11 @@ from typing import Any
 import click
 from dateutil.relativedelta import relativedelta
 
-from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
+from ecrscan.cli.app import AppContext, ConfigError, conclude
 from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, warn
 from ecrscan.core.durations import parse_duration
+from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.notify import DEFAULT_REMINDER
@@ -320,16 +321,17 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
 
 
 def finish(app: AppContext, result: ReportResult, waited: bool) -> None:
-    """The verdict on stderr and the exit code (``result.exit_code``)."""
+    """The verdict on stderr, and the exit code the result decided."""
+    code = result.exit_code
     if result.nothing_reported and not result.allow_empty:
-        raise IncompleteError(f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
+        conclude(code, f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
     warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
-    if result.incomplete:
-        raise IncompleteError(incomplete_message(result, waited))
-    if result.publish_error is not None:
-        raise IncompleteError(f"the report was not published: {result.publish_error}")
-    if result.breached:
-        click.get_current_context().exit(EXIT_BREACH)
+    if code != EXIT_INCOMPLETE:
+        conclude(code)
+    elif result.incomplete:
+        conclude(code, incomplete_message(result, waited))
+    else:
+        conclude(code, f"the report was not published: {result.publish_error}")
 
 
 def incomplete_message(result: ReportResult, waited: bool) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ecrscan.cli.app import AppContext
+from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.group import command_setup, region_option
 from ecrscan.cli.options import output_options
 from ecrscan.cli.output import emit, log_calls
@@ -35,4 +35,6 @@ def repos(
     gateway = app.gateway()
     repositories = list_repositories(gateway, repo_filter)
     log_calls([gateway])
-    emit(output, render(fmt.lower(), RepositoryListing(tuple(repositories), gateway.region)))
+    listing = RepositoryListing(tuple(repositories), gateway.region)
+    emit(output, render(fmt.lower(), listing))
+    conclude(listing.exit_code)

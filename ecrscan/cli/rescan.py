@@ -11,13 +11,14 @@ import click
 
 from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.sqs import send_jobs
-from ecrscan.cli.app import AppContext, IncompleteError
+from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.gate import EMPTY_HINT
 from ecrscan.cli.group import command_setup
 from ecrscan.cli.options import allow_empty_option, concurrency_option, env_option, output_options
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
+from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.jobs import parse_job
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
@@ -106,10 +107,12 @@ def rescan_cmd(
         result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
     _show(app, result)
     emit(output, render(fmt.lower(), result))
-    if result.nothing_checked and not allow_empty:
-        raise IncompleteError(f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
-    if result.incomplete:
-        raise IncompleteError(_incomplete_message(result))
+    if result.exit_code != EXIT_INCOMPLETE:
+        conclude(result.exit_code)
+    elif result.incomplete:
+        conclude(result.exit_code, _incomplete_message(result))
+    else:
+        conclude(result.exit_code, f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
 
 
 def _show(app: AppContext, result: RescanResult) -> None:
@@ -200,5 +203,4 @@ def _rescan_via_queue(
         )
     if queued.failed_targets:
         problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")
-    if problems:
-        raise IncompleteError("; ".join(problems))
+    conclude(queued.exit_code, "; ".join(problems) if problems else None)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ecrscan.core.coverage import Coverage, RepoScope
+from ecrscan.core.exits import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Breach, Severity
 from ecrscan.core.thresholds import Thresholds
@@ -142,6 +143,12 @@ class RepositoryListing:
     repositories: tuple[Repository, ...]
     region: str | None = None
 
+    @property
+    def exit_code(self) -> int:
+        """0: a listing exists only once every page was read (a failure stops ``repos``
+        before it writes anything)."""
+        return EXIT_OK
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedJobs:
@@ -157,6 +164,11 @@ class QueuedJobs:
     failed: tuple[tuple[str, str, str], ...] = ()
     # (account/region, code, message) of each target whose repositories were not listed
     failed_targets: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """3 when SQS refused a job or a target's repositories were not listed, else 0."""
+        return EXIT_INCOMPLETE if self.failed or self.failed_targets else EXIT_OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +227,12 @@ class RescanResult:
     def complete(self) -> bool:
         """Every image in scope was checked, and there was some (or that was allowed)."""
         return not self.incomplete and (self.allow_empty or not self.nothing_checked)
+
+    @property
+    def exit_code(self) -> int:
+        """The process's exit code: 3 when the run is not complete (an error, a quota, a
+        signal, or nothing checked unless allowed), else 0."""
+        return EXIT_OK if self.complete else EXIT_INCOMPLETE
 
     @property
     def account(self) -> str:
@@ -338,5 +356,5 @@ class ReportResult:
         (unless allowed) or ``--publish`` failed (outranks a breach), 1 a breach, 0 all
         within thresholds."""
         if not self.complete or self.publish_error is not None:
-            return 3
-        return 1 if self.breached else 0
+            return EXIT_INCOMPLETE
+        return EXIT_BREACH if self.breached else EXIT_OK

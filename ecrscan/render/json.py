@@ -102,6 +102,7 @@ def repositories_document(listing: RepositoryListing) -> dict[str, Any]:
             }
             for r in repositories
         ],
+        "exit_code": listing.exit_code,
     }
 
 
@@ -136,6 +137,7 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "dry_run": result.dry_run,
         "scan_type": result.scan_type.value,
         "complete": result.complete,
+        "exit_code": result.exit_code,
         "notices": list(all_notices(result)),
         "totals": summary["TOTAL"],
         "repositories": [
@@ -291,5 +293,6 @@ def queued_json(queued: QueuedJobs) -> str:
                 {"target": target, "code": code, "message": message}
                 for target, code, message in queued.failed_targets
             ],
+            "exit_code": queued.exit_code,
         }
     )
