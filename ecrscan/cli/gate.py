@@ -4,7 +4,6 @@ on stderr and the exit code.  Publishing itself is :mod:`ecrscan.cli.publish`.""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.notify import DEFAULT_REMINDER
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
+from ecrscan.core.view import View, exit_code
 from ecrscan.core.words import plural
 from ecrscan.engine.report import ReportSettings
 from ecrscan.render.common import (
@@ -66,10 +66,11 @@ class GateOptions:
     state_table: str | None = None
     state_ttl: str = DEFAULT_REMINDER
 
-    def listing(self, result: ReportResult) -> ReportResult:
-        """``result`` with what the outputs list (``--only-breaches``, ``--severity``)."""
+    def view(self, command: str, allow_empty: bool = False) -> View:
+        """How ``command``'s report is judged and listed (``--allow-empty``,
+        ``--only-breaches``, ``--severity``), beside the engine's result."""
         floor = Severity.parse(self.severity) if self.severity else None
-        return dataclasses.replace(result, only_breaches=self.only_breaches, min_severity=floor)
+        return View(command, allow_empty, self.only_breaches, floor)
 
     @property
     def format(self) -> Format:
@@ -320,12 +321,12 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
     return match.group(1)
 
 
-def finish(app: AppContext, result: ReportResult, waited: bool) -> None:
-    """The verdict on stderr, and the exit code the result decided."""
-    code = result.exit_code
-    if result.nothing_reported and not result.allow_empty:
+def finish(app: AppContext, result: ReportResult, view: View, waited: bool) -> None:
+    """The verdict on stderr, and the exit code the result decided (with ``view``)."""
+    code = exit_code(result, view)
+    if result.nothing_reported and not view.allow_empty:
         conclude(code, f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
-    warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
+    warn(app, f"{headline(result, view)} (thresholds: {thresholds_text(result)})")
     if code != EXIT_INCOMPLETE:
         conclude(code)
     elif result.incomplete:

@@ -13,6 +13,7 @@ from ecrscan.cli.output import emit, log_calls
 from ecrscan.cli.selection import filter_options
 from ecrscan.core.model import RepositoryListing
 from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.view import View, exit_code
 from ecrscan.engine.registry import list_repositories
 from ecrscan.render.formats import render
 
@@ -37,4 +38,4 @@ def repos(
     log_calls([gateway])
     listing = RepositoryListing(tuple(repositories), gateway.region)
     emit(output, render(fmt.lower(), listing))
-    conclude(listing.exit_code)
+    conclude(exit_code(listing, View()))

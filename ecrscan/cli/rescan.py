@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from ecrscan.core.jobs import parse_job
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
+from ecrscan.core.view import View, exit_code
 from ecrscan.core.words import plural
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import plan_jobs, queue_region
@@ -104,15 +104,17 @@ def rescan_cmd(
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
         gateways = app.gateways(concurrency)
         audit = Audit(app.session(), plan, app.clock(), gateways, display.callback)
-        result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
+        result = audit.rescan(settings)
+    view = View("rescan", allow_empty=allow_empty)
     _show(app, result)
-    emit(output, render(fmt.lower(), result))
-    if result.exit_code != EXIT_INCOMPLETE:
-        conclude(result.exit_code)
+    emit(output, render(fmt.lower(), result, view))
+    code = exit_code(result, view)
+    if code != EXIT_INCOMPLETE:
+        conclude(code)
     elif result.incomplete:
-        conclude(result.exit_code, _incomplete_message(result))
+        conclude(code, _incomplete_message(result))
     else:
-        conclude(result.exit_code, f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
+        conclude(code, f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
 
 
 def _show(app: AppContext, result: RescanResult) -> None:
@@ -203,4 +205,4 @@ def _rescan_via_queue(
         )
     if queued.failed_targets:
         problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")
-    conclude(queued.exit_code, "; ".join(problems) if problems else None)
+    conclude(exit_code(queued, View("rescan")), "; ".join(problems) if problems else None)

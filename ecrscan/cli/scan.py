@@ -106,8 +106,9 @@ def scan_cmd(
     result = _run(app, ScanSettings(report, expiry[0] if expiry else None), concurrency)
     if topic_region is not None:
         result = publish_report(app, result, gate, topic_region)
-    emit(gate.output, render(gate.format, gate.listing(result)))
-    finish(app, result, True)
+    view = gate.view("scan")
+    emit(gate.output, render(gate.format, result, view))
+    finish(app, result, view, True)
 
 
 def _run(app: AppContext, settings: ScanSettings, concurrency: int) -> ReportResult:

@@ -71,7 +71,7 @@ def scan(
     report = replace(settings.report, wait=True, expected=expected)
     result = build_report(gateways, now, report, progress=progress, pacing=pacing)
     notices = tuple(s.notice for s in starts)
-    return replace(result, notices=(*notices, *result.notices), command="scan")
+    return replace(result, notices=(*notices, *result.notices))
 
 
 def start_scans(

@@ -13,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.core.model import Decision, ImageStatus, ScanType
 from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from tests.fakes import fresh_session, quick_registry
@@ -89,7 +90,7 @@ def test_report_reads_states_in_bulk_and_judges_as_per_image(
     alone, alone_made = report()
     assert alone_made.calls("describe_image_scan_findings") == 3 * len(PLAN)
     assert verdicts(bulk) == verdicts(alone)
-    assert bulk.exit_code == alone.exit_code
+    assert exit_code(bulk, DEFAULT_VIEW) == exit_code(alone, DEFAULT_VIEW)
     [notice] = alone.notices
     assert notice.startswith("Amazon Inspector could not be read in bulk (AccessDeniedException")
     assert "inspector2:ListCoverage" in notice and not bulk.notices

@@ -23,6 +23,7 @@ from ecrscan.core.inuse import RepoUse
 from ecrscan.core.model import Decision, ImageStatus, Outcome
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.plan import InUseMode, Plan
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
@@ -292,7 +293,7 @@ def test_report_in_use_judges_only_the_images_in_use(world) -> None:
     scanned(world, *IN_USE)  # web:v0 and unused:x were never scanned
     settings = ReportSettings()
     whole = Audit(world.session, Plan(), NOW).report(settings)
-    assert whole.exit_code == 3  # the never-scanned images make the whole registry incomplete
+    assert exit_code(whole, DEFAULT_VIEW) == 3  # the never-scanned images: incomplete
     assert {r.status for r in whole.images} >= {ImageStatus.NO_SCAN}
 
     result = Audit(world.session, Plan(in_use=InUseMode.ECS), NOW).report(settings)
@@ -301,7 +302,7 @@ def test_report_in_use_judges_only_the_images_in_use(world) -> None:
     api = next(r for r in result.images if r.image.repository == "api")
     assert api.status is ImageStatus.BREACH and api.breaches[0].severity.value == "LOW"
     assert {(r.account, r.region) for r in result.images} == {(ACCOUNT, REGION)}
-    assert result.exit_code == 1
+    assert exit_code(result, DEFAULT_VIEW) == 1
     assert scope_of(result.scopes, "api").unmatched_tags == ("2.0",)
     assert result.coverage.in_use == "ecs" and len(result.coverage.skipped) == 2
 

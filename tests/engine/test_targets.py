@@ -17,6 +17,7 @@ from ecrscan.aws.gateways import Gateways
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.targets import Target
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.runner import Event
 from ecrscan.engine.targets import _Cumulative
 from tests.fakes import assumed_session, fresh_session
@@ -445,7 +446,7 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
         (WEST, "pending"),
     ]
     assert sum(fake.sleeps) == 60  # the first region used the whole budget
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 # -- options -------------------------------------------------------------------------------
