@@ -17,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 from ecrscan.cli.app import AppContext, ConfigError, conclude
 from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, warn
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
@@ -46,6 +46,9 @@ _TABLE_ARN = re.compile(
 )
 
 
+_DEFAULT_STATE_TTL = Duration.parse(DEFAULT_REMINDER)
+
+
 @dataclass(frozen=True)
 class GateOptions:
     """How a report is judged, written and published, as the options gave it."""
@@ -64,7 +67,7 @@ class GateOptions:
     ignore_unfixed: bool = False
     only_changed: bool = False
     state_table: str | None = None
-    state_ttl: str = DEFAULT_REMINDER
+    state_ttl: Duration = _DEFAULT_STATE_TTL
 
     def view(self, command: str, allow_empty: bool = False) -> View:
         """How ``command``'s report is judged and listed (``--allow-empty``,
@@ -106,7 +109,7 @@ class GateOptions:
         return (self.state_table or "").strip()
 
     def reminder(self) -> relativedelta:
-        return parse_duration(self.state_ttl)
+        return self.state_ttl.delta
 
     @property
     def topic_arn(self) -> str:
@@ -131,12 +134,6 @@ def level_option(decl: str, env: str, help: str) -> Decorator:
     """An option naming one severity level."""
     levels = click.Choice([s.value for s in Severity], case_sensitive=False)
     return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
-
-
-def _reminder_text(value: str) -> str:
-    """``--state-ttl`` as given, once it parses (a usage error otherwise)."""
-    parse_duration(value)
-    return value
 
 
 # How findings are judged: thresholds, accepted findings, fixes.
@@ -221,7 +218,7 @@ _PUBLISHING = (
         metavar="DURATION",
         default=DEFAULT_REMINDER,
         show_default=True,
-        callback=checked(_reminder_text),
+        callback=checked(Duration.parse),
         help="With --only-changed: how long a notification counts; an unchanged breach is "
         "published again after it (mo, w, d, h, min: 30d, 2w).",
     ),

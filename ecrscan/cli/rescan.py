@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -17,6 +16,7 @@ from ecrscan.cli.options import allow_empty_option, concurrency_option, env_opti
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
+from ecrscan.core.durations import Duration
 from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.jobs import parse_job
 from ecrscan.core.model import QueuedJobs, RescanResult
@@ -59,7 +59,7 @@ from ecrscan.render.notices import all_notices
 @command_setup
 def rescan_cmd(
     app: AppContext,
-    expiry: tuple[Any, str],
+    expiry: Duration,
     selection: Selection,
     dry_run: bool,
     allow_empty: bool,
@@ -86,17 +86,15 @@ def rescan_cmd(
     ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name role;
     --all-regions: ec2:DescribeRegions.
     """
-    delta, expiry_text = expiry
     plan = make_plan(app, selection, concurrency)
     repo_filter = selection.repo_filter()
     if via_queue:
         _check_via_queue(plan, dry_run)
         source = click.get_current_context().get_parameter_source("expiry")
-        job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry_text
+        job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry.text
         return _rescan_via_queue(app, via_queue, plan, repo_filter, job_expiry, fmt, output)
     settings = RescanSettings(
-        expiry=delta,
-        expiry_text=expiry_text,
+        expiry=expiry,
         filter=repo_filter,
         dry_run=dry_run,
         **app.pace(concurrency),

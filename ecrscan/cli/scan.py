@@ -4,8 +4,6 @@ for it, judge it against the thresholds (the same options, outputs and exit code
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ecrscan.aws.ecr import EcrGateway
@@ -16,7 +14,7 @@ from ecrscan.cli.options import TimeoutParam, checked, concurrency_option, env_o
 from ecrscan.cli.output import emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.publish import publish_report
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.imageref import ImageRef, parse_image_ref
 from ecrscan.core.model import ReportResult
 from ecrscan.engine.scan import ScanSettings, Start, scan
@@ -38,7 +36,7 @@ from ecrscan.render.notices import all_notices
     "--expiry",
     env="ECRSCAN_SCAN_EXPIRY",
     metavar="DURATION",
-    callback=checked(lambda v: None if v is None else (parse_duration(v), v)),
+    callback=checked(lambda v: None if v is None else Duration.parse(v)),
     help="Start no scan when the image's last completed scan is newer than DURATION "
     "(e.g. 1d, 12h); its findings are judged instead. Default: always scan now.",
 )
@@ -58,7 +56,7 @@ from ecrscan.render.notices import all_notices
 def scan_cmd(
     app: AppContext,
     images: tuple[ImageRef, ...],
-    expiry: tuple[Any, str] | None,
+    expiry: Duration | None,
     timeout: float,
     concurrency: int,
     gate: GateOptions,
@@ -103,7 +101,7 @@ def scan_cmd(
         timeout=timeout,
         **app.pace(concurrency),
     )
-    result = _run(app, ScanSettings(report, expiry[0] if expiry else None), concurrency)
+    result = _run(app, ScanSettings(report, expiry), concurrency)
     if topic_region is not None:
         result = publish_report(app, result, gate, topic_region)
     view = gate.view("scan")

@@ -14,7 +14,7 @@ import click
 from ecrscan.aws.clients import DEFAULT_MAX_CONCURRENCY
 from ecrscan.cli.app import AppContext, split_list
 from ecrscan.cli.options import Decorator, checked, collect, env_option, stack
-from ecrscan.core.durations import DurationError, parse_duration
+from ecrscan.core.durations import DEFAULT_EXPIRY, Duration, DurationError
 from ecrscan.core.inuse import ScopeHints
 from ecrscan.core.organization import (
     DEFAULT_ROLE_NAME,
@@ -38,14 +38,14 @@ SCOPE_HINTS = ScopeHints(
 )
 
 
-def _duration(value: str) -> tuple[Any, str]:
+def _duration(value: str) -> Duration:
     try:
-        return parse_duration(value), value
+        return Duration.parse(value)
     except DurationError as exc:
         raise ValueError(str(exc)) from None
 
 
-def _optional_duration(value: str | None) -> tuple[Any, str] | None:
+def _optional_duration(value: str | None) -> Duration | None:
     return None if value is None else _duration(value)
 
 
@@ -82,7 +82,7 @@ def _exclude(values: tuple[str, ...]) -> tuple[str, ...]:
 expiry_option = env_option(
     "--expiry",
     env="ECR_IMAGES_DURATION_DELTA",
-    default="7d",
+    default=DEFAULT_EXPIRY.text,
     show_default=True,
     callback=checked(_duration),
     metavar="DURATION",
@@ -245,7 +245,7 @@ class Selection:
     regions: tuple[str, ...] = ()
     role_arns: tuple[str, ...] = ()
     in_use: str | None = None
-    pulled_within: tuple[Any, str] | None = None
+    pulled_within: Duration | None = None
     organization: bool = False
     ous: tuple[str, ...] = ()
     role_name: str = DEFAULT_ROLE_NAME
@@ -296,7 +296,6 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         wanted = tuple(dict.fromkeys((*app.regions, *selection.regions)))
     if wanted:
         app.region = wanted[0]
-    delta, text = selection.pulled_within or (None, "")
     organization = selection.org_scope()
     if selection.all_regions and wanted and source is click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("--all-regions covers every enabled region: drop --region")
@@ -304,8 +303,7 @@ def make_plan(app: AppContext, selection: Selection, concurrency: int) -> Plan:
         regions=wanted,
         role_arns=selection.role_arns,
         in_use=InUseMode(selection.in_use.lower()) if selection.in_use else None,
-        pulled_within=delta,
-        pulled_within_text=text,
+        pulled_within=selection.pulled_within,
         endpoint_url=app.endpoint_url,
         timeouts=app.timeouts,
         concurrency=concurrency,

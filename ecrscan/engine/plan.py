@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-
 from ecrscan.aws.clients import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
@@ -19,6 +17,7 @@ from ecrscan.aws.clients import (
 )
 from ecrscan.aws.errors import NoRegionError
 from ecrscan.aws.sts import resolve_targets
+from ecrscan.core.durations import Duration
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.scope import ImageScope
@@ -40,8 +39,7 @@ class Plan:
     regions: tuple[str, ...] = ()  # empty: the session's region
     role_arns: tuple[str, ...] = ()
     in_use: InUseMode | None = None
-    pulled_within: relativedelta | None = None
-    pulled_within_text: str = ""
+    pulled_within: Duration | None = None
     endpoint_url: str | None = None
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     concurrency: int = DEFAULT_CONCURRENCY
@@ -115,6 +113,6 @@ def scope_for(target: Target, plan: Plan, in_use: InUseSet | None) -> ImageScope
         return None
     return ImageScope(
         in_use=in_use.for_target(target.account, target.region) if in_use else None,
-        pulled_within=plan.pulled_within,
+        pulled_within=plan.pulled_within.delta if plan.pulled_within else None,
         account=target.account,
     )

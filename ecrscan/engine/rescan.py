@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-
 from ecrscan.aws.clients import DEFAULT_CONCURRENCY
 from ecrscan.aws.ecr import IMAGE_NOT_FOUND, AccountQuotaExceeded
 from ecrscan.aws.errors import DEADLINE_REACHED, INTERRUPTED, AwsError, ErrorKind
 from ecrscan.aws.throttle import Deadline, Stop
 from ecrscan.core.coverage import RepoScope
+from ecrscan.core.durations import DEFAULT_EXPIRY, Duration
 from ecrscan.core.model import (
     Decision,
     Image,
@@ -55,8 +54,7 @@ INTERRUPTED_REASON = "interrupted"  # the reason of images a stopped run did not
 
 @dataclass(frozen=True)
 class RescanSettings:
-    expiry: relativedelta
-    expiry_text: str = "7d"
+    expiry: Duration = DEFAULT_EXPIRY
     filter: RepositoryFilter = field(default_factory=RepositoryFilter)
     dry_run: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
@@ -172,7 +170,7 @@ def rescan(
             for repo in repositories
         ),
         started_at=now,
-        expiry=settings.expiry_text,
+        expiry=settings.expiry.text,
         dry_run=settings.dry_run,
         scan_type=scan_type,
         notices=tuple(notices + state.notices()),
@@ -273,7 +271,7 @@ def _check_image(
     scan_state = _read_state(gateway, image, settings, state)
     if isinstance(scan_state, ImageResult):
         return scan_state
-    verdict = apply_scan_type(decide(image, scan_state, now, settings.expiry), scan_type)
+    verdict = apply_scan_type(decide(image, scan_state, now, settings.expiry.delta), scan_type)
     if verdict.decision is not Decision.DUE:
         return ImageResult(image, scan_state, verdict)
     if settings.dry_run:

@@ -20,6 +20,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.errors import AwsError
+from ecrscan.core.durations import Duration
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import Outcome, ReportResult, ScanType
 from ecrscan.engine.report import GatewayFactory, ReportSettings, build_report
@@ -36,7 +37,7 @@ class ScanSettings:
     (``None``: always scan now)."""
 
     report: ReportSettings
-    expiry: relativedelta | None = None
+    expiry: Duration | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,8 @@ def start_scans(
     with bounded_pool(settings.report.concurrency, settings.report.stop) as runner:
         for ref in refs:
             gateway = gateways(ref.region, ref.registry_id)
-            runner.submit(ref, _start_one, gateway, ref, types[id(gateway)], now, settings.expiry)
+            expiry = settings.expiry.delta if settings.expiry else None
+            runner.submit(ref, _start_one, gateway, ref, types[id(gateway)], now, expiry)
         for _, future in runner.completed():
             start = None if not_reached(future) else future.result()
             if start is not None:

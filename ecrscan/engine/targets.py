@@ -190,7 +190,7 @@ class Audit:
         return RescanResult(
             repositories=tuple(repo for r in done.results for repo in r.repositories),
             started_at=self.now,
-            expiry=settings.expiry_text,
+            expiry=settings.expiry.text,
             dry_run=settings.dry_run,
             scan_type=ScanType.ENHANCED if scan_types == {ScanType.ENHANCED} else ScanType.BASIC,
             **done.merged(),
@@ -268,7 +268,7 @@ def _coverage(
             for (account, region, role), problems in errors.items()
         ),
         in_use=plan.in_use.value if plan.in_use is not None else None,
-        pulled_within=plan.pulled_within_text or None,
+        pulled_within=plan.pulled_within.text if plan.pulled_within else None,
         task_definitions=in_use.task_definitions if in_use else 0,
         skipped=in_use.skipped if in_use else (),
         out_of_scope=in_use.out_of_scope if in_use else (),

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.ecr import EcrGateway
+from ecrscan.core.durations import Duration
 from ecrscan.core.model import Decision, ImageStatus, ScanType
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.view import DEFAULT_VIEW, exit_code
@@ -168,7 +168,7 @@ def test_rescan_classifies_from_bulk_states(
     registry: FakeRegistry, inspector: FakeInspector
 ) -> None:
     seed(registry, 2)
-    settings = RescanSettings(expiry=relativedelta(days=7))
+    settings = RescanSettings(expiry=Duration.parse("7d"))
     made = Made()
     bulk = rescan(made(None, None), NOW, settings)
     assert bulk.scan_type is ScanType.ENHANCED

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.selection import SCOPE_HINTS
 from ecrscan.core.coverage import RepoScope
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.inuse import RepoUse
 from ecrscan.core.model import Decision, ImageStatus, Outcome
 from ecrscan.core.problem import Problem
@@ -85,7 +84,7 @@ def names(world: SimpleNamespace, digests: set[str]) -> set[str]:
 
 
 def dry_run() -> RescanSettings:
-    return RescanSettings(expiry=relativedelta(days=7), dry_run=True)
+    return RescanSettings(expiry=Duration.parse("7d"), dry_run=True)
 
 
 def scope_of(scopes: tuple[RepoScope, ...], repository: str) -> RepoScope:
@@ -99,7 +98,7 @@ def test_engine_applies_a_scope_value_and_records_what_it_left_out(world) -> Non
     scope = ImageScope(in_use={"web": RepoUse(tags=frozenset({"v1", "gone"}))}, account=ACCOUNT)
     gateway = EcrGateway(world.session, region=REGION)
     result = rescan(
-        gateway, NOW, RescanSettings(expiry=relativedelta(days=7), dry_run=True, scope=scope)
+        gateway, NOW, RescanSettings(expiry=Duration.parse("7d"), dry_run=True, scope=scope)
     )
     assert [r.repository.name for r in result.repositories] == ["web"]
     web = result.repositories[0]
@@ -179,7 +178,7 @@ def test_filter_still_applies_and_hides_filtered_missing_repositories(world) -> 
     from ecrscan.core.policy import RepositoryFilter
 
     settings = RescanSettings(
-        expiry=relativedelta(days=7), dry_run=True, filter=RepositoryFilter.compile("^w")
+        expiry=Duration.parse("7d"), dry_run=True, filter=RepositoryFilter.compile("^w")
     )
     result = Audit(world.session, Plan(in_use=InUseMode.ECS), NOW).rescan(settings)
     assert [r.repository.name for r in result.repositories] == ["web", "worker"]
@@ -250,7 +249,7 @@ def test_moto_returns_the_pull_time_we_set(pulled) -> None:
 
 
 def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> None:
-    plan = Plan(pulled_within=parse_duration("30d"), pulled_within_text="30d")
+    plan = Plan(pulled_within=Duration.parse("30d"))
     result = Audit(pulled.session, plan, NOW).rescan(dry_run())
     audited = names(pulled, {r.image.digest for r in result.all_images()})
     assert audited == {"web:v1", "web:v0", "worker:latest", "unused:x"}  # 30d: inclusive
@@ -265,7 +264,7 @@ def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> N
 
 
 def test_in_use_and_pulled_within_combine(pulled) -> None:
-    plan = Plan(in_use=InUseMode.ECS, pulled_within=parse_duration("1w"), pulled_within_text="1w")
+    plan = Plan(in_use=InUseMode.ECS, pulled_within=Duration.parse("1w"))
     result = Audit(pulled.session, plan, NOW).rescan(dry_run())
     assert names(pulled, {r.image.digest for r in result.all_images()}) == {"web:v1"}
     web = scope_of(result.scopes, "web")
