@@ -34,6 +34,7 @@ from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.aws.gateways import Gateways
 from ecrscan.aws.throttle import Stop, Throttle
 from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from ecrscan.core.problem import Problem
 from ecrscan.core.targets import check_endpoint_url
 from ecrscan.engine.registry import FatalError
 
@@ -160,6 +161,18 @@ _SETUP_WORDS = {
 }
 
 
+# The user's words for the engine's problems that name what the options selected.
+_PROBLEM_WORDS = {
+    "NoAccounts": "the organization has no ACTIVE account that --ou, --accounts and "
+    "--exclude-accounts select",
+}
+
+
+def _worded(problem: Problem) -> str:
+    words = _PROBLEM_WORDS.get(problem.code)
+    return f"{problem.code}: {words}" if words else str(problem)
+
+
 def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn AWS/botocore failures into one clear line and the right exit code."""
 
@@ -168,7 +181,7 @@ def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except FatalError as exc:
-            raise IncompleteError(str(exc.problem)) from None
+            raise IncompleteError(_worded(exc.problem)) from None
         except KeyboardInterrupt:
             # Click would exit 1, which means "thresholds breached": an interrupted run is
             # an incomplete one.

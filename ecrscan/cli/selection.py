@@ -23,7 +23,7 @@ from ecrscan.core.organization import (
     check_ou_ids,
     check_role_name,
 )
-from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.policy import FilterError, RepositoryFilter
 from ecrscan.core.targets import check_regions, check_role_arns
 from ecrscan.engine.plan import InUseMode, Plan
 
@@ -69,14 +69,25 @@ def account_option(decl: str, help: str) -> Decorator:
     )
 
 
+# The options that set each repository pattern, in the messages about a bad one.
+_FILTER_OPTIONS = {"include": "--filter", "exclude": "--exclude"}
+
+
 def _include(value: str | None) -> str | None:
-    RepositoryFilter.compile(value)
+    _check_filter(value, ())
     return value
 
 
 def _exclude(values: tuple[str, ...]) -> tuple[str, ...]:
-    RepositoryFilter.compile(None, values)
+    _check_filter(None, values)
     return values
+
+
+def _check_filter(include: str | None, exclude: tuple[str, ...]) -> None:
+    try:
+        RepositoryFilter.compile(include, exclude)
+    except FilterError as exc:
+        raise ValueError(exc.naming(_FILTER_OPTIONS[exc.setting])) from None
 
 
 expiry_option = env_option(
