@@ -121,10 +121,10 @@ def _run(app: AppContext, settings: ScanSettings, concurrency: int) -> ReportRes
 
     with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
         lines = WaitLines(enabled=not app.quiet and not display.active)
-        told: set[str] = set()
+        told: list[Start] = []
 
         def started(start: Start) -> None:
-            told.add(start.notice)
+            told.append(start)
             if not app.quiet:
                 display.note(f"ecrscan: {start.notice}")
 
@@ -137,9 +137,8 @@ def _run(app: AppContext, settings: ScanSettings, concurrency: int) -> ReportRes
             started=started,
         )
     log_calls(gateways)
-    for notice in all_notices(result):
-        if notice not in told:
-            warn(app, notice)
+    for notice in all_notices(result)[len(told) :]:  # the starts were told as they happened
+        warn(app, notice)
     for name, problem in result.repository_errors:
         error(f"repository {name}: {problem}")
     return result

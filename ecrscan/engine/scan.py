@@ -65,7 +65,7 @@ def scan(
 ) -> ReportResult:
     """Start the scans, wait for them, judge the images.  ``now`` must be aware.
     ``started`` hears what was done about each image as soon as it is done (the
-    result's notices say it too)."""
+    result's notices begin with the same, in the order ``started`` heard them)."""
     gateways = _Cached(gateway_for)
     starts = start_scans(gateways, now, settings, started)
     expected = frozenset(s.digest for s in starts if s.expected)
