@@ -122,6 +122,15 @@ def test_a_publish_failure_makes_report_exit_3(registry: FakeRegistry) -> None:
         assert document_code(result) == 3, result.stderr
 
 
+def test_a_failed_scan_event_exits_3(registry: FakeRegistry, tmp_path: Path) -> None:
+    event = json.loads(EVENT.read_text())
+    event["detail"]["scan-status"] = "FAILED"
+    failed = tmp_path / "failed.json"
+    failed.write_text(json.dumps(event))
+    result = run(["report", "--event", str(failed), "--format", "json"])
+    assert document_code(result) == 3, result.stderr
+
+
 @pytest.mark.parametrize(
     ("refs", "expected"), [(["team/web:v1"], 0), (["team/api:v1"], 1), (["team/api:gone"], 3)]
 )
