@@ -226,7 +226,7 @@ def run_once(
     import boto3
 
     from ecrscan.aws.ecr import EcrGateway
-    from ecrscan.core.durations import parse_duration
+    from ecrscan.core.durations import Duration
     from ecrscan.core.policy import RepositoryFilter
     from ecrscan.engine.rescan import RescanSettings, rescan
 
@@ -241,8 +241,7 @@ def run_once(
     gateway = EcrGateway(session, region=REGION, max_pool_connections=max(10, concurrency + 2))
     include = None if repos == len(registry.repo_names) else "^(" + "|".join(names) + ")$"
     settings = RescanSettings(
-        expiry=parse_duration(expiry),
-        expiry_text=expiry,
+        expiry=Duration.parse(expiry),
         filter=RepositoryFilter.compile(include),
         dry_run=dry_run,
         concurrency=concurrency,

@@ -38,9 +38,12 @@ from ecrscan.core.targets import Target, TargetFailure, TargetQuery, check_role_
 
 LIST_HINT = (
     "listing the organization's accounts needs the management account or a delegated "
-    "administrator, with organizations:ListAccounts (and, with --ou, "
+    "administrator, with organizations:ListAccounts (and, to list organizational units, "
     "organizations:ListAccountsForParent and organizations:ListOrganizationalUnitsForParent)"
 )
+
+
+NO_ACCOUNTS = "the organization has no ACTIVE account in the account selection"
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,7 @@ def _members(
         raise FatalError(
             Problem(
                 "NoAccounts",
-                "the organization has no ACTIVE account that --ou, --accounts and "
-                "--exclude-accounts select",
+                NO_ACCOUNTS,
             )
         )
     return [

@@ -26,12 +26,9 @@ from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.core.control import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Stop, Timeouts
 from ecrscan.core.errors import FatalError
+from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from ecrscan.core.problem import Problem
 from ecrscan.core.targets import check_endpoint_url
-
-EXIT_OK = 0
-EXIT_BREACH = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
 
 log = logging.getLogger("ecrscan")
 
@@ -43,6 +40,17 @@ class IncompleteError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"ecrscan: error: {self.format_message()}", err=True)
+
+
+def conclude(code: int, failure: str | None = None) -> None:
+    """End the command with ``code``, the exit code its result decided (the one its JSON
+    shows); ``failure`` is the error line saying why the work is incomplete."""
+    if failure is not None:
+        error = IncompleteError(failure)
+        error.exit_code = code
+        raise error
+    if code != EXIT_OK:
+        click.get_current_context().exit(code)
 
 
 class ConfigError(click.ClickException):
@@ -135,6 +143,18 @@ _SETUP_WORDS = {
 }
 
 
+# The user's words for the engine's problems that name what the options selected.
+_PROBLEM_WORDS = {
+    "NoAccounts": "the organization has no ACTIVE account that --ou, --accounts and "
+    "--exclude-accounts select",
+}
+
+
+def _worded(problem: Problem) -> str:
+    words = _PROBLEM_WORDS.get(problem.code)
+    return f"{problem.code}: {words}" if words else str(problem)
+
+
 def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn AWS/botocore failures into one clear line and the right exit code."""
 
@@ -143,7 +163,7 @@ def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except FatalError as exc:
-            raise IncompleteError(str(exc.problem)) from None
+            raise IncompleteError(_worded(exc.problem)) from None
         except KeyboardInterrupt:
             # Click would exit 1, which means "thresholds breached": an interrupted run is
             # an incomplete one.

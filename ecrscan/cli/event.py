@@ -131,19 +131,21 @@ def report_event(app: AppContext, source: str, notify_failures: bool, gate: Gate
     scan = read_event(source)
 
     report = image_report(scan, thresholds)
+    problem = None
+    if topic_region is not None:
+        # before the output is written, so that its exit_code is the process's
+        wanted = gate.publish_always or wants_notification(report, notify_failures)
+        problem = _publish(app, scan, report, thresholds, gate.topic_arn, topic_region, wanted)
     result = ReportResult(
         images=(report,),
         thresholds=thresholds,
         generated_at=app.clock(),
         region=scan.region or None,
+        publish_error=problem,
     )
-    if topic_region is not None:
-        # before the output is written, so that its exit_code is the process's
-        wanted = gate.publish_always or wants_notification(report, notify_failures)
-        problem = _publish(app, scan, report, thresholds, gate.topic_arn, topic_region, wanted)
-        result = dataclasses.replace(result, publish_error=problem)
-    emit(gate.output, render(gate.format, gate.listing(result)))
-    finish(app, result, False)
+    view = gate.view("report")
+    emit(gate.output, render(gate.format, result, view))
+    finish(app, result, view, False)
 
 
 def read_event(source: str) -> ScanEvent:

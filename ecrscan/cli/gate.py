@@ -4,7 +4,6 @@ on stderr and the exit code.  Publishing itself is :mod:`ecrscan.cli.publish`.""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -14,15 +13,17 @@ from typing import Any
 
 import click
 
-from ecrscan.cli.app import EXIT_BREACH, AppContext, ConfigError, IncompleteError
+from ecrscan.cli.app import AppContext, ConfigError, conclude
 from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, warn
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
+from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.notify import DEFAULT_STATE_TTL
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
+from ecrscan.core.view import View, exit_code
 from ecrscan.core.words import plural
 from ecrscan.engine.report import ReportSettings
 from ecrscan.render.common import (
@@ -44,6 +45,9 @@ _TABLE_ARN = re.compile(
 )
 
 
+_DEFAULT_STATE_TTL = Duration.parse(DEFAULT_STATE_TTL)
+
+
 @dataclass(frozen=True)
 class GateOptions:
     """How a report is judged, written and published, as the options gave it."""
@@ -62,12 +66,13 @@ class GateOptions:
     ignore_unfixed: bool = False
     only_changed: bool = False
     state_table: str | None = None
-    state_ttl: str = DEFAULT_STATE_TTL
+    state_ttl: Duration = _DEFAULT_STATE_TTL
 
-    def listing(self, result: ReportResult) -> ReportResult:
-        """``result`` with what the outputs list (``--only-breaches``, ``--severity``)."""
+    def view(self, command: str, allow_empty: bool = False) -> View:
+        """How ``command``'s report is judged and listed (``--allow-empty``,
+        ``--only-breaches``, ``--severity``), beside the engine's result."""
         floor = Severity.parse(self.severity) if self.severity else None
-        return dataclasses.replace(result, only_breaches=self.only_breaches, min_severity=floor)
+        return View(command, allow_empty, self.only_breaches, floor)
 
     @property
     def format(self) -> Format:
@@ -125,12 +130,6 @@ def level_option(decl: str, env: str, help: str) -> Decorator:
     """An option naming one severity level."""
     levels = click.Choice([s.value for s in Severity], case_sensitive=False)
     return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
-
-
-def _state_ttl_text(value: str) -> str:
-    """``--state-ttl`` as given, once it parses (a usage error otherwise)."""
-    parse_duration(value)
-    return value
 
 
 # How findings are judged: thresholds, accepted findings, fixes.
@@ -215,7 +214,7 @@ _PUBLISHING = (
         metavar="DURATION",
         default=DEFAULT_STATE_TTL,
         show_default=True,
-        callback=checked(_state_ttl_text),
+        callback=checked(Duration.parse),
         help="With --only-changed: how long a notification counts; an unchanged breach is "
         "published again after it (mo, w, d, h, min: 30d, 2w).",
     ),
@@ -315,17 +314,18 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
     return match.group(1)
 
 
-def finish(app: AppContext, result: ReportResult, waited: bool) -> None:
-    """The verdict on stderr and the exit code (``result.exit_code``)."""
-    if result.nothing_reported and not result.allow_empty:
-        raise IncompleteError(f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
-    warn(app, f"{headline(result)} (thresholds: {thresholds_text(result)})")
-    if result.incomplete:
-        raise IncompleteError(incomplete_message(result, waited))
-    if result.publish_error is not None:
-        raise IncompleteError(f"the report was not published: {result.publish_error}")
-    if result.breached:
-        click.get_current_context().exit(EXIT_BREACH)
+def finish(app: AppContext, result: ReportResult, view: View, waited: bool) -> None:
+    """The verdict on stderr, and the exit code the result decided (with ``view``)."""
+    code = exit_code(result, view)
+    if result.nothing_reported and not view.allow_empty:
+        conclude(code, f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
+    warn(app, f"{headline(result, view)} (thresholds: {thresholds_text(result)})")
+    if code != EXIT_INCOMPLETE:
+        conclude(code)
+    elif result.incomplete:
+        conclude(code, incomplete_message(result, waited))
+    else:
+        conclude(code, f"the report was not published: {result.publish_error}")
 
 
 def incomplete_message(result: ReportResult, waited: bool) -> str:

@@ -12,13 +12,14 @@ from types import FrameType
 
 import click
 
-from ecrscan.cli.app import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK, AppContext
+from ecrscan.cli.app import AppContext
 from ecrscan.cli.group import cli
 from ecrscan.cli.options import env_source
 from ecrscan.cli.report import report
 from ecrscan.cli.repos import repos
 from ecrscan.cli.rescan import rescan_cmd
 from ecrscan.cli.scan import scan_cmd
+from ecrscan.core.exits import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK
 from ecrscan.engine.runner import GRACE_SECONDS
 
 cli.add_command(repos)

@@ -14,7 +14,6 @@ from ecrscan.aws.sns import SnsTopic
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
 from ecrscan.cli.output import error, warn
-from ecrscan.core.durations import parse_duration
 from ecrscan.core.errors import AwsError
 from ecrscan.core.model import ImageReport, ReportResult
 from ecrscan.core.notify import Change
@@ -88,7 +87,7 @@ def publish_changes(
             store=app.state_store(gate.table, gate.table_region(region)),
             publisher=_Topic(app, gate.topic_arn, region),
             now=app.clock(),
-            state_ttl=parse_duration(gate.state_ttl),
+            state_ttl=gate.state_ttl.delta,
             compose=lambda batch: _messages(result, gate.publish_always, batch),
         )
     except AwsError as exc:

@@ -12,8 +12,6 @@ over to :mod:`ecrscan.cli.event`.
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from ecrscan.aws.ecr import EcrGateway
@@ -160,12 +158,13 @@ def report(
         timeout=timeout,
         **controls,
     )
-    result = gate.listing(dataclasses.replace(_build(app, settings, plan), allow_empty=allow_empty))
+    result = _build(app, settings, plan)
+    view = gate.view("report", allow_empty)
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
         result = publish_report(app, result, gate, topic_region)
-    emit(gate.output, render(gate.format, result))
-    finish(app, result, wait)
+    emit(gate.output, render(gate.format, result, view))
+    finish(app, result, view, wait)
 
 
 def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResult:

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from ecrscan.cli.app import AppContext
+from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.group import command_setup, region_option
 from ecrscan.cli.options import output_options
 from ecrscan.cli.output import emit, log_calls
 from ecrscan.cli.selection import filter_options
 from ecrscan.core.model import RepositoryListing
 from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.view import View, exit_code
 from ecrscan.engine.registry import list_repositories
 from ecrscan.render.formats import render
 
@@ -35,4 +36,6 @@ def repos(
     gateway = app.gateway()
     repositories = list_repositories(gateway, repo_filter)
     log_calls([gateway])
-    emit(output, render(fmt.lower(), RepositoryListing(tuple(repositories), gateway.region)))
+    listing = RepositoryListing(tuple(repositories), gateway.region)
+    emit(output, render(fmt.lower(), listing))
+    conclude(exit_code(listing, View()))

@@ -3,24 +3,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.sqs import JobQueue
-from ecrscan.cli.app import AppContext, IncompleteError
+from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.gate import EMPTY_HINT
 from ecrscan.cli.group import command_setup
 from ecrscan.cli.options import allow_empty_option, concurrency_option, env_option, output_options
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
+from ecrscan.core.durations import Duration
+from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.model import QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
+from ecrscan.core.view import View, exit_code
 from ecrscan.core.words import plural
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import plan_jobs, queue_jobs, queue_region
@@ -57,7 +58,7 @@ from ecrscan.render.notices import all_notices
 @command_setup
 def rescan_cmd(
     app: AppContext,
-    expiry: tuple[Any, str],
+    expiry: Duration,
     selection: Selection,
     dry_run: bool,
     allow_empty: bool,
@@ -85,31 +86,33 @@ def rescan_cmd(
     organizations:ListAccountsForParent, organizations:ListOrganizationalUnitsForParent)
     and sts:AssumeRole on the --role-name role; --all-regions: ec2:DescribeRegions.
     """
-    delta, expiry_text = expiry
     controls = app.controls(concurrency)
     plan = make_plan(app, selection)
     repo_filter = selection.repo_filter()
     if via_queue:
         _check_via_queue(plan, dry_run)
         source = click.get_current_context().get_parameter_source("expiry")
-        job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry_text
+        job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry.text
         return _rescan_via_queue(app, via_queue, plan, repo_filter, job_expiry, fmt, output)
     settings = RescanSettings(
-        expiry=delta,
-        expiry_text=expiry_text,
+        expiry=expiry,
         filter=repo_filter,
         dry_run=dry_run,
         **controls,
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
         audit = Audit(app.connections(), plan, app.clock(), display.callback)
-        result = dataclasses.replace(audit.rescan(settings), allow_empty=allow_empty)
+        result = audit.rescan(settings)
+    view = View("rescan", allow_empty=allow_empty)
     _show(app, result)
-    emit(output, render(fmt.lower(), result))
-    if result.nothing_checked and not allow_empty:
-        raise IncompleteError(f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
-    if result.incomplete:
-        raise IncompleteError(_incomplete_message(result))
+    emit(output, render(fmt.lower(), result, view))
+    code = exit_code(result, view)
+    if code != EXIT_INCOMPLETE:
+        conclude(code)
+    elif result.incomplete:
+        conclude(code, _incomplete_message(result))
+    else:
+        conclude(code, f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
 
 
 def _show(app: AppContext, result: RescanResult) -> None:
@@ -183,5 +186,4 @@ def _rescan_via_queue(
         )
     if queued.failed_targets:
         problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")
-    if problems:
-        raise IncompleteError("; ".join(problems))
+    conclude(exit_code(queued, View("rescan")), "; ".join(problems) if problems else None)

@@ -4,8 +4,6 @@ for it, judge it against the thresholds (the same options, outputs and exit code
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ecrscan.aws.ecr import EcrGateway
@@ -16,7 +14,7 @@ from ecrscan.cli.options import TimeoutParam, checked, concurrency_option, env_o
 from ecrscan.cli.output import emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.publish import publish_report
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.imageref import ImageRef, parse_image_ref
 from ecrscan.core.model import ReportResult
 from ecrscan.engine.scan import ScanSettings, Start, scan
@@ -38,7 +36,7 @@ from ecrscan.render.notices import all_notices
     "--expiry",
     env="ECRSCAN_SCAN_EXPIRY",
     metavar="DURATION",
-    callback=checked(lambda v: None if v is None else (parse_duration(v), v)),
+    callback=checked(lambda v: None if v is None else Duration.parse(v)),
     help="Start no scan when the image's last completed scan is newer than DURATION "
     "(e.g. 1d, 12h); its findings are judged instead. Default: always scan now.",
 )
@@ -58,7 +56,7 @@ from ecrscan.render.notices import all_notices
 def scan_cmd(
     app: AppContext,
     images: tuple[ImageRef, ...],
-    expiry: tuple[Any, str] | None,
+    expiry: Duration | None,
     timeout: float,
     concurrency: int,
     gate: GateOptions,
@@ -105,11 +103,12 @@ def scan_cmd(
         timeout=timeout,
         **app.controls(concurrency),
     )
-    result = _run(app, ScanSettings(report, expiry[0] if expiry else None))
+    result = _run(app, ScanSettings(report, expiry))
     if topic_region is not None:
         result = publish_report(app, result, gate, topic_region)
-    emit(gate.output, render(gate.format, gate.listing(result)))
-    finish(app, result, True)
+    view = gate.view("scan")
+    emit(gate.output, render(gate.format, result, view))
+    finish(app, result, view, True)
 
 
 def _run(app: AppContext, settings: ScanSettings) -> ReportResult:
@@ -124,10 +123,10 @@ def _run(app: AppContext, settings: ScanSettings) -> ReportResult:
 
     with ProgressDisplay.for_terminal(enabled=not app.quiet, scans=False) as display:
         lines = WaitLines(enabled=not app.quiet and not display.active)
-        told: set[str] = set()
+        told: list[Start] = []
 
         def started(start: Start) -> None:
-            told.add(start.notice)
+            told.append(start)
             if not app.quiet:
                 display.note(f"ecrscan: {start.notice}")
 
@@ -140,9 +139,8 @@ def _run(app: AppContext, settings: ScanSettings) -> ReportResult:
             started=started,
         )
     log_calls(gateways)
-    for notice in all_notices(result):
-        if notice not in told:
-            warn(app, notice)
+    for notice in all_notices(result)[len(told) :]:  # the starts were told as they happened
+        warn(app, notice)
     for name, problem in result.repository_errors:
         error(f"repository {name}: {problem}")
     return result

@@ -14,7 +14,7 @@ import click
 from ecrscan.cli.app import AppContext, split_list
 from ecrscan.cli.options import Decorator, checked, collect, env_option, stack
 from ecrscan.core.control import DEFAULT_MAX_CONCURRENCY
-from ecrscan.core.durations import DurationError, parse_duration
+from ecrscan.core.durations import DEFAULT_EXPIRY, Duration, DurationError
 from ecrscan.core.inuse import ScopeHints
 from ecrscan.core.organization import (
     DEFAULT_ROLE_NAME,
@@ -23,7 +23,7 @@ from ecrscan.core.organization import (
     check_ou_ids,
     check_role_name,
 )
-from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.policy import FilterError, RepositoryFilter
 from ecrscan.core.targets import check_regions, check_role_arns
 from ecrscan.engine.plan import InUseMode, Plan
 
@@ -38,14 +38,14 @@ SCOPE_HINTS = ScopeHints(
 )
 
 
-def _duration(value: str) -> tuple[Any, str]:
+def _duration(value: str) -> Duration:
     try:
-        return parse_duration(value), value
+        return Duration.parse(value)
     except DurationError as exc:
         raise ValueError(str(exc)) from None
 
 
-def _optional_duration(value: str | None) -> tuple[Any, str] | None:
+def _optional_duration(value: str | None) -> Duration | None:
     return None if value is None else _duration(value)
 
 
@@ -69,20 +69,31 @@ def account_option(decl: str, help: str) -> Decorator:
     )
 
 
+# The options that set each repository pattern, in the messages about a bad one.
+_FILTER_OPTIONS = {"include": "--filter", "exclude": "--exclude"}
+
+
 def _include(value: str | None) -> str | None:
-    RepositoryFilter.compile(value)
+    _check_filter(value, ())
     return value
 
 
 def _exclude(values: tuple[str, ...]) -> tuple[str, ...]:
-    RepositoryFilter.compile(None, values)
+    _check_filter(None, values)
     return values
+
+
+def _check_filter(include: str | None, exclude: tuple[str, ...]) -> None:
+    try:
+        RepositoryFilter.compile(include, exclude)
+    except FilterError as exc:
+        raise ValueError(exc.naming(_FILTER_OPTIONS[exc.setting])) from None
 
 
 expiry_option = env_option(
     "--expiry",
     env="ECR_IMAGES_DURATION_DELTA",
-    default="7d",
+    default=DEFAULT_EXPIRY.text,
     show_default=True,
     callback=checked(_duration),
     metavar="DURATION",
@@ -245,7 +256,7 @@ class Selection:
     regions: tuple[str, ...] = ()
     role_arns: tuple[str, ...] = ()
     in_use: str | None = None
-    pulled_within: tuple[Any, str] | None = None
+    pulled_within: Duration | None = None
     organization: bool = False
     ous: tuple[str, ...] = ()
     role_name: str = DEFAULT_ROLE_NAME
@@ -296,7 +307,6 @@ def make_plan(app: AppContext, selection: Selection) -> Plan:
         wanted = tuple(dict.fromkeys((*app.regions, *selection.regions)))
     if wanted:
         app.region = wanted[0]
-    delta, text = selection.pulled_within or (None, "")
     organization = selection.org_scope()
     if selection.all_regions and wanted and source is click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("--all-regions covers every enabled region: drop --region")
@@ -304,8 +314,7 @@ def make_plan(app: AppContext, selection: Selection) -> Plan:
         regions=wanted,
         role_arns=selection.role_arns,
         in_use=InUseMode(selection.in_use.lower()) if selection.in_use else None,
-        pulled_within=delta,
-        pulled_within_text=text,
+        pulled_within=selection.pulled_within,
         scope_hints=ORGANIZATION_HINTS if organization is not None else SCOPE_HINTS,
         organization=organization,
         all_regions=selection.all_regions,

@@ -13,12 +13,15 @@ takes depends on what it measures:
   of seconds; at most 24 hours.  ``m`` is refused with a hint: it means months.
 
 The total must be greater than zero (a timeout may be ``0``: check once, do not wait).
-:func:`describe_duration` says in words how a value was understood.
+:func:`describe_duration` says in words how a value was understood.  An age that travels
+on (``--expiry``, ``--pulled-within``, ``--state-ttl``) is a :class:`Duration`: parsed
+once, with the user's text kept to show and to pass on.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 
@@ -97,6 +100,24 @@ def parse_duration(text: str) -> relativedelta:
     if sum(_UNITS[u][1] * v for u, v in seen.items()) > _MAX_DAYS:
         raise DurationError(f"invalid duration {raw!r}: longer than 100 years")
     return relativedelta(**{_UNITS[u][0]: v for u, v in seen.items()})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An age as the user wrote it (``text``, shown and passed on as given) and as
+    :func:`parse_duration` understood it (``delta``)."""
+
+    delta: relativedelta
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """``text`` parsed once; :class:`DurationError` as :func:`parse_duration` says."""
+        return cls(parse_duration(text), text)
+
+
+# How old a scan may be before rescan starts a new one (--expiry, ECR_IMAGES_DURATION_DELTA).
+DEFAULT_EXPIRY = Duration.parse("7d")
 
 
 def parse_timeout(text: str) -> float:

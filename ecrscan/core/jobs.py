@@ -35,7 +35,6 @@ from ecrscan.core.durations import DurationError, parse_duration
 from ecrscan.core.model import Repository
 from ecrscan.core.targets import check_regions, parse_role_arn
 
-DEFAULT_EXPIRY = "7d"
 IMAGES_PER_JOB = 100  # one DescribeImages call (100 ids at most) per job
 _KEYS = ("repositoryName", "registryId", "expiry", "images", "roleArn", "region")
 _IMAGE_ID_KEYS = ("imageDigest", "imageTag")

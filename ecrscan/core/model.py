@@ -185,8 +185,6 @@ class RescanResult:
     region: str | None = None
     scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
     coverage: Coverage | None = None  # targets and in-use discovery (multi-target runs)
-    # An empty scope (no image to check, no error) is accepted, not a failure.
-    allow_empty: bool = False
     interrupted: str = ""  # the signal that stopped the run early ("" when none did)
 
     @property
@@ -210,11 +208,6 @@ class RescanResult:
         """No image to check and no error either: the filters (or the image scope)
         matched no image, which must not pass as "done"."""
         return not any(repo.images for repo in self.repositories) and not self.incomplete
-
-    @property
-    def complete(self) -> bool:
-        """Every image in scope was checked, and there was some (or that was allowed)."""
-        return not self.incomplete and (self.allow_empty or not self.nothing_checked)
 
     @property
     def account(self) -> str:
@@ -281,7 +274,7 @@ class ImageReport:
 @dataclass(frozen=True, slots=True)
 class ReportResult:
     """Everything one ``report`` (or ``scan``) run produced.  Output formats are pure
-    functions of it."""
+    functions of it and of the options that show it (:class:`ecrscan.core.view.View`)."""
 
     images: tuple[ImageReport, ...]
     thresholds: Thresholds
@@ -294,13 +287,7 @@ class ReportResult:
     coverage: Coverage | None = None  # targets and in-use discovery (registry reports)
     # --publish: why SNS refused the message (the report itself is whole); None if sent
     publish_error: Problem | None = None
-    # No image to judge (and no error) is accepted, not a failure.
-    allow_empty: bool = False
     interrupted: str = ""  # the signal that stopped the run early ("" when none did)
-    # What the outputs list (the verdict and the totals always cover everything):
-    only_breaches: bool = False  # only the images that breach or were not assessed
-    min_severity: Severity | None = None  # only the findings at this level or above
-    command: str = "report"  # the command that made it: "report" or "scan"
 
     @property
     def account(self) -> str:
@@ -326,17 +313,3 @@ class ReportResult:
         """No image to judge and no error either: the filters (or the image scope) matched
         no image, which must not pass a CI gate as "all within thresholds"."""
         return not self.images and not self.incomplete
-
-    @property
-    def complete(self) -> bool:
-        """Every image was judged, and there was some (or that was allowed)."""
-        return not self.incomplete and (self.allow_empty or not self.nothing_reported)
-
-    @property
-    def exit_code(self) -> int:
-        """The process's exit code: 3 when the audit is incomplete, nothing was reported
-        (unless allowed) or ``--publish`` failed (outranks a breach), 1 a breach, 0 all
-        within thresholds."""
-        if not self.complete or self.publish_error is not None:
-            return 3
-        return 1 if self.breached else 0

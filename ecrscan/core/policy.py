@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from dateutil.relativedelta import relativedelta
 
@@ -86,10 +87,10 @@ class RepositoryFilter:
 
     @classmethod
     def compile(cls, include: str | None, exclude: Sequence[str] = ()) -> RepositoryFilter:
-        """Compile the patterns; raise ``ValueError`` naming the bad one."""
+        """Compile the patterns; raise :class:`FilterError` naming the bad one."""
         return cls(
-            include=_compile(include, "--filter") if include else None,
-            exclude=tuple(_compile(p, "--exclude") for p in exclude if p),
+            include=_compile(include, "include") if include else None,
+            exclude=tuple(_compile(p, "exclude") for p in exclude if p),
         )
 
     def matches(self, name: str) -> bool:
@@ -98,8 +99,28 @@ class RepositoryFilter:
         return not any(p.search(name) for p in self.exclude)
 
 
-def _compile(pattern: str, option: str) -> Pattern:
+class FilterError(ValueError):
+    """A repository pattern that does not compile.  ``setting`` says which one
+    (``"include"`` or ``"exclude"``); the message names it neutrally, and
+    :meth:`naming` in the words of whoever set it (an option, a variable)."""
+
+    WORDS: ClassVar[dict[str, str]] = {
+        "include": "repository filter",
+        "exclude": "repository exclusion",
+    }
+
+    def __init__(self, setting: str, pattern: str, problem: str) -> None:
+        self.setting, self.pattern, self.problem = setting, pattern, problem
+        super().__init__(self.naming(self.WORDS[setting]))
+
+    def naming(self, name: str) -> str:
+        """The message with ``name`` for the setting: ``invalid <name> regular
+        expression '<pattern>': <problem>``."""
+        return f"invalid {name} regular expression {self.pattern!r}: {self.problem}"
+
+
+def _compile(pattern: str, setting: str) -> Pattern:
     try:
         return compile_pattern(pattern)
     except PatternError as exc:
-        raise ValueError(f"invalid {option} regular expression {pattern!r}: {exc}") from None
+        raise FilterError(setting, pattern, str(exc)) from None

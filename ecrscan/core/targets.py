@@ -138,7 +138,7 @@ def check_role_arns(role_arns: Sequence[str]) -> tuple[RoleArn, ...]:
         if other.arn != role.arn:
             raise ValueError(
                 f"two roles for account {role.account}: {other.arn} and {role.arn}; "
-                "give one --role-arn per account"
+                "give one role per account"
             )
     return tuple(by_account.values())
 

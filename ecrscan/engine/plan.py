@@ -8,9 +8,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from dateutil.relativedelta import relativedelta
-
 from ecrscan.core.control import DEFAULT_MAX_CONCURRENCY
+from ecrscan.core.durations import Duration
 from ecrscan.core.inuse import NO_HINTS, InUseSet, ScopeHints
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.scope import ImageScope
@@ -31,8 +30,7 @@ class Plan:
     regions: tuple[str, ...] = ()  # empty: the session's region
     role_arns: tuple[str, ...] = ()
     in_use: InUseMode | None = None
-    pulled_within: relativedelta | None = None
-    pulled_within_text: str = ""
+    pulled_within: Duration | None = None
     session_name: str | None = None  # default: ecrscan-<version>-<the run's now, UTC>
     organization: OrgScope | None = None  # every account of the organization (or OUs)
     all_regions: bool = False  # every region each account has enabled
@@ -80,6 +78,6 @@ def scope_for(target: Target, plan: Plan, in_use: InUseSet | None) -> ImageScope
         return None
     return ImageScope(
         in_use=in_use.for_target(target.account, target.region) if in_use else None,
-        pulled_within=plan.pulled_within,
+        pulled_within=plan.pulled_within.delta if plan.pulled_within else None,
         account=target.account,
     )

@@ -122,6 +122,15 @@ class _Gateways:
         return next(iter(self._regions)) if len(self._regions) == 1 else None
 
 
+def expired_rules(
+    rules: tuple[IgnoreRule, ...], now: datetime
+) -> tuple[tuple[IgnoreRule, ...], list[str]]:
+    """The rules active at ``now``, and one notice per expired rule (which is not
+    applied): a notice of the run, given once however many targets it covers."""
+    active, expired = split_expired(rules, now)
+    return active, [f"ignore rule {r.describe()} has expired and was not applied" for r in expired]
+
+
 def build_report(
     gateway_for: GatewayFactory,
     now: datetime,
@@ -136,8 +145,7 @@ def build_report(
     pacing = pacing or Pacing()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    active, expired = split_expired(settings.ignore_rules, now)
-    notices = [f"ignore rule {rule.describe()} has expired and was not applied" for rule in expired]
+    active, notices = expired_rules(settings.ignore_rules, now)
     run = ImageInspector(
         settings.thresholds,
         active,

@@ -14,10 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dateutil.relativedelta import relativedelta
-
 from ecrscan.core.control import DEFAULT_CONCURRENCY, Deadline, Stop
 from ecrscan.core.coverage import RepoScope
+from ecrscan.core.durations import DEFAULT_EXPIRY, Duration
 from ecrscan.core.errors import (
     DEADLINE_REACHED,
     IMAGE_NOT_FOUND,
@@ -61,8 +60,7 @@ INTERRUPTED_REASON = "interrupted"  # the reason of images a stopped run did not
 
 @dataclass(frozen=True)
 class RescanSettings:
-    expiry: relativedelta
-    expiry_text: str = "7d"
+    expiry: Duration = DEFAULT_EXPIRY
     filter: RepositoryFilter = field(default_factory=RepositoryFilter)
     dry_run: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
@@ -178,7 +176,7 @@ def rescan(
             for repo in repositories
         ),
         started_at=now,
-        expiry=settings.expiry_text,
+        expiry=settings.expiry.text,
         dry_run=settings.dry_run,
         scan_type=scan_type,
         notices=tuple(notices + state.notices()),
@@ -279,7 +277,7 @@ def _check_image(
     scan_state = _read_state(gateway, image, settings, state)
     if isinstance(scan_state, ImageResult):
         return scan_state
-    verdict = apply_scan_type(decide(image, scan_state, now, settings.expiry), scan_type)
+    verdict = apply_scan_type(decide(image, scan_state, now, settings.expiry.delta), scan_type)
     if verdict.decision is not Decision.DUE:
         return ImageResult(image, scan_state, verdict)
     if settings.dry_run:

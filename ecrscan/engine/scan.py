@@ -18,6 +18,7 @@ from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 
+from ecrscan.core.durations import Duration
 from ecrscan.core.errors import AwsError
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import Outcome, ReportResult, ScanType
@@ -39,7 +40,7 @@ class ScanSettings:
     (``None``: always scan now)."""
 
     report: ReportSettings
-    expiry: relativedelta | None = None
+    expiry: Duration | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +68,14 @@ def scan(
 ) -> ReportResult:
     """Start the scans, wait for them, judge the images.  ``now`` must be aware.
     ``started`` hears what was done about each image as soon as it is done (the
-    result's notices say it too)."""
+    result's notices begin with the same, in the order ``started`` heard them)."""
     gateways = _Cached(gateway_for)
     starts = start_scans(gateways, now, settings, started)
     expected = frozenset(s.digest for s in starts if s.expected)
     report = replace(settings.report, wait=True, expected=expected)
     result = build_report(gateways, now, report, progress=progress, pacing=pacing)
     notices = tuple(s.notice for s in starts)
-    return replace(result, notices=(*notices, *result.notices), command="scan")
+    return replace(result, notices=(*notices, *result.notices))
 
 
 def start_scans(
@@ -95,7 +96,8 @@ def start_scans(
     with bounded_pool(settings.report.concurrency, settings.report.stop) as runner:
         for ref in refs:
             gateway = gateways(ref.region, ref.registry_id)
-            runner.submit(ref, _start_one, gateway, ref, types[id(gateway)], now, settings.expiry)
+            expiry = settings.expiry.delta if settings.expiry else None
+            runner.submit(ref, _start_one, gateway, ref, types[id(gateway)], now, expiry)
         for _, future in runner.completed():
             start = None if not_reached(future) else future.result()
             if start is not None:

@@ -42,7 +42,7 @@ from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
 from ecrscan.engine.plan import InUseMode, Plan, scope_for
 from ecrscan.engine.ports import Connections
-from ecrscan.engine.report import ReportSettings, build_report
+from ecrscan.engine.report import ReportSettings, build_report, expired_rules
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.engine.runner import Event, ProgressCallback
 from ecrscan.engine.wait import Pacing
@@ -67,19 +67,14 @@ class TargetRuns(Generic[R]):
 
     def notices(self) -> tuple[str, ...]:
         """The targets' notices, each labelled with its target when the run had
-        several; a notice every target gave (an expired ignore rule) is listed once,
-        unlabelled."""
+        several (a notice of the whole run, such as an expired ignore rule, is given
+        once by the run itself, not by each target)."""
         multi = len(self.coverage.targets) > 1
-        every = multi and len(self.runs) == len(self.coverage.targets)
-        common = set.intersection(*(set(r.notices) for r in self.results)) if every else set()
-        notices = [n for n in self.runs[0][1].notices if n in common] if common else []
-        notices += [
+        return tuple(
             f"{_label(target)}: {notice}" if multi else notice
             for target, result in self.runs
             for notice in result.notices
-            if notice not in common
-        ]
-        return tuple(notices)
+        )
 
     @property
     def region(self) -> str | None:
@@ -87,11 +82,12 @@ class TargetRuns(Generic[R]):
         regions = {t.region for t in self.coverage.targets}
         return regions.pop() if len(regions) == 1 else None
 
-    def merged(self) -> dict[str, Any]:
-        """The fields every merged result has: notices, region, scopes, coverage, and
-        the signal that stopped the run, if one did."""
+    def merged(self, notices: Sequence[str] = ()) -> dict[str, Any]:
+        """The fields every merged result has: notices (the run's own ``notices`` first,
+        then the targets'), region, scopes, coverage, and the signal that stopped the run,
+        if one did."""
         return {
-            "notices": self.notices(),
+            "notices": (*notices, *self.notices()),
             "region": self.region,
             "scopes": tuple(s for r in self.results for s in r.scopes),
             "coverage": self.coverage,
@@ -189,7 +185,7 @@ class Audit:
         return RescanResult(
             repositories=tuple(repo for r in done.results for repo in r.repositories),
             started_at=self.now,
-            expiry=settings.expiry_text,
+            expiry=settings.expiry.text,
             dry_run=settings.dry_run,
             scan_type=ScanType.ENHANCED if scan_types == {ScanType.ENHANCED} else ScanType.BASIC,
             **done.merged(),
@@ -206,9 +202,11 @@ class Audit:
         pacing = pacing or Pacing()
         clock = pacing.clock
         deadline = clock() + max(0.0, settings.timeout)
+        active, notices = expired_rules(settings.ignore_rules, self.now)  # once for the run
 
         def work(target: Target, scope: ImageScope | None) -> ReportResult:
-            scoped = replace(settings, scope=scope, timeout=max(0.0, deadline - clock()))
+            left = max(0.0, deadline - clock())
+            scoped = replace(settings, scope=scope, timeout=left, ignore_rules=active)
             return build_report(
                 lambda region, registry_id: connections.ecr(target, registry_id),
                 self.now,
@@ -229,7 +227,7 @@ class Audit:
                 for name, problem in r.repository_errors
             ),
             details=settings.read_findings,
-            **done.merged(),
+            **done.merged(notices),
         )
 
 
@@ -263,7 +261,7 @@ def _coverage(
             for (account, region, role), problems in errors.items()
         ),
         in_use=plan.in_use.value if plan.in_use is not None else None,
-        pulled_within=plan.pulled_within_text or None,
+        pulled_within=plan.pulled_within.text if plan.pulled_within else None,
         task_definitions=in_use.task_definitions if in_use else 0,
         skipped=in_use.skipped if in_use else (),
         out_of_scope=in_use.out_of_scope if in_use else (),

@@ -12,9 +12,9 @@ from typing import Any
 from ecrscan.aws.connections import Connections
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.core.control import Deadline
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import DEFAULT_EXPIRY, Duration
 from ecrscan.core.errors import IMAGE_NOT_FOUND, FatalError
-from ecrscan.core.jobs import DEFAULT_EXPIRY, Job, JobError, parse_job
+from ecrscan.core.jobs import Job, JobError, parse_job
 from ecrscan.core.model import Outcome, RescanResult
 from ecrscan.core.summary import summarize
 from ecrscan.core.targets import default_session_name
@@ -46,7 +46,7 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     """
     now = runtime.clock()
     env = runtime.environ()
-    default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY
+    default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY.text
     runtime.check_duration(default_expiry, "ECR_IMAGES_DURATION_DELTA")
     allowed_roles = runtime.AllowedRoles.from_env(env)
     budget = _TimeBudget(
@@ -97,8 +97,7 @@ def _run_job(
     # sleeps, past what is left of the invocation minus the margin.
     deadline = budget.deadline()
     settings = RescanSettings(
-        expiry=parse_duration(expiry_text),
-        expiry_text=expiry_text,
+        expiry=Duration.parse(expiry_text),
         repositories=(job.repository_name,),
         image_ids=job.images,
         deadline=deadline,

@@ -17,6 +17,7 @@ from ecrscan.core.model import (
 )
 from ecrscan.core.severity import Breach, Severity
 from ecrscan.core.thresholds import DEFAULT_LEVELS
+from ecrscan.core.view import View, complete
 from ecrscan.core.words import plural
 
 STATUS_ORDER = tuple(ImageStatus)
@@ -135,23 +136,23 @@ def ignored_count(report: ImageReport) -> int:
     return sum(max(count(report.raw_counts, s) - count(report.counts, s), 0) for s in Severity)
 
 
-def listed_images(result: ReportResult) -> tuple[ImageReport, ...]:
+def listed_images(result: ReportResult, view: View) -> tuple[ImageReport, ...]:
     """The images the outputs list: every one, or with ``only_breaches`` those that
     breach or could not be assessed."""
-    if not result.only_breaches:
+    if not view.only_breaches:
         return result.images
     return tuple(r for r in result.images if r.status is not ImageStatus.OK)
 
 
-def unlisted_count(result: ReportResult) -> int:
+def unlisted_count(result: ReportResult, view: View) -> int:
     """Images within thresholds that ``only_breaches`` leaves out of the listing."""
-    return len(result.images) - len(listed_images(result))
+    return len(result.images) - len(listed_images(result, view))
 
 
-def listed_findings(result: ReportResult, report: ImageReport) -> list[Finding]:
+def listed_findings(view: View, report: ImageReport) -> list[Finding]:
     """The image's findings the outputs list (at ``min_severity`` or above), most
     severe first."""
-    floor = result.min_severity
+    floor = view.min_severity
     return sorted_findings(
         f for f in report.findings or () if floor is None or f.severity.rank >= floor.rank
     )
@@ -205,25 +206,27 @@ def interrupted_text(signal_name: str) -> str:
     return f"interrupted by {signal_name}: a partial record"
 
 
-def incomplete_reason(result: ReportResult | RescanResult) -> str | None:
+def incomplete_reason(result: ReportResult | RescanResult, view: View) -> str | None:
     """Why the result is not complete, in one sentence; ``None`` when it is."""
-    if result.complete:
+    if complete(result, view):
         return None
     if result.interrupted:
         return interrupted_text(result.interrupted)
     if isinstance(result, ReportResult):
-        return empty_text(NOTHING_TO_REPORT, False) if result.nothing_reported else headline(result)
+        if result.nothing_reported:
+            return empty_text(NOTHING_TO_REPORT, False)
+        return headline(result, view)
     if result.nothing_checked:
         return empty_text(NOTHING_TO_RESCAN, False)
     return "part of the work was left undone: see the repositories and images with errors"
 
 
-def headline(result: ReportResult) -> str:
+def headline(result: ReportResult, view: View) -> str:
     """The run's verdict in one sentence."""
     if result.interrupted:
         return interrupted_text(result.interrupted)
     if result.nothing_reported:
-        return empty_text(NOTHING_TO_REPORT, result.allow_empty)
+        return empty_text(NOTHING_TO_REPORT, view.allow_empty)
     totals = status_totals(result)
     images = totals["images"]
     breached = totals[ImageStatus.BREACH.value]

@@ -7,6 +7,7 @@ import csv as _csv
 import io
 
 from ecrscan.core.model import ReportResult
+from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.render.common import listed_findings, listed_images
 
 COLUMNS = (
@@ -23,12 +24,12 @@ COLUMNS = (
 )
 
 
-def report_csv(result: ReportResult) -> str:
+def report_csv(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
     buffer = io.StringIO()
     writer = _csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for report in listed_images(result):
-        for finding in listed_findings(result, report):
+    for report in listed_images(result, view):
+        for finding in listed_findings(view, report):
             writer.writerow(
                 (
                     report.image.repository,

@@ -1,6 +1,7 @@
 """One registry of output formats for every command, chosen by name (``--format``).
 
-Each result type maps the formats it can be written in to a pure function of the result:
+Each result type maps the formats it can be written in to a pure function of the result
+and of the options that show it (a :class:`~ecrscan.core.view.View`):
 a rich renderable for ``table`` (printed to the terminal), a string ending in a newline
 for every other format (for stdout or ``--output``).
 """
@@ -14,6 +15,7 @@ from typing import Any
 from rich.console import RenderableType
 
 from ecrscan.core.model import QueuedJobs, ReportResult, RepositoryListing, RescanResult
+from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.render.csv import report_csv
 from ecrscan.render.json import queued_json, report_json, repositories_json, rescan_json
 from ecrscan.render.junit import report_junit
@@ -32,10 +34,13 @@ class Format(enum.StrEnum):
 
 
 Rendered = str | RenderableType
-Formatter = Callable[[Any], Rendered]
+Formatter = Callable[[Any, View], Rendered]
 
 FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
-    RepositoryListing: {Format.TABLE: repositories_table, Format.JSON: repositories_json},
+    RepositoryListing: {
+        Format.TABLE: lambda listing, view: repositories_table(listing),
+        Format.JSON: repositories_json,
+    },
     RescanResult: {Format.TABLE: rescan_table, Format.JSON: rescan_json},
     QueuedJobs: {Format.JSON: queued_json},  # the table format prints one line on stderr
     ReportResult: {
@@ -67,6 +72,7 @@ def formats_for(kind: type) -> tuple[Format, ...]:
     return tuple(f for f in Format if f in FORMATTERS[kind])
 
 
-def render(fmt: Format | str, result: Any) -> Rendered:
-    """``result`` in format ``fmt``; ``KeyError`` when its type has no such format."""
-    return FORMATTERS[type(result)][Format(fmt)](result)
+def render(fmt: Format | str, result: Any, view: View = DEFAULT_VIEW) -> Rendered:
+    """``result`` in format ``fmt``, shown as ``view`` says; ``KeyError`` when its type
+    has no such format."""
+    return FORMATTERS[type(result)][Format(fmt)](result, view)

@@ -52,6 +52,7 @@ from ecrscan.core.model import (
     RescanResult,
 )
 from ecrscan.core.summary import summarize, summary_row
+from ecrscan.core.view import DEFAULT_VIEW, View, complete, exit_code
 from ecrscan.render.common import (
     ignored_count,
     image_uri,
@@ -84,7 +85,7 @@ def dumps(document: dict[str, Any]) -> str:
     return _json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-def repositories_document(listing: RepositoryListing) -> dict[str, Any]:
+def repositories_document(listing: RepositoryListing, view: View) -> dict[str, Any]:
     repositories = listing.repositories
     return {
         "schema_version": SCHEMA_VERSION,
@@ -102,6 +103,7 @@ def repositories_document(listing: RepositoryListing) -> dict[str, Any]:
             }
             for r in repositories
         ],
+        "exit_code": exit_code(listing, view),
     }
 
 
@@ -124,7 +126,7 @@ def image_record(result: ImageResult, region: str | None = None) -> dict[str, An
     }
 
 
-def rescan_document(result: RescanResult) -> dict[str, Any]:
+def rescan_document(result: RescanResult, view: View) -> dict[str, Any]:
     summary = summarize(result)
     scopes = {(s.registry_id, s.region, s.repository): s for s in result.scopes}
     return {
@@ -135,7 +137,8 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "expiry": result.expiry,
         "dry_run": result.dry_run,
         "scan_type": result.scan_type.value,
-        "complete": result.complete,
+        "complete": complete(result, view),
+        "exit_code": exit_code(result, view),
         "notices": list(all_notices(result)),
         "totals": summary["TOTAL"],
         "repositories": [
@@ -162,25 +165,25 @@ def rescan_document(result: RescanResult) -> dict[str, Any]:
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage, rescan_totals(result)),
         "scope": scope_document(result.coverage, result.scopes),
-        "reason": incomplete_reason(result),  # why "complete" is false; null when true
+        "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
     }
 
 
 # -- report --------------------------------------------------------------------------
 
 
-def report_document(result: ReportResult) -> dict[str, Any]:
+def report_document(result: ReportResult, view: View) -> dict[str, Any]:
     totals: dict[str, Any] = status_totals(result)
     totals["counts"] = total_counts(result)
     totals["raw_counts"] = total_counts(result, raw=True)
     totals["ignored"] = sum(ignored_count(r) for r in result.images)
     return {
         "schema_version": SCHEMA_VERSION,
-        "command": result.command,
+        "command": view.command,
         "generated_at": iso(result.generated_at),
         "region": result.region,
-        "complete": result.complete,
-        "exit_code": result.exit_code,
+        "complete": complete(result, view),
+        "exit_code": exit_code(result, view),
         "details": result.details,
         "publish_error": (
             {"code": result.publish_error.code, "message": result.publish_error.message}
@@ -194,20 +197,22 @@ def report_document(result: ReportResult) -> dict[str, Any]:
             {"repository": name, "code": problem.code, "message": problem.message}
             for name, problem in result.repository_errors
         ],
-        "images": [report_image_record(report, result) for report in listed_images(result)],
+        "images": [
+            report_image_record(report, result, view) for report in listed_images(result, view)
+        ],
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage, report_totals(result)),
         "scope": scope_document(result.coverage, result.scopes, per_repository=True),
-        "reason": incomplete_reason(result),  # why "complete" is false; null when true
+        "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
         "listing": {  # what "images" and their "findings" list; totals cover every image
-            "only_breaches": result.only_breaches,
-            "min_severity": result.min_severity.value if result.min_severity else None,
-            "unlisted_images": unlisted_count(result),
+            "only_breaches": view.only_breaches,
+            "min_severity": view.min_severity.value if view.min_severity else None,
+            "unlisted_images": unlisted_count(result, view),
         },
     }
 
 
-def report_image_record(report: ImageReport, result: ReportResult) -> dict[str, Any]:
+def report_image_record(report: ImageReport, result: ReportResult, view: View) -> dict[str, Any]:
     image, state = report.image, report.state
     default_region = result.region
     return {
@@ -234,7 +239,7 @@ def report_image_record(report: ImageReport, result: ReportResult) -> dict[str, 
             {"code": report.error.code, "message": report.error.message} if report.error else None
         ),
         "findings": (
-            [finding_record(f) for f in listed_findings(result, report)]
+            [finding_record(f) for f in listed_findings(view, report)]
             if report.findings is not None
             else None
         ),
@@ -259,19 +264,19 @@ def finding_record(finding: Finding) -> dict[str, Any]:
     }
 
 
-def report_json(result: ReportResult) -> str:
-    return dumps(report_document(result))
+def report_json(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
+    return dumps(report_document(result, view))
 
 
-def rescan_json(result: RescanResult) -> str:
-    return dumps(rescan_document(result))
+def rescan_json(result: RescanResult, view: View = DEFAULT_VIEW) -> str:
+    return dumps(rescan_document(result, view))
 
 
-def repositories_json(listing: RepositoryListing) -> str:
-    return dumps(repositories_document(listing))
+def repositories_json(listing: RepositoryListing, view: View = DEFAULT_VIEW) -> str:
+    return dumps(repositories_document(listing, view))
 
 
-def queued_json(queued: QueuedJobs) -> str:
+def queued_json(queued: QueuedJobs, view: View = DEFAULT_VIEW) -> str:
     """``rescan --via-queue``: what was sent where."""
     return dumps(
         {
@@ -291,5 +296,6 @@ def queued_json(queued: QueuedJobs) -> str:
                 {"target": target, "code": code, "message": message}
                 for target, code, message in queued.failed_targets
             ],
+            "exit_code": exit_code(queued, view),
         }
     )

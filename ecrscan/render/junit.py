@@ -14,6 +14,7 @@ from datetime import UTC
 
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.severity import Severity
+from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.render.common import (
     count,
     image_name,
@@ -40,14 +41,14 @@ def xml_text(value: object) -> str:
     return _INVALID_XML.sub("\ufffd", str(value))
 
 
-def report_junit(result: ReportResult) -> str:
-    cases = [_image_case(result, report) for report in listed_images(result)]
+def report_junit(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
+    cases = [_image_case(result, view, report) for report in listed_images(result, view)]
     cases += [_repository_case(name, str(problem)) for name, problem in result.repository_errors]
     failures = sum(1 for r in result.images if r.status is ImageStatus.BREACH)
     errors = sum(1 for r in result.images if r.status in ERROR_STATUSES) + len(
         result.repository_errors
     )
-    reason = incomplete_reason(result)
+    reason = incomplete_reason(result, view)
     if reason is not None and (result.nothing_reported or result.interrupted):
         cases.append(_run_case(reason))
         errors += 1
@@ -60,7 +61,7 @@ def report_junit(result: ReportResult) -> str:
         root,
         "testsuite",
         {
-            "name": f"ecrscan {result.command}" + (f" ({result.region})" if result.region else ""),
+            "name": f"ecrscan {view.command}" + (f" ({result.region})" if result.region else ""),
             **counters,
             "skipped": "0",
             "time": "0",
@@ -71,8 +72,8 @@ def report_junit(result: ReportResult) -> str:
     _property(properties, "thresholds", thresholds_text(result))
     if result.region:
         _property(properties, "region", result.region)
-    if result.only_breaches:
-        _property(properties, "unlisted (within thresholds)", str(unlisted_count(result)))
+    if view.only_breaches:
+        _property(properties, "unlisted (within thresholds)", str(unlisted_count(result, view)))
     suite.extend(cases)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
@@ -82,7 +83,7 @@ def _property(parent: ET.Element, name: str, value: str) -> None:
     ET.SubElement(parent, "property", {"name": name, "value": xml_text(value)})
 
 
-def _image_case(result: ReportResult, report: ImageReport) -> ET.Element:
+def _image_case(result: ReportResult, view: View, report: ImageReport) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
@@ -94,13 +95,13 @@ def _image_case(result: ReportResult, report: ImageReport) -> ET.Element:
     verdict = xml_text(verdict_text(report))
     if report.status is ImageStatus.BREACH:
         failure = ET.SubElement(case, "failure", {"message": verdict, "type": "threshold"})
-        failure.text = xml_text(_details(result, report))
+        failure.text = xml_text(_details(result, view, report))
     elif report.status in ERROR_STATUSES:
         error = ET.SubElement(case, "error", {"message": verdict, "type": report.status.value})
         error.text = xml_text(_problem_details(report))
     else:
         out = ET.SubElement(case, "system-out")
-        out.text = xml_text(_details(result, report))
+        out.text = xml_text(_details(result, view, report))
     return case
 
 
@@ -121,7 +122,7 @@ def _repository_case(name: str, problem: str) -> ET.Element:
     return case
 
 
-def _details(result: ReportResult, report: ImageReport) -> str:
+def _details(result: ReportResult, view: View, report: ImageReport) -> str:
     lines = [f"image: {report.image.repository}@{report.image.digest}"]
     if report.image.tags:
         lines.append(f"tags: {', '.join(report.image.tags)}")
@@ -137,7 +138,7 @@ def _details(result: ReportResult, report: ImageReport) -> str:
             + (f", {ignored} ignored" if ignored > 0 else "")
             + verdict
         )
-    for finding in listed_findings(result, report):
+    for finding in listed_findings(view, report):
         line = (
             f"- {finding.severity.value} {finding.id} {finding.package} {finding.version}".rstrip()
         )

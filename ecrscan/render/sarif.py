@@ -20,6 +20,7 @@ from typing import Any
 from ecrscan import __version__
 from ecrscan.core.model import Finding, ImageReport, ImageStatus, ReportResult
 from ecrscan.core.severity import Severity
+from ecrscan.core.view import DEFAULT_VIEW, View, complete
 from ecrscan.render.common import (
     image_label,
     image_uri,
@@ -60,15 +61,15 @@ NOTIFICATION_LEVEL = {
 }
 
 
-def report_sarif(result: ReportResult) -> str:
-    return json.dumps(sarif_document(result), indent=2) + "\n"
+def report_sarif(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
+    return json.dumps(sarif_document(result, view), indent=2) + "\n"
 
 
-def sarif_document(result: ReportResult) -> dict[str, Any]:
+def sarif_document(result: ReportResult, view: View) -> dict[str, Any]:
     pairs = [
         (report, finding)
-        for report in listed_images(result)
-        for finding in listed_findings(result, report)
+        for report in listed_images(result, view)
+        for finding in listed_findings(view, report)
     ]
     rules, index = _rules(finding for _, finding in pairs)
     return {
@@ -83,7 +84,7 @@ def sarif_document(result: ReportResult) -> dict[str, Any]:
                         "rules": rules,
                     }
                 },
-                "invocations": [_invocation(result)],
+                "invocations": [_invocation(result, view)],
                 "results": [
                     _result(report, finding, index[finding.id], result.region)
                     for report, finding in pairs
@@ -91,7 +92,7 @@ def sarif_document(result: ReportResult) -> dict[str, Any]:
                 "properties": {
                     "region": result.region,
                     # --only-breaches: images within thresholds, not listed here
-                    **({"unlisted": unlisted_count(result)} if result.only_breaches else {}),
+                    **({"unlisted": unlisted_count(result, view)} if view.only_breaches else {}),
                 },
             }
         ],
@@ -228,7 +229,7 @@ def _fingerprint(report: ImageReport, finding: Finding) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _invocation(result: ReportResult) -> dict[str, Any]:
+def _invocation(result: ReportResult, view: View) -> dict[str, Any]:
     notifications = []
     for report in result.images:
         level = NOTIFICATION_LEVEL.get(report.status)
@@ -251,14 +252,14 @@ def _invocation(result: ReportResult) -> dict[str, Any]:
         notifications.append(
             {"level": "error", "message": {"text": f"repository {repository}: {problem}"}}
         )
-    reason = incomplete_reason(result)
+    reason = incomplete_reason(result, view)
     if reason is not None and (result.nothing_reported or result.interrupted):
         notifications.append({"level": "error", "message": {"text": reason}})
     generated = result.generated_at
     if generated.tzinfo is not None:
         generated = generated.astimezone(UTC)
     invocation: dict[str, Any] = {
-        "executionSuccessful": result.complete,
+        "executionSuccessful": complete(result, view),
         "endTimeUtc": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if notifications:

@@ -22,12 +22,12 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.stub import Stubber
-from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.clients import READ_ATTEMPTS
 from ecrscan.aws.ecr import PAGE_SIZE, AccountQuotaExceeded, EcrGateway
 from ecrscan.aws.errors import DEADLINE_REACHED, AwsError, ErrorKind, classify
 from ecrscan.aws.throttle import Deadline
+from ecrscan.core.durations import Duration
 from ecrscan.core.model import NEVER_SCANNED, Image, Outcome, Repository, ScanStart, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.engine.rescan import RescanSettings, rescan
@@ -566,7 +566,7 @@ def test_rescan_uses_the_describe_images_summary_without_reading_findings(
     stubbed.write.add_response(
         "start_image_scan", {"imageScanStatus": {"status": "IN_PROGRESS"}}, start_params(1)
     )
-    settings = RescanSettings(expiry=relativedelta(days=7), concurrency=1)
+    settings = RescanSettings(expiry=Duration.parse("7d"), concurrency=1)
     result = rescan(stubbed.gateway, now, settings)
     (repo,) = result.repositories
     outcomes = {r.image.digest: (r.verdict.decision.value, r.outcome) for r in repo.images}

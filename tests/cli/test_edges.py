@@ -173,26 +173,25 @@ def test_the_rescan_table_fits_80_columns(registry: FakeRegistry) -> None:
 
 
 def test_only_breaches_and_severity_change_the_listing_not_the_verdict() -> None:
-    from dataclasses import replace
-
     from ecrscan.core.severity import Severity
+    from ecrscan.core.view import DEFAULT_VIEW, View, exit_code
 
     full = sample_result()
-    listed = replace(full, only_breaches=True, min_severity=Severity.HIGH)
-    doc = json.loads(render(Format.JSON, listed))
+    listed = View(only_breaches=True, min_severity=Severity.HIGH)
+    doc = json.loads(render(Format.JSON, full, listed))
     statuses = {i["status"] for i in doc["images"]}
     assert "ok" not in statuses and {"breach", "no_scan", "error"} <= statuses
-    assert doc["totals"]["images"] == 5 and doc["exit_code"] == full.exit_code
+    assert doc["totals"]["images"] == 5 and doc["exit_code"] == exit_code(full, DEFAULT_VIEW)
     assert doc["listing"] == {"only_breaches": True, "min_severity": "HIGH", "unlisted_images": 2}
     severities = {f["severity"] for i in doc["images"] for f in i["findings"] or ()}
     assert severities <= {"CRITICAL", "HIGH"}
     assert "2 more within thresholds, not listed (--only-breaches)" in render(
-        Format.MARKDOWN, listed
+        Format.MARKDOWN, full, listed
     )
-    sarif = json.loads(render(Format.SARIF, listed))
+    sarif = json.loads(render(Format.SARIF, full, listed))
     assert sarif["runs"][0]["properties"]["unlisted"] == 2
     assert "unlisted" not in json.loads(render(Format.SARIF, full))["runs"][0]["properties"]
-    junit = render(Format.JUNIT, listed)
+    junit = render(Format.JUNIT, full, listed)
     assert '<property name="unlisted (within thresholds)" value="2" />' in junit
     assert junit.count("<testcase ") == 3
 

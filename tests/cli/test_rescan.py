@@ -137,7 +137,14 @@ def test_repos_json(seeded: dict[str, str]) -> None:
     result = invoke(["repos", "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["schema_version", "command", "region", "count", "repositories"]
+    assert list(doc) == [
+        "schema_version",
+        "command",
+        "region",
+        "count",
+        "repositories",
+        "exit_code",
+    ]
     assert (doc["schema_version"], doc["command"], doc["region"], doc["count"]) == (
         1,
         "repos",
@@ -315,6 +322,7 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "dry_run",
         "scan_type",
         "complete",
+        "exit_code",
         "notices",
         "totals",
         "repositories",

@@ -77,6 +77,7 @@ def test_json_document_and_env_var(setup, tmp_path):
         "retried": 0,
         "failed": [],
         "failed_targets": [],
+        "exit_code": 0,
     }
     assert len(drain(sqs, url)) == 3
 
@@ -87,7 +88,7 @@ def test_missing_queue_exits_3_naming_the_error(setup):
     result = run(["rescan", "--via-queue", missing, "--format", "json"])
     assert result.exit_code == 3
     doc = json.loads(result.stdout)
-    assert doc["queued"] == 0 and len(doc["failed"]) == 3
+    assert doc["queued"] == 0 and len(doc["failed"]) == 3 and doc["exit_code"] == 3
     assert doc["failed"][0]["code"] == "AWS.SimpleQueueService.NonExistentQueue"
     assert "3 jobs not queued" in result.stderr and "NonExistentQueue" in result.stderr
 

@@ -8,6 +8,8 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.core.durations import (
+    DEFAULT_EXPIRY,
+    Duration,
     DurationError,
     describe_duration,
     parse_duration,
@@ -173,3 +175,25 @@ def test_invalid_timeouts(text: str, message: str) -> None:
 )
 def test_describe_says_how_a_value_was_understood(text: str, words: str) -> None:
     assert describe_duration(text) == words
+
+
+# -- Duration: parsed once, the user's text kept -------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["7d", "1mo2w", "36h", " 2w "])
+def test_a_duration_keeps_the_users_text_and_parses_it_once(text: str) -> None:
+    duration = Duration.parse(text)
+    assert (duration.delta, duration.text) == (parse_duration(text), text)
+
+
+@pytest.mark.parametrize("text", ["", "7", "7x", "0d", "1d1d", "30s"])
+def test_a_duration_refuses_what_parse_duration_refuses_with_its_words(text: str) -> None:
+    with pytest.raises(DurationError) as expected:
+        parse_duration(text)
+    with pytest.raises(DurationError) as refused:
+        Duration.parse(text)
+    assert str(refused.value) == str(expected.value)
+
+
+def test_the_default_expiry_is_seven_days() -> None:
+    assert (DEFAULT_EXPIRY.text, DEFAULT_EXPIRY.delta) == ("7d", relativedelta(days=7))

@@ -9,7 +9,13 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.core.model import Decision, Image, ScanState, ScanType, Verdict
-from ecrscan.core.policy import STATUS_RULES, RepositoryFilter, apply_scan_type, decide
+from ecrscan.core.policy import (
+    STATUS_RULES,
+    FilterError,
+    RepositoryFilter,
+    apply_scan_type,
+    decide,
+)
 
 NOW = datetime(2026, 3, 10, 12, 0, 0, tzinfo=UTC)
 EXPIRY = relativedelta(days=7)
@@ -215,15 +221,20 @@ def test_filter(include: str | None, exclude: tuple[str, ...], expected: list[st
 @pytest.mark.parametrize(
     ("include", "exclude", "message"),
     [
-        ("(", (), "invalid --filter regular expression '('"),
-        ("app[", (), "invalid --filter regular expression 'app['"),
-        (None, ("ok", "*bad"), "invalid --exclude regular expression '*bad'"),
+        ("(", (), "invalid repository filter regular expression '('"),
+        ("app[", (), "invalid repository filter regular expression 'app['"),
+        (None, ("ok", "*bad"), "invalid repository exclusion regular expression '*bad'"),
     ],
 )
 def test_invalid_regex(include: str | None, exclude: tuple[str, ...], message: str) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(FilterError) as info:
         RepositoryFilter.compile(include, exclude)
     assert message in str(info.value)
+    assert "--" not in str(info.value)  # the core names no option: the Lambda logs it too
+    setting = "include" if include else "exclude"
+    assert info.value.setting == setting
+    neutral = FilterError.WORDS[setting]
+    assert info.value.naming("--x") == str(info.value).replace(neutral, "--x", 1)
 
 
 # -- user patterns run on RE2: linear time, no backreferences or lookaround ----------------
@@ -242,15 +253,15 @@ def test_catastrophic_patterns_run_in_linear_time(pattern: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "pattern"),
-    [("--filter", r"(a)\1"), ("--exclude", "(?=a)b"), ("--exclude", "(?<!a)b")],
+    ("setting", "pattern"),
+    [("include", r"(a)\1"), ("exclude", "(?=a)b"), ("exclude", "(?<!a)b")],
 )
-def test_unsupported_syntax_names_the_pattern(option: str, pattern: str) -> None:
-    include, exclude = (pattern, ()) if option == "--filter" else (None, (pattern,))
-    with pytest.raises(ValueError) as info:
+def test_unsupported_syntax_names_the_pattern(setting: str, pattern: str) -> None:
+    include, exclude = (pattern, ()) if setting == "include" else (None, (pattern,))
+    with pytest.raises(FilterError) as info:
         RepositoryFilter.compile(include, exclude)
     message = str(info.value)
-    assert option in message and repr(pattern) in message
+    assert FilterError.WORDS[setting] in message and repr(pattern) in message
     assert "backreferences or lookaround" in message
 
 

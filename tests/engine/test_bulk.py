@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.ecr import EcrGateway
+from ecrscan.core.durations import Duration
 from ecrscan.core.model import Decision, ImageStatus, ScanType
 from ecrscan.core.policy import RepositoryFilter
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from tests.fakes import fresh_session, quick_registry
@@ -89,7 +90,7 @@ def test_report_reads_states_in_bulk_and_judges_as_per_image(
     alone, alone_made = report()
     assert alone_made.calls("describe_image_scan_findings") == 3 * len(PLAN)
     assert verdicts(bulk) == verdicts(alone)
-    assert bulk.exit_code == alone.exit_code
+    assert exit_code(bulk, DEFAULT_VIEW) == exit_code(alone, DEFAULT_VIEW)
     [notice] = alone.notices
     assert notice.startswith("Amazon Inspector could not be read in bulk (AccessDeniedException")
     assert "inspector2:ListCoverage" in notice and not bulk.notices
@@ -168,7 +169,7 @@ def test_rescan_classifies_from_bulk_states(
     registry: FakeRegistry, inspector: FakeInspector
 ) -> None:
     seed(registry, 2)
-    settings = RescanSettings(expiry=relativedelta(days=7))
+    settings = RescanSettings(expiry=Duration.parse("7d"))
     made = Made()
     bulk = rescan(made(None, None), NOW, settings)
     assert bulk.scan_type is ScanType.ENHANCED

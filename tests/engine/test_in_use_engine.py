@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.connections import Connections
 from ecrscan.aws.ecr import EcrGateway
@@ -19,11 +18,12 @@ from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.selection import SCOPE_HINTS
 from ecrscan.core.coverage import RepoScope
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.inuse import RepoUse
 from ecrscan.core.model import Decision, ImageStatus, Outcome
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.plan import InUseMode, Plan
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
@@ -85,7 +85,7 @@ def names(world: SimpleNamespace, digests: set[str]) -> set[str]:
 
 
 def dry_run() -> RescanSettings:
-    return RescanSettings(expiry=relativedelta(days=7), dry_run=True)
+    return RescanSettings(expiry=Duration.parse("7d"), dry_run=True)
 
 
 def scope_of(scopes: tuple[RepoScope, ...], repository: str) -> RepoScope:
@@ -99,7 +99,7 @@ def test_engine_applies_a_scope_value_and_records_what_it_left_out(world) -> Non
     scope = ImageScope(in_use={"web": RepoUse(tags=frozenset({"v1", "gone"}))}, account=ACCOUNT)
     gateway = EcrGateway(world.session, region=REGION)
     result = rescan(
-        gateway, NOW, RescanSettings(expiry=relativedelta(days=7), dry_run=True, scope=scope)
+        gateway, NOW, RescanSettings(expiry=Duration.parse("7d"), dry_run=True, scope=scope)
     )
     assert [r.repository.name for r in result.repositories] == ["web"]
     web = result.repositories[0]
@@ -179,7 +179,7 @@ def test_filter_still_applies_and_hides_filtered_missing_repositories(world) -> 
     from ecrscan.core.policy import RepositoryFilter
 
     settings = RescanSettings(
-        expiry=relativedelta(days=7), dry_run=True, filter=RepositoryFilter.compile("^w")
+        expiry=Duration.parse("7d"), dry_run=True, filter=RepositoryFilter.compile("^w")
     )
     result = Audit(Connections.of(world.session), Plan(in_use=InUseMode.ECS), NOW).rescan(settings)
     assert [r.repository.name for r in result.repositories] == ["web", "worker"]
@@ -252,7 +252,7 @@ def test_moto_returns_the_pull_time_we_set(pulled) -> None:
 
 
 def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> None:
-    plan = Plan(pulled_within=parse_duration("30d"), pulled_within_text="30d")
+    plan = Plan(pulled_within=Duration.parse("30d"))
     result = Audit(Connections.of(pulled.session), plan, NOW).rescan(dry_run())
     audited = names(pulled, {r.image.digest for r in result.all_images()})
     assert audited == {"web:v1", "web:v0", "worker:latest", "unused:x"}  # 30d: inclusive
@@ -267,7 +267,7 @@ def test_pulled_within_alone_keeps_recent_pulls_and_counts_the_rest(pulled) -> N
 
 
 def test_in_use_and_pulled_within_combine(pulled) -> None:
-    plan = Plan(in_use=InUseMode.ECS, pulled_within=parse_duration("1w"), pulled_within_text="1w")
+    plan = Plan(in_use=InUseMode.ECS, pulled_within=Duration.parse("1w"))
     result = Audit(Connections.of(pulled.session), plan, NOW).rescan(dry_run())
     assert names(pulled, {r.image.digest for r in result.all_images()}) == {"web:v1"}
     web = scope_of(result.scopes, "web")
@@ -295,7 +295,7 @@ def test_report_in_use_judges_only_the_images_in_use(world) -> None:
     scanned(world, *IN_USE)  # web:v0 and unused:x were never scanned
     settings = ReportSettings()
     whole = Audit(Connections.of(world.session), Plan(), NOW).report(settings)
-    assert whole.exit_code == 3  # the never-scanned images make the whole registry incomplete
+    assert exit_code(whole, DEFAULT_VIEW) == 3  # the never-scanned images: incomplete
     assert {r.status for r in whole.images} >= {ImageStatus.NO_SCAN}
 
     result = Audit(Connections.of(world.session), Plan(in_use=InUseMode.ECS), NOW).report(settings)
@@ -304,7 +304,7 @@ def test_report_in_use_judges_only_the_images_in_use(world) -> None:
     api = next(r for r in result.images if r.image.repository == "api")
     assert api.status is ImageStatus.BREACH and api.breaches[0].severity.value == "LOW"
     assert {(r.account, r.region) for r in result.images} == {(ACCOUNT, REGION)}
-    assert result.exit_code == 1
+    assert exit_code(result, DEFAULT_VIEW) == 1
     assert scope_of(result.scopes, "api").unmatched_tags == ("2.0",)
     assert result.coverage.in_use == "ecs" and len(result.coverage.skipped) == 2
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from ecrscan.aws.ecr import EcrGateway
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.model import Outcome
 from ecrscan.core.summary import summarize
 from ecrscan.engine.rescan import RescanSettings, rescan
@@ -64,7 +64,7 @@ def run(registry: FakeRegistry, failure: Callable[[str], Exception], *, apply: b
     gateway = EcrGateway(fresh_session(REGION), region=REGION)
     losing = LosingReplies(gateway, failure, apply=apply, losses=1)
     now = datetime.now(UTC)
-    result = rescan(gateway, now, RescanSettings(expiry=parse_duration("7d")))
+    result = rescan(gateway, now, RescanSettings(expiry=Duration.parse("7d")))
     return result, registry._image("team/api", digest), losing
 
 

@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 
 from ecrscan.aws.ecr import IMAGE_NOT_FOUND, PAGE_SIZE, EcrGateway
 from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.core.durations import Duration
 from ecrscan.core.jobs import job_body
 from ecrscan.core.model import Decision, Image, ImageLookup, Outcome, Repository
 from ecrscan.engine.rescan import RescanSettings, rescan
@@ -194,7 +195,7 @@ def test_rescan_with_a_deleted_image_rescans_the_rest(registry: FakeRegistry, ap
     for tag in ("v1", "v3"):
         registry.set_scan("app", app[tag], completed_at=NOW - timedelta(days=30))
     settings = RescanSettings(
-        expiry=timedelta(days=7),
+        expiry=Duration.parse("7d"),
         repositories=("app",),
         image_ids=({"imageDigest": app["v1"]}, {"imageDigest": GONE}, {"imageTag": "v3"}),
     )

@@ -131,6 +131,18 @@ def test_listing_the_organization_refused_stops_with_a_hint(org) -> None:
     assert "not mgmt" in result.stderr and "management account" in result.stderr
 
 
+def test_a_selection_of_no_account_is_worded_by_the_cli_not_the_engine(org) -> None:
+    from ecrscan.aws.organization import NO_ACCOUNTS
+
+    assert "--" not in NO_ACCOUNTS  # the engine's words, also in the Lambda logs
+    result = invoke(["report", "--organization", "--accounts", "^no-such-account$"])
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        "ecrscan: error: NoAccounts: the organization has no ACTIVE account that --ou, "
+        "--accounts and --exclude-accounts select"
+    )
+
+
 @pytest.mark.slow
 def test_all_regions_asks_each_account(org) -> None:
     west = FakeRegistry(role_session(org.ids["sandbox"], WEST).client("ecr"), WEST)

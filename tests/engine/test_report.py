@@ -21,6 +21,7 @@ from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import Event
 from ecrscan.engine.wait import POLL_CAP, POLL_FIRST, Pacing, poll_cap
@@ -116,11 +117,11 @@ def test_whole_registry_against_thresholds(registry: FakeRegistry) -> None:
     assert by_digest[dirty].counts == {"HIGH": 2, "LOW": 1}
     assert by_digest[dirty].findings is None  # counts only: findings not read
     assert by_digest[dirty].account == ACCOUNT and by_digest[dirty].region == REGION
-    assert result.exit_code == 1 and not result.details
+    assert exit_code(result, DEFAULT_VIEW) == 1 and not result.details
     assert [r.image.repository for r in result.images] == ["app", "app", "lib"]
 
     lenient = Thresholds().with_overrides(["HIGH=2", "LOW=off"])
-    assert run(ReportSettings(thresholds=lenient)).exit_code == 0
+    assert exit_code(run(ReportSettings(thresholds=lenient)), DEFAULT_VIEW) == 0
     strict = Thresholds().with_overrides(["INFORMATIONAL=4"])
     result = run(ReportSettings(thresholds=strict, filter=RepositoryFilter.compile("^lib$")))
     assert [r.status for r in result.images] == [ImageStatus.BREACH]
@@ -134,7 +135,7 @@ def test_latest_keeps_newest_push_per_repository(registry: FakeRegistry) -> None
     registry.set_pushed_at("app", new, NOW - timedelta(days=1))
     result = run(ReportSettings(latest=True))
     assert [r.image.digest for r in result.images] == [new]
-    assert result.exit_code == 0
+    assert exit_code(result, DEFAULT_VIEW) == 0
     assert {r.image.digest for r in run(ReportSettings()).images} == {old, new}
 
 
@@ -210,7 +211,7 @@ def test_unknown_repository_tag_or_digest_is_an_error_entry(registry: FakeRegist
     assert result.images[2].error.code == "RepositoryNotFoundException"
     assert result.images[2].image.repository == "ghost"
     assert result.images[3].image.digest == "sha256:" + "0" * 64
-    assert result.exit_code == 3  # an error outranks everything
+    assert exit_code(result, DEFAULT_VIEW) == 3  # an error outranks everything
 
 
 def test_tag_and_digest_that_disagree_give_a_notice(registry: FakeRegistry) -> None:
@@ -239,7 +240,7 @@ def test_no_scan_failed_and_pending_states(registry: FakeRegistry) -> None:
         unsupported: ImageStatus.SCAN_FAILED,
         running: ImageStatus.PENDING,
     }
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 def test_summary_from_describe_images_is_used_when_present() -> None:
@@ -298,7 +299,7 @@ def test_repository_listing_errors_are_values(registry: FakeRegistry) -> None:
     )
     assert result.repository_errors == (("bad", Problem("AccessDeniedException", "no")),)
     assert [r.status for r in result.images] == [ImageStatus.OK]
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 def test_failing_to_list_repositories_is_fatal() -> None:
@@ -482,7 +483,7 @@ def test_wait_until_the_scan_completes(registry: FakeRegistry) -> None:
     assert reports[digest].status is ImageStatus.BREACH
     assert [f.id for f in reports[digest].findings] == ["CVE-7"]
     assert reports[done].status is ImageStatus.OK
-    assert result.exit_code == 1
+    assert exit_code(result, DEFAULT_VIEW) == 1
 
 
 def test_the_pause_between_polls_grows_with_the_scans_awaited() -> None:
@@ -500,7 +501,7 @@ def test_wait_gives_up_at_the_timeout(registry: FakeRegistry) -> None:
     assert sum(fake.sleeps) == 100
     (report,) = result.images
     assert report.status is ImageStatus.PENDING and report.state.status == "PENDING"
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 def test_without_wait_pending_is_reported_at_once(registry: FakeRegistry) -> None:

@@ -19,6 +19,7 @@ from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.core.imageref import ImageRef, parse_image_ref
 from ecrscan.core.model import Image, ImageStatus, Repository, ScanState, ScanType
 from ecrscan.core.problem import Problem
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import Event
 
@@ -103,7 +104,7 @@ def test_a_transport_error_on_one_image_is_an_error_entry(
     (failed,) = [r for r in result.images if r.status is ImageStatus.ERROR]
     assert failed.error is not None and failed.error == error.problem
     assert "amazonaws.com" in failed.error.message
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 def test_a_transport_error_listing_one_repository_is_a_repository_error() -> None:
@@ -112,7 +113,7 @@ def test_a_transport_error_listing_one_repository_is_a_repository_error() -> Non
     ((name, problem),) = result.repository_errors
     assert (name, problem.code) == ("bb", "ReadTimeoutError")
     assert [(r.image.repository, r.status) for r in result.images] == [("aa", ImageStatus.OK)]
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 def test_missing_credentials_still_stop_the_run() -> None:

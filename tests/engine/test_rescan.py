@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.aws.throttle import Deadline
+from ecrscan.core.durations import Duration
 from ecrscan.core.model import Decision, Outcome, RescanResult, ScanType
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
@@ -35,6 +36,7 @@ from tests.registry import FakeRegistry
 
 NOW = datetime.now(UTC)  # moto's per-image quota compares today's calendar date
 WEEK = relativedelta(days=7)
+WEEKLY = Duration(WEEK, "7d")
 DENIED = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:{op}"
 
 
@@ -166,7 +168,7 @@ def outcomes(result: RescanResult, seeded: Seeded) -> dict[str, tuple[str, Outco
 
 
 def run(seeded: Seeded, gateway: EcrGateway | None = None, **settings: Any) -> RescanResult:
-    settings.setdefault("expiry", WEEK)
+    settings.setdefault("expiry", WEEKLY)
     settings.setdefault("concurrency", 4)
     return rescan(gateway or seeded.gateway(), NOW, RescanSettings(**settings))
 
@@ -564,7 +566,7 @@ def test_named_repositories_report_a_missing_one(seeded: Seeded) -> None:
     result = rescan(
         seeded.gateway(),
         NOW,
-        RescanSettings(expiry=WEEK, repositories=("alpha", "missing"), dry_run=True),
+        RescanSettings(expiry=WEEKLY, repositories=("alpha", "missing"), dry_run=True),
         progress=lambda e, n: events.append((e, n)),
     )
     alpha, missing = result.repositories
@@ -576,7 +578,7 @@ def test_named_repositories_report_a_missing_one(seeded: Seeded) -> None:
 
 def test_now_must_be_aware(seeded: Seeded) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        rescan(seeded.gateway(), datetime.now(), RescanSettings(expiry=WEEK))
+        rescan(seeded.gateway(), datetime.now(), RescanSettings(expiry=WEEKLY))
 
 
 # -- progress and determinism --------------------------------------------------------
@@ -587,7 +589,7 @@ def test_progress_events_are_consistent_and_from_the_calling_thread(seeded: Seed
     result = rescan(
         seeded.gateway(),
         NOW,
-        RescanSettings(expiry=WEEK, concurrency=8),
+        RescanSettings(expiry=WEEKLY, concurrency=8),
         progress=lambda e, n: events.append((e, n, threading.get_ident())),
     )
     assert {t for _, _, t in events} == {threading.get_ident()}

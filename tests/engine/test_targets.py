@@ -17,6 +17,7 @@ from ecrscan.aws.connections import Connections
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.targets import Target
+from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.runner import Event
 from ecrscan.engine.targets import _Cumulative
 from tests.fakes import assumed_session, fresh_session
@@ -422,6 +423,24 @@ def test_notices_are_labelled_per_target_and_common_ones_given_once(world, tmp_p
     ]
 
 
+def test_a_notice_of_the_run_is_given_once_also_when_a_target_failed(world, tmp_path) -> None:
+    """An expired ignore rule is the run's notice, not each target's: given once and
+    unlabelled whatever the targets did (it used to be matched by its text across
+    targets, which failed when one target was not reached)."""
+    ignore = tmp_path / "ignore.toml"
+    ignore.write_text('[[ignore]]\nid = "CVE-1"\nreason = "old"\nuntil = 2020-01-01\n')
+    sessions = Sessions()
+    sessions.refuse(
+        "ecr", "DescribeRepositories", "UnrecognizedClientException", TOKEN, when=in_region(WEST)
+    )
+    args = ["report", "--region", EAST, "--region", WEST, "--ignore-file", str(ignore)]
+    result = invoke([*args, "--format", "json"], sessions)
+    expired = [n for n in json.loads(result.stdout)["notices"] if "has expired" in n]
+    assert expired == [
+        f"ignore rule {ignore}, entry 1 (CVE-1 until 2020-01-01) has expired and was not applied"
+    ]
+
+
 def test_wait_has_one_deadline_for_all_targets(world) -> None:
     """Scans pending in both regions: --wait polls until one deadline, not one each."""
     from ecrscan.engine.plan import Plan
@@ -446,7 +465,7 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
         (WEST, "pending"),
     ]
     assert sum(fake.sleeps) == 60  # the first region used the whole budget
-    assert result.exit_code == 3
+    assert exit_code(result, DEFAULT_VIEW) == 3
 
 
 # -- options -------------------------------------------------------------------------------

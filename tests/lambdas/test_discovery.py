@@ -15,7 +15,7 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from ecrscan.aws.connections import Connections
-from ecrscan.core.durations import parse_duration
+from ecrscan.core.durations import Duration
 from ecrscan.core.jobs import IMAGES_PER_JOB, JobError, image_jobs, job_body, parse_job
 from ecrscan.core.model import Repository
 from ecrscan.core.policy import RepositoryFilter
@@ -261,7 +261,7 @@ def test_the_cli_and_the_repositories_function_scope_in_use_images_alike(
 
     plan = Plan(role_arns=(ROLE1,), in_use=InUseMode.ECS, session_name="ecrscan-test")
     settings = RescanSettings(
-        expiry=parse_duration("7d"), dry_run=True, filter=RepositoryFilter.compile(FILTER)
+        expiry=Duration.parse("7d"), dry_run=True, filter=RepositoryFilter.compile(FILTER)
     )
     cli = Audit(Connections.of(fresh_session(REGION)), plan, datetime.now(UTC)).rescan(settings)
     cli_images: dict[tuple[str, str], list[str]] = {}

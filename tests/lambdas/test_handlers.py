@@ -239,9 +239,10 @@ def test_repositories_handler_retries_transient_entry_failures(registry, sqs, se
 def test_repositories_handler_configuration_errors(session, monkeypatch, env, event, message):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    with pytest.raises(runtime.ConfigurationError, match=message):
+    with pytest.raises(runtime.ConfigurationError, match=message) as refused:
         repositories.handler(event, FakeContext())
     assert session.built == []  # refused before any AWS client was made
+    assert "--" not in str(refused.value)  # the function's settings, not the CLI's options
 
 
 # -- images function -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ecrscan.core.model import (
     ReportResult,
 )
 from ecrscan.core.severity import Severity
+from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.core.words import plural
 from ecrscan.render.common import (
     count,
@@ -60,15 +61,15 @@ SHORT_HEADER = dict(
 )
 
 
-def report_table(result: ReportResult) -> RenderableType:
+def report_table(result: ReportResult, view: View = DEFAULT_VIEW) -> RenderableType:
     """One row per image, with a short verdict; what the verdicts mean in full (which
     levels breach, why an image was not assessed) on lines below the table, so the
     table stays readable at 80 columns; with ``--details`` the findings of each
     breaching image."""
-    parts: list[RenderableType] = [_Images(result)]
+    parts: list[RenderableType] = [_Images(result, view)]
     if result.details:
         for report in result.breached:
-            parts.append(findings_table(result, report))
+            parts.append(findings_table(view, report))
     parts += coverage_tables(result, report_totals(result), REPORT_COLUMNS)
     return Group(*parts)
 
@@ -76,18 +77,18 @@ def report_table(result: ReportResult) -> RenderableType:
 class _Images:
     """The images table, laid out for the width it is printed at."""
 
-    def __init__(self, result: ReportResult) -> None:
-        self.result = result
+    def __init__(self, result: ReportResult, view: View) -> None:
+        self.result, self.view = result, view
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield fitting(
             console,
             options,
-            images_table(self.result, wide=True),
-            images_table(self.result, wide=False),
-            images_table(self.result, wide=False, fold=True),
+            images_table(self.result, self.view, wide=True),
+            images_table(self.result, self.view, wide=False),
+            images_table(self.result, self.view, wide=False, fold=True),
         )
-        yield from verdict_notes(self.result)
+        yield from verdict_notes(self.result, self.view)
 
 
 def fitting(console: Console, options: ConsoleOptions, *tables: Table) -> Table:
@@ -100,14 +101,14 @@ def fitting(console: Console, options: ConsoleOptions, *tables: Table) -> Table:
     return tables[-1]
 
 
-def images_table(result: ReportResult, wide: bool = True, fold: bool = False) -> Table:
+def images_table(result: ReportResult, view: View, wide: bool = True, fold: bool = False) -> Table:
     """The images, one row each; ``wide``: the digest column and full severity headers;
     ``fold``: names may wrap (only where nothing else fits)."""
     columns = severity_columns(result)
     table = Table(
-        title=f"ecrscan {result.command}: {headline(result)}{scope_title(result.coverage)}",
+        title=f"ecrscan {view.command}: {headline(result, view)}{scope_title(result.coverage)}",
         title_justify="left",
-        caption=_report_caption(result),
+        caption=_report_caption(result, view),
         caption_justify="left",
         show_footer=True,
     )
@@ -124,7 +125,7 @@ def images_table(result: ReportResult, wide: bool = True, fold: bool = False) ->
         header = severity.value if wide else SHORT_HEADER[severity]
         table.add_column(header, justify="right", no_wrap=True, footer=str(totals[severity.value]))
     table.add_column("verdict", no_wrap=True)
-    for report in listed_images(result):
+    for report in listed_images(result, view):
         table.add_row(
             *([report.account or report.image.registry_id, report.region] if multi else []),
             _image_cell(report),
@@ -146,11 +147,11 @@ def images_table(result: ReportResult, wide: bool = True, fold: bool = False) ->
     return table
 
 
-def verdict_notes(result: ReportResult) -> list[Text]:
+def verdict_notes(result: ReportResult, view: View) -> list[Text]:
     """One line per listed image whose verdict says more than "ok", and per repository
     that could not be read: below the table, never wrapped into a column."""
     notes = []
-    for report in listed_images(result):
+    for report in listed_images(result, view):
         ignored = ignored_count(report)
         if report.status is ImageStatus.OK and not ignored:
             continue
@@ -171,27 +172,27 @@ def _short_verdict(report: ImageReport) -> str:
     return report.status.value.replace("_", " ")
 
 
-def _report_caption(result: ReportResult) -> str:
+def _report_caption(result: ReportResult, view: View) -> str:
     caption = f"{_totals_text(result)}\nthresholds: {thresholds_text(result)}"
-    unlisted = unlisted_count(result)
+    unlisted = unlisted_count(result, view)
     if unlisted:
         caption += f"\n{unlisted} more within thresholds, not listed (--only-breaches)"
     return caption
 
 
-def findings_table(result: ReportResult, report: ImageReport) -> RenderableType:
+def findings_table(view: View, report: ImageReport) -> RenderableType:
     title = f"{image_name(report)}: {verdict_text(report)}"
     if report.findings is None:
         return Text(f"{title}\n  findings were not read", style="dim")
-    return _Findings(result, report, title)
+    return _Findings(view, report, title)
 
 
 class _Findings:
     """The findings of one image, laid out for the width it is printed at: ids are
     never cut; titles are shown only where there is room."""
 
-    def __init__(self, result: ReportResult, report: ImageReport, title: str) -> None:
-        self.result, self.report, self.title = result, report, title
+    def __init__(self, view: View, report: ImageReport, title: str) -> None:
+        self.view, self.report, self.title = view, report, title
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.max_width >= WIDE
@@ -203,7 +204,7 @@ class _Findings:
         if wide:
             table.add_column("score", justify="right")
         table.add_column("title / ignored" if wide else "ignored", overflow="fold")
-        for finding in listed_findings(self.result, self.report):
+        for finding in listed_findings(self.view, self.report):
             ignored = finding.ignored is not None
             severity = finding.severity.value if wide else SHORT_HEADER[finding.severity]
             note = f"ignored: {finding.ignored}" if ignored else (finding.title if wide else "")

@@ -14,6 +14,7 @@ from ecrscan.core.model import (
     RescanResult,
 )
 from ecrscan.core.summary import SUMMARY_COLUMNS, summarize, summary_row
+from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.core.words import plural
 from ecrscan.render.common import (
     NOTHING_TO_RESCAN,
@@ -55,11 +56,11 @@ _HEADERS = {
 ALWAYS = ("images", "due", "started", "already_scanned", "in_progress", "skipped", "failed")
 
 
-def rescan_table(result: RescanResult) -> RenderableType:
+def rescan_table(result: RescanResult, view: View = DEFAULT_VIEW) -> RenderableType:
     """The summary per repository (with account and region columns when the run had
     several targets), the errors below it, with ``--dry-run`` the plan (every due image
     and why), then what was not audited, if anything."""
-    parts: list[RenderableType] = [_Summary(result), *_repository_errors(result)]
+    parts: list[RenderableType] = [_Summary(result, view), *_repository_errors(result)]
     if result.dry_run:
         plan = plan_table(result)
         if plan is not None:
@@ -118,21 +119,22 @@ class _Summary:
     its own column where there is room, otherwise the main ones in columns and the rest
     in words."""
 
-    def __init__(self, result: RescanResult) -> None:
-        self.result = result
+    def __init__(self, result: RescanResult, view: View) -> None:
+        self.result, self.view = result, view
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         wide = options.max_width >= WIDE
-        yield summary_table(self.result) if wide else compact_summary(self.result)
+        result, view = self.result, self.view
+        yield summary_table(result, view) if wide else compact_summary(result, view)
 
 
 NARROW_COLUMNS = ("images", "due", "started")
 
 
-def compact_summary(result: RescanResult) -> Table:
+def compact_summary(result: RescanResult, view: View) -> Table:
     """The main counters in columns (images, due, started or planned), the others that
     are not zero in words, so the table fits 80 columns."""
-    table = _summary_frame(result)
+    table = _summary_frame(result, view)
     main = ["planned" if c == "started" and result.dry_run else c for c in NARROW_COLUMNS]
     total = summarize(result)["TOTAL"]
     multi = multi_target(result.coverage)
@@ -157,20 +159,20 @@ def _also(row: dict[str, int], shown: list[str]) -> str:
     )
 
 
-def _summary_frame(result: RescanResult) -> Table:
+def _summary_frame(result: RescanResult, view: View) -> Table:
     mode = "dry run" if result.dry_run else "rescan"
     return Table(
         title=f"ecrscan {mode}: expiry {result.expiry} ({describe_duration(result.expiry)}), "
         f"scan type {result.scan_type.value}" + scope_title(result.coverage),
         title_justify="left",
-        caption=_rescan_caption(result),
+        caption=_rescan_caption(result, view),
         caption_justify="left",
         show_footer=True,
     )
 
 
-def summary_table(result: RescanResult) -> Table:
-    table = _summary_frame(result)
+def summary_table(result: RescanResult, view: View) -> Table:
+    table = _summary_frame(result, view)
     summary = summarize(result)
     total = summary["TOTAL"]
     columns = [c for c in SUMMARY_COLUMNS if c in ALWAYS or total[c]]
@@ -200,10 +202,10 @@ def summary_table(result: RescanResult) -> Table:
     return table
 
 
-def _rescan_caption(result: RescanResult) -> str | None:
+def _rescan_caption(result: RescanResult, view: View) -> str | None:
     """Why the table is not the whole story: an interruption or an empty scope."""
     if result.interrupted:
         return interrupted_text(result.interrupted)
     if result.nothing_checked:
-        return empty_text(NOTHING_TO_RESCAN, result.allow_empty)
+        return empty_text(NOTHING_TO_RESCAN, view.allow_empty)
     return None
