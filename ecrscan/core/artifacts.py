@@ -171,7 +171,8 @@ def parse_index(text: str | bytes) -> tuple[IndexEntry, ...]:
 def _entry(item: Any) -> IndexEntry | None:
     if not isinstance(item, dict) or not isinstance(item.get("digest"), str):
         return None
-    annotations = item.get("annotations") if isinstance(item.get("annotations"), dict) else {}
+    raw = item.get("annotations")
+    annotations: dict[str, Any] = raw if isinstance(raw, dict) else {}
     platform = platform_text(item.get("platform"))
     media = _media(item.get("mediaType"))
     if annotations.get(REFERENCE_TYPE) == ATTESTATION_MANIFEST:
