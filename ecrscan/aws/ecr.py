@@ -33,6 +33,7 @@ from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.aws.gateway import Gateway
 from ecrscan.aws.inspector2 import InspectorGateway
 from ecrscan.aws.throttle import Throttle
+from ecrscan.core.artifacts import INDEX_TYPES, IndexEntry, NotAnIndex, parse_index
 from ecrscan.core.errors import IMAGE_NOT_FOUND, AccountQuotaExceeded
 from ecrscan.core.findings import findings_from_page
 from ecrscan.core.imageref import ImageRef
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
-DESCRIBE_IDS_BATCH = 100  # DescribeImages takes at most 100 imageIds a call
+DESCRIBE_IDS_BATCH = 100  # DescribeImages and BatchGetImage take at most 100 imageIds a call
 # StartImageScan retries throttling only at first: a server error may come after AWS
 # carried the call out (see EcrGateway.start_scan).
 THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
@@ -347,3 +348,39 @@ class EcrGateway(Gateway):
             )
         owner = registry_id or self.registry_id or ""
         return image_record(details[0], Repository(name=repository, registry_id=owner))
+
+    def index_entries(
+        self, repository: Repository, indexes: Sequence[Image]
+    ) -> dict[str, tuple[IndexEntry, ...] | Problem]:
+        """The entries of each image index (by digest): BatchGetImage, 100 ids a call,
+        asking for the index media types.  An index that could not be read (a failure
+        of BatchGetImage, a manifest that is not an index) maps to its :class:`Problem`;
+        errors of the whole call (access denied ...) raise :class:`AwsError`."""
+        params: dict[str, Any] = {
+            "repositoryName": repository.name,
+            "acceptedMediaTypes": sorted(INDEX_TYPES),
+            **self._registry(repository.registry_id),
+        }
+        digests = list(dict.fromkeys(image.digest for image in indexes))
+        read: dict[str, tuple[IndexEntry, ...] | Problem] = {}
+        for start in range(0, len(digests), DESCRIBE_IDS_BATCH):
+            chunk = digests[start : start + DESCRIBE_IDS_BATCH]
+            ids = [{"imageDigest": digest} for digest in chunk]
+            page = self._call(self._read, "batch_get_image", **params, imageIds=ids)
+            for item in page.get("images") or ():
+                digest = (item.get("imageId") or {}).get("imageDigest", "")
+                read[digest] = _entries(item.get("imageManifest") or "")
+            for failure in page.get("failures") or ():
+                digest = (failure.get("imageId") or {}).get("imageDigest", "")
+                code = failure.get("failureCode") or "BatchGetImageFailure"
+                read.setdefault(digest, Problem(code, failure.get("failureReason") or code))
+        for digest in digests:
+            read.setdefault(digest, Problem("NotReturned", "BatchGetImage did not return it"))
+        return read
+
+
+def _entries(manifest: str) -> tuple[IndexEntry, ...] | Problem:
+    try:
+        return parse_index(manifest)
+    except NotAnIndex as exc:
+        return Problem("NotAnIndex", str(exc))

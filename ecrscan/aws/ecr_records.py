@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from ecrscan.core.artifacts import classify
 from ecrscan.core.model import Image, Repository, ScanState
 
 
@@ -72,16 +73,23 @@ def repository_record(item: dict[str, Any]) -> Repository:
 
 
 def image_record(item: dict[str, Any], repository: Repository) -> Image:
+    tags = tuple(item.get("imageTags") or ())
     return Image(
         repository=item.get("repositoryName", repository.name),
         registry_id=item.get("registryId", repository.registry_id),
         digest=item["imageDigest"],
-        tags=tuple(item.get("imageTags") or ()),
+        tags=tags,
         pushed_at=_utc(item.get("imagePushedAt")),
         size_bytes=item.get("imageSizeInBytes"),
         image_status=item.get("imageStatus"),
         last_pulled_at=_utc(item.get("lastRecordedPullTime")),
         summary=summary_from_image_detail(item),
+        kind=classify(
+            item.get("imageManifestMediaType"),
+            item.get("artifactMediaType"),
+            item.get("subjectManifestDigest"),
+            tags,
+        ),
     )
 
 

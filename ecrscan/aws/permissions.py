@@ -23,6 +23,7 @@ OPERATIONS: Mapping[tuple[str, str], str] = {
     ("ecr", "describe_repositories"): "ecr:DescribeRepositories",
     ("ecr", "describe_images"): "ecr:DescribeImages",
     ("ecr", "describe_image_scan_findings"): "ecr:DescribeImageScanFindings",
+    ("ecr", "batch_get_image"): "ecr:BatchGetImage",  # image indexes: their platform images
     ("ecr", "get_registry_scanning_configuration"): "ecr:GetRegistryScanningConfiguration",
     ("ecr", "start_image_scan"): "ecr:StartImageScan",
     # Amazon Inspector: an enhanced registry's states in bulk
@@ -56,7 +57,7 @@ OPERATIONS: Mapping[tuple[str, str], str] = {
 # Allowed whatever a policy says: never in a statement.
 NO_PERMISSION_NEEDED = frozenset({"sts:GetCallerIdentity"})
 
-_READ_IMAGES = ("ecr:DescribeImages", "ecr:DescribeImageScanFindings")
+_READ_IMAGES = ("ecr:DescribeImages", "ecr:DescribeImageScanFindings", "ecr:BatchGetImage")
 _BULK = (
     "ecr:GetRegistryScanningConfiguration",
     "inspector2:ListCoverage",

@@ -123,7 +123,8 @@ def report(
     is listed.  A failing account or region does not stop the others (exit 3).
 
     IAM: ecr:DescribeRepositories and ecr:DescribeImages (whole registry) or
-    ecr:DescribeImages (--image), ecr:DescribeImageScanFindings; a whole ENHANCED
+    ecr:DescribeImages (--image), ecr:DescribeImageScanFindings, ecr:BatchGetImage
+    (image indexes: their platform images); a whole ENHANCED
     registry is read in bulk with ecr:GetRegistryScanningConfiguration,
     inspector2:ListCoverage and inspector2:ListFindingAggregations; sns:Publish with
     --publish; --only-changed: dynamodb:BatchGetItem, dynamodb:GetItem, dynamodb:PutItem

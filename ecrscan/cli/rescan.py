@@ -79,6 +79,7 @@ def rescan_cmd(
     is listed.  A failing account or region does not stop the others (exit 3).
 
     IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
+    ecr:BatchGetImage (image indexes: their platform images),
     ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
     an ENHANCED registry is read in bulk with inspector2:ListCoverage and
     inspector2:ListFindingAggregations; --in-use: read-only ECS calls (see --in-use);

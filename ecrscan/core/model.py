@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ecrscan.core.artifacts import Kind
 from ecrscan.core.coverage import Coverage, RepoScope
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Breach, Severity
@@ -89,12 +90,26 @@ class Image:
     last_pulled_at: datetime | None = None
     # The summary from DescribeImages, when AWS filled it; otherwise None.
     summary: ScanState | None = None
+    kind: Kind = Kind.IMAGE  # what the manifest is (core.artifacts.classify)
+    # A platform image reached through an image index: its platform (linux/arm64), the
+    # index's digest and the index's tags (the tags a user knows the image by).
+    platform: str = ""
+    index_digest: str = ""
+    index_tags: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
-        """``repo:tag`` (its first tag), ``repo@sha256:0123456789ab`` when untagged."""
+        """``repo:tag`` (its first tag), ``repo@sha256:0123456789ab`` when untagged; a
+        platform image of an index: ``repo:tag (linux/arm64)``, by the index's tag."""
+        if self.platform:
+            tags = self.tags or self.index_tags
+            name = f"{self.repository}:{tags[0]}" if tags else self._by_digest()
+            return f"{name} ({self.platform})"
         if self.tags:
             return f"{self.repository}:{self.tags[0]}"
+        return self._by_digest()
+
+    def _by_digest(self) -> str:
         return f"{self.repository}@{self.digest[:19]}" if self.digest else self.repository
 
 
