@@ -84,9 +84,9 @@ def scan_cmd(
       ecrscan scan "$REPO:$GIT_SHA" --fail-on HIGH --format sarif --output ecrscan.sarif
 
     IAM: ecr:DescribeImages, ecr:DescribeImageScanFindings, ecr:StartImageScan,
-    ecr:BatchGetImage (image indexes), ecr:GetRegistryScanningConfiguration; sns:Publish with --publish; --only-changed:
-    dynamodb:BatchGetItem, dynamodb:GetItem, dynamodb:PutItem and dynamodb:DeleteItem on
-    the state table.
+    ecr:BatchGetImage (image indexes), ecr:GetRegistryScanningConfiguration;
+    sns:Publish with --publish; --only-changed: dynamodb:BatchGetItem, dynamodb:GetItem,
+    dynamodb:PutItem and dynamodb:DeleteItem on the state table.
     """
     if len(app.regions) > 1:
         raise click.UsageError(
