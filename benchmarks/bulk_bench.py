@@ -4,7 +4,7 @@ DescribeImageScanFindings per image.
 Seeds an in-process moto registry with enhanced scanning (default 40 repositories x 50
 images = 2,000) whose images have explicitly set enhanced scan states, answers Inspector's
 ListCoverage and ListFindingAggregations from the same images with the test suite's fake
-(``tests.inspector_fake``: every request and response checked against botocore's
+(``tests.support.inspector_fake``: every request and response checked against botocore's
 inspector2 model), adds a fixed latency to every AWS request, and runs the report engine
 through ``EcrGateway`` on a ``boto3.Session`` twice:
 
@@ -91,7 +91,7 @@ class Latency:
 def seed(repos: int, images: int, now: datetime) -> int:
     import boto3
 
-    from tests.registry import FakeRegistry
+    from tests.support.registry import FakeRegistry
 
     registry = FakeRegistry(boto3.client("ecr", region_name=REGION), REGION)
     registry.set_scan_type("ENHANCED")
@@ -165,7 +165,7 @@ def main() -> int:
 
     from moto import mock_aws
 
-    from tests.inspector_fake import FakeInspector
+    from tests.support.inspector_fake import FakeInspector
 
     now = datetime.now(UTC)
     with mock_aws(), FakeInspector().installed():

@@ -115,7 +115,7 @@ def seed(accounts: int, repos: int, images: int) -> list[str]:
 def seed_registry(account: str, region: str, repos: int, images: int) -> None:
     import boto3
 
-    from tests.registry import manifest
+    from tests.support.registry import manifest
 
     session = boto3.Session(region_name=region)
     if account != CALLER:

@@ -95,7 +95,7 @@ class BenchRegistry:
     def __init__(self, repos: int, images: int) -> None:
         import boto3
 
-        from tests.registry import FakeRegistry
+        from tests.support.registry import FakeRegistry
 
         self.fake = FakeRegistry(boto3.client("ecr", region_name=REGION), REGION)
         self.repo_names = [f"bench-{r:03d}" for r in range(repos)]

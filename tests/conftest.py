@@ -7,10 +7,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.inspector_fake import FakeInspector
-from tests.registry import FakeRegistry
-
-REGION = "us-east-1"
+from tests.support.env import REGION
+from tests.support.inspector_fake import FakeInspector
+from tests.support.registry import FakeRegistry
 
 
 @pytest.fixture(autouse=True)
@@ -110,21 +109,6 @@ def server_registry(server_env: dict[str, str], moto_server: str) -> FakeRegistr
         aws_secret_access_key="testing",
     )
     return FakeRegistry(client, REGION)
-
-
-def ecrscan_command() -> str:
-    """The installed console script next to this interpreter (not a module run)."""
-    import shutil
-    import sys
-    from pathlib import Path
-
-    candidate = Path(sys.executable).parent / "ecrscan"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("ecrscan")
-    if not found:
-        raise RuntimeError("the ecrscan command is not installed: pip install -e '.[test]'")
-    return found
 
 
 def _free_port() -> int:

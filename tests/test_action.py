@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from ecrscan.cli.scan import scan_cmd
-from tests.conftest import REGION, ecrscan_command
-from tests.registry import FakeRegistry
+from tests.support.env import REGION, ecrscan_command
+from tests.support.registry import FakeRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

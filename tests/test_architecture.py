@@ -259,3 +259,19 @@ def test_the_seam_checks_can_fail(tmp_path: Path) -> None:
     assert list(any_handles(probe)) == ["run(gateway: Any)"]
     assert list(probes(probe)) == ["line 4: hasattr(gateway, 'inspector')"]
     assert list(session_builders(probe)) == ["line 5: boto3.Session("]
+
+
+TESTS = PACKAGE.parent / "tests"
+
+
+def test_tests_share_helpers_through_tests_support_only() -> None:
+    """A test module imports shared helpers from ``tests.support``, never from another
+    test module or from ``conftest.py`` (pytest loads those itself)."""
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        name = ".".join(path.relative_to(TESTS.parent).with_suffix("").parts)
+        for imported in imports(path, name):
+            last = imported.rsplit(".", 1)[-1]
+            if imported.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
+                offenders.append(f"{path.relative_to(TESTS.parent)} imports {imported}")
+    assert not offenders, offenders

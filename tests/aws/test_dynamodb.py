@@ -14,8 +14,8 @@ from dateutil.relativedelta import relativedelta
 from ecrscan.aws.dynamodb import MALFORMED, TTL_ATTRIBUTE, StateStore, item_of
 from ecrscan.aws.errors import AwsError, ErrorKind, classify
 from ecrscan.core.notify import Fingerprint, Record, claimed, state_key
-from tests.fakes import FakeTime, fake_throttle
-from tests.state_table import REGION, TABLE, create_state_table, items
+from tests.support.fakes import FakeTime, fake_throttle
+from tests.support.state_table import REGION, TABLE, create_state_table, items
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 MONTH = relativedelta(months=1)

@@ -31,7 +31,8 @@ from ecrscan.core.durations import Duration
 from ecrscan.core.model import NEVER_SCANNED, Image, Outcome, Repository, ScanStart, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.engine.rescan import RescanSettings, rescan
-from tests.fakes import (
+from tests.support.ecr_items import ACCOUNT, PUSHED, REPO, digest, image_item
+from tests.support.fakes import (
     FakeTime,
     RecordingSession,
     fake_throttle,
@@ -39,15 +40,8 @@ from tests.fakes import (
     quick_registry,
 )
 
-ACCOUNT = "123456789012"
-REPO = Repository(name="team/api", registry_id=ACCOUNT)
-PUSHED = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 SCANNED = datetime(2026, 2, 20, 8, 30, tzinfo=UTC)
 PER_IMAGE = "The scan quota per image has been exceeded. Wait and try again."
-
-
-def digest(n: int) -> str:
-    return f"sha256:{n:064x}"
 
 
 def image(n: int = 1, repo: Repository = REPO) -> Image:
@@ -146,18 +140,6 @@ def test_describe_repositories_by_name_and_registry_id() -> None:
         )
         assert [r.name for r in gateway.repositories(names=["one"])] == ["one"]
         stub.assert_no_pending_responses()
-
-
-def image_item(n: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "registryId": ACCOUNT,
-        "repositoryName": REPO.name,
-        "imageDigest": digest(n),
-        "imageTags": [f"v{n}"],
-        "imagePushedAt": PUSHED,
-        "imageSizeInBytes": 1000 + n,
-        **extra,
-    }
 
 
 def test_describe_images_every_page_with_max_results(stubbed: Stubbed) -> None:

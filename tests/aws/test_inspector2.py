@@ -10,8 +10,8 @@ import pytest
 
 from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.aws.inspector2 import InspectorGateway, counts_record, covered_record
-from tests.fakes import fresh_session
-from tests.inspector_fake import (
+from tests.support.fakes import fresh_session
+from tests.support.inspector_fake import (
     SEVERITY_MEMBERS,
     FakeInspector,
     ModelViolation,

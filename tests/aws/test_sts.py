@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
 from ecrscan.aws.connections import Connections
@@ -29,7 +28,8 @@ from ecrscan.core.targets import (
 from ecrscan.engine.discovery import discover_in_use
 from ecrscan.engine.fanout import run_per_target
 from ecrscan.engine.plan import Plan
-from tests.registry import FakeRegistry
+from tests.support.registry import FakeRegistry
+from tests.support.sts import fail_calls, host, register
 
 BASE = "123456789012"  # moto's default account
 ACC1 = "111111111111"
@@ -37,22 +37,6 @@ ACC2 = "222222222222"
 ROLE1 = f"arn:aws:iam::{ACC1}:role/ecrscan-audit"
 ROLE2 = f"arn:aws:iam::{ACC2}:role/path/ecrscan-audit"
 SESSION = "ecrscan-0.1.0-20260331T120000Z"
-
-
-def fail_calls(session, event: str, when, code: str, message: str, status: int = 403):
-    """Make calls matching ``when(params)`` fail with an AWS error, before they leave
-    botocore (the other calls still reach moto)."""
-
-    def handler(model, params, **kwargs):
-        if when(params):
-            body = {
-                "Error": {"Code": code, "Message": message},
-                "ResponseMetadata": {"HTTPStatusCode": status},
-            }
-            return AWSResponse(params["url"], status, {}, None), body
-        return None
-
-    session.events.register(event, handler)
 
 
 def identity(target: Target) -> dict:
@@ -330,19 +314,6 @@ def test_explicit_endpoint_url_is_used_for_sts(moto_server, server_env):
 
 
 # -- two accounts, ECS and ECR in each (moto) ---------------------------------------
-
-
-def register(session: boto3.Session, family: str, *images: str) -> str:
-    ecs = session.client("ecs", region_name="us-east-1")
-    containers = [
-        {"name": f"c{i}", "image": image, "memory": 128} for i, image in enumerate(images)
-    ]
-    response = ecs.register_task_definition(family=family, containerDefinitions=containers)
-    return response["taskDefinition"]["taskDefinitionArn"]
-
-
-def host(account: str) -> str:
-    return f"{account}.dkr.ecr.us-east-1.amazonaws.com"
 
 
 def test_in_use_discovery_across_two_accounts(mocked):

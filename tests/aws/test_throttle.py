@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from ecrscan.aws.throttle import BudgetSpent, Deadline, Throttle
-from tests.fakes import FakeTime, fake_throttle
+from tests.support.fakes import FakeTime, fake_throttle
 
 
 class Recorder(FakeTime):

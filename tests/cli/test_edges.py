@@ -24,11 +24,11 @@ from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.inspect import ImageInspector, Subject
 from ecrscan.engine.wait import WaitUpdate
 from ecrscan.render.formats import Format, render
-from tests.cli.test_rescan import Sessions, no_aws
-from tests.conftest import REGION
-from tests.fakes import FakeTime, quick_registry
-from tests.registry import FakeRegistry
-from tests.report_samples import NOW, digest, sample_result
+from tests.support.cli_sessions import Sessions, no_aws
+from tests.support.env import REGION
+from tests.support.fakes import FakeTime, quick_registry
+from tests.support.registry import FakeRegistry
+from tests.support.report_samples import NOW, digest, sample_result
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from click.testing import CliRunner, Result
 from ecrscan.aws.throttle import Stop
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
-from tests.cli.test_rescan import Sessions
-from tests.conftest import REGION
-from tests.fakes import quick_registry
-from tests.registry import FakeRegistry
+from tests.support.cli_sessions import Sessions
+from tests.support.env import REGION
+from tests.support.fakes import quick_registry
+from tests.support.registry import FakeRegistry
 
 EVENT = Path(__file__).parent.parent / "data" / "ecr-image-scan-complete.json"  # CRITICAL 10
 

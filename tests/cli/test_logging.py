@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.redact import MASK, RedactingFilter, redact
-from tests.conftest import REGION, ecrscan_command
-from tests.registry import FakeRegistry
+from tests.support.env import REGION, ecrscan_command
+from tests.support.registry import FakeRegistry
 
 TOKEN = "SUPERSECRETsessionTOKEN/with+base64=="
 KEY_ID = "AKIAIOSFODNN7SECRETX"

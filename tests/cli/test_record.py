@@ -14,10 +14,10 @@ from click.testing import CliRunner, Result
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.output import write_atomically
-from tests.cli.test_rescan import Sessions, no_aws
-from tests.conftest import REGION
-from tests.fakes import quick_registry
-from tests.registry import FakeRegistry
+from tests.support.cli_sessions import Sessions, no_aws
+from tests.support.env import REGION
+from tests.support.fakes import quick_registry
+from tests.support.registry import FakeRegistry
 
 
 @pytest.fixture

@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from click.testing import CliRunner
 
-from ecrscan.cli import cli  # import the group first: it registers `report`
 from ecrscan.cli.app import AppContext
 from ecrscan.core.durations import parse_timeout
 from ecrscan.render.formats import Format
-from tests.registry import FakeRegistry
+from tests.support.cli_report import NOW, CountingSessions, image, invoke
+from tests.support.registry import FakeRegistry
 
 REGION = "us-east-1"
-NOW = datetime.now(UTC)
-
-
-class CountingSessions:
-    """A session factory that counts sessions; usage errors must create none."""
-
-    def __init__(self) -> None:
-        self.created = 0
-
-    def __call__(self, **kwargs: Any) -> Any:
-        self.created += 1
-        return boto3.Session(**kwargs)
-
-
-def invoke(
-    args: list[str], env: dict[str, str] | None = None, app: AppContext | None = None
-) -> Any:
-    return CliRunner().invoke(
-        cli, args, env=env or {}, obj=app or AppContext(), catch_exceptions=False
-    )
 
 
 def finding(cve: str, severity: str) -> dict[str, Any]:
@@ -54,29 +32,6 @@ def finding(cve: str, severity: str) -> dict[str, Any]:
             {"key": "package_version", "value": "1.0"},
         ],
     }
-
-
-def image(
-    reg: FakeRegistry,
-    repo: str,
-    tag: str,
-    counts: dict[str, int] | None,
-    findings: list[dict[str, Any]] | None = None,
-    **kw: Any,
-) -> str:
-    with contextlib.suppress(reg.client.exceptions.RepositoryAlreadyExistsException):
-        reg.create_repo(repo)
-    digest = reg.push(repo, tag)
-    if counts is not None:
-        reg.set_scan(
-            repo,
-            digest,
-            completed_at=NOW - timedelta(hours=2),
-            counts=counts,
-            findings=findings,
-            **kw,
-        )
-    return digest
 
 
 # -- exit codes --------------------------------------------------------------------------

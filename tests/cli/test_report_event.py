@@ -17,8 +17,8 @@ from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.lambdas import reporter, runtime
 from ecrscan.render.formats import NEEDS_FINDINGS, Format
-from tests.cli.test_report import CountingSessions
-from tests.core.test_events import (
+from tests.support.cli_report import CountingSessions
+from tests.support.events import (
     ECR_SAMPLE,
     INSPECTOR_SAMPLE,
     SAMPLES,
@@ -26,7 +26,7 @@ from tests.core.test_events import (
     load_event,
     variant,
 )
-from tests.lambdas.test_handlers import FakeContext
+from tests.support.lambda_events import FakeContext
 
 EXIT_FOR_STATUS = {"ok": 0, "breach": 1, "scan_failed": 3}
 THRESHOLD_ENV = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
@@ -452,7 +452,7 @@ def test_installed_command_needs_no_aws_at_all(tmp_path):
     import os
     import subprocess
 
-    from tests.conftest import ecrscan_command
+    from tests.support.env import ecrscan_command
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
     env.update(

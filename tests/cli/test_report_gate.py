@@ -17,8 +17,8 @@ import pytest
 import ecrscan.cli.repos
 from ecrscan.cli import main
 from ecrscan.cli.app import AppContext
-from tests.cli.test_report import CountingSessions, image, invoke
-from tests.registry import FakeRegistry
+from tests.support.cli_report import CountingSessions, image, invoke
+from tests.support.registry import FakeRegistry
 
 NOW = datetime.now(UTC)
 MISSING_TOPIC = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
@@ -217,7 +217,7 @@ def test_main_keeps_the_other_exit_codes(
 def test_a_pending_scan_says_why_it_is_still_pending(interrupted, waited, expected) -> None:
     from ecrscan.cli.gate import incomplete_message
     from ecrscan.core.model import ImageStatus, ReportResult
-    from tests.report_samples import NOW, THRESHOLDS, report
+    from tests.support.report_samples import NOW, THRESHOLDS, report
 
     pending = report("team/api", ("v1",), None, status=ImageStatus.PENDING, reference="team/api:v1")
     result = ReportResult((pending,), THRESHOLDS, NOW, interrupted=interrupted)

@@ -14,11 +14,11 @@ import pytest
 
 from ecrscan.cli.app import AppContext
 from ecrscan.lambdas import reporter, runtime
-from tests.cli.test_report import NOW, CountingSessions, image, invoke
-from tests.core.test_events import ECR_SAMPLE, variant
-from tests.lambdas.test_handlers import FakeContext
-from tests.registry import FakeRegistry
-from tests.state_table import REGION, TABLE, create_state_table, items
+from tests.support.cli_report import NOW, CountingSessions, image, invoke
+from tests.support.events import ECR_SAMPLE, variant
+from tests.support.lambda_events import FakeContext
+from tests.support.registry import FakeRegistry
+from tests.support.state_table import REGION, TABLE, create_state_table, items
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ecr-report"
 ONLY_CHANGED = ["--publish", "--only-changed", "--state-table", TABLE, "--sns-topic-arn", TOPIC]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,48 +16,13 @@ from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.engine.runner import Event
-from tests.conftest import REGION
-from tests.fakes import fresh_session, quick_registry
-from tests.registry import FakeRegistry
+from tests.support.cli_sessions import Forbidden, Sessions, no_aws
+from tests.support.env import REGION
+from tests.support.fakes import quick_registry
+from tests.support.registry import FakeRegistry
 
 NOW = datetime.now(UTC)
 DENIED = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:DescribeImages"
-
-
-class Forbidden(AssertionError):
-    pass
-
-
-def no_aws(**kwargs: Any) -> Any:
-    raise Forbidden("an AWS session was created")
-
-
-class Sessions:
-    """A session factory for AppContext that can refuse chosen calls."""
-
-    def __init__(self) -> None:
-        self.created = 0
-        self.hooks: list[tuple[str, Callable[..., Any]]] = []
-
-    def refuse(self, operation: str, code: str, message: str, repository: str | None = None):
-        def handler(params: dict[str, Any], **_: Any) -> Any:
-            body = json.loads(params.get("body") or b"{}")
-            if repository is not None and body.get("repositoryName") != repository:
-                return None
-            error = {
-                "Error": {"Code": code, "Message": message},
-                "ResponseMetadata": {"HTTPStatusCode": 400},
-            }
-            return SimpleNamespace(status_code=400, headers={}), error
-
-        self.hooks.append((f"before-call.ecr.{operation}", handler))
-
-    def __call__(self, **kwargs: Any) -> Any:
-        self.created += 1
-        session = fresh_session(kwargs.get("region_name"), kwargs.get("profile_name"))
-        for event, handler in self.hooks:
-            session.events.register_first(event, handler)
-        return session
 
 
 def invoke(args: list[str], obj: AppContext | None = None, **kwargs: Any) -> Result:

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.jobs import job_body, parse_job
-from tests.conftest import REGION, ecrscan_command
-from tests.core.test_jobs import FlakySqs, drain
-from tests.registry import FakeRegistry
+from tests.support.env import REGION, ecrscan_command
+from tests.support.registry import FakeRegistry
+from tests.support.sqs import FlakySqs, drain
 
 
 @pytest.fixture

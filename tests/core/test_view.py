@@ -8,7 +8,7 @@ from ecrscan.core.model import QueuedJobs, ReportResult, RepositoryListing, Resc
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.view import DEFAULT_VIEW, View, complete, exit_code
-from tests.report_samples import NOW, THRESHOLDS, ok_result, sample_result
+from tests.support.report_samples import NOW, THRESHOLDS, ok_result, sample_result
 
 ALLOWED = View(allow_empty=True)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ecrscan_command
-from tests.e2e.listener import Listener
+from tests.support.env import ecrscan_command
+from tests.support.listener import Listener
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, Timeouts
-from tests.conftest import ecrscan_command
-from tests.e2e.listener import Listener
+from tests.support.env import ecrscan_command
+from tests.support.listener import Listener
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 

@@ -3,7 +3,7 @@ with task definitions registered in moto ECS: ``rescan --in-use ecs --dry-run`` 
 ``report --in-use ecs``, and one run over two regions and a role's account.
 
 The server runs in this process, so the tests set scan states and pull times through
-moto's backends (``tests.registry``), and check through them that nothing was scanned.
+moto's backends (``tests.support.registry``), and check through them that nothing was scanned.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from types import SimpleNamespace
 import boto3
 import pytest
 
-from tests.conftest import REGION, ecrscan_command
-from tests.inuse_world import ACCOUNT, host, register, set_pulled
-from tests.registry import FakeRegistry
+from tests.support.env import REGION, ecrscan_command
+from tests.support.inuse_world import ACCOUNT, host, register, set_pulled
+from tests.support.registry import FakeRegistry
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import REGION, ecrscan_command
-from tests.registry import FakeRegistry
+from tests.support.env import REGION, ecrscan_command
+from tests.support.registry import FakeRegistry
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from moto.ecr.models import ECRBackend
 
-from tests.conftest import ecrscan_command
-from tests.registry import FakeRegistry
+from tests.support.env import ecrscan_command
+from tests.support.registry import FakeRegistry
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 

@@ -16,9 +16,9 @@ from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
-from tests.fakes import fresh_session, quick_registry
-from tests.inspector_fake import FakeInspector
-from tests.registry import FakeRegistry
+from tests.support.fakes import fresh_session, quick_registry
+from tests.support.inspector_fake import FakeInspector
+from tests.support.registry import FakeRegistry
 
 REGION = "us-east-1"
 NOW = datetime.now(UTC)
@@ -199,7 +199,7 @@ def test_counts_of_an_older_model_are_split_where_they_can_be(
     seed(registry, 1)
     full, _ = report()
     monkeypatch.setattr(
-        "tests.inspector_fake.SEVERITY_MEMBERS", ("all", "critical", "high", "medium")
+        "tests.support.inspector_fake.SEVERITY_MEMBERS", ("all", "critical", "high", "medium")
     )
     older, made = report()
     # v0 (LOW 4), v2 (INFORMATIONAL 3, UNTRIAGED 1), v3 (LOW 1), v6 (unsettled)

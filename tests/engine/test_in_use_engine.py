@@ -29,9 +29,17 @@ from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.engine.targets import Audit
 from ecrscan.render.notices import all_notices
-from tests.fakes import fresh_session
-from tests.inuse_world import ACCOUNT, OTHER, Sessions, body_field, host, register, set_pulled
-from tests.registry import FakeRegistry
+from tests.support.fakes import fresh_session
+from tests.support.inuse_world import (
+    ACCOUNT,
+    OTHER,
+    Sessions,
+    body_field,
+    host,
+    register,
+    set_pulled,
+)
+from tests.support.registry import FakeRegistry
 
 REGION = "us-east-1"
 NOW = datetime.now(UTC).replace(microsecond=0)

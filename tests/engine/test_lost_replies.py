@@ -16,9 +16,9 @@ from ecrscan.core.durations import Duration
 from ecrscan.core.model import Outcome
 from ecrscan.core.summary import summarize
 from ecrscan.engine.rescan import RescanSettings, rescan
-from tests.conftest import REGION
-from tests.fakes import fresh_session, quick_registry
-from tests.registry import FakeRegistry
+from tests.support.env import REGION
+from tests.support.fakes import fresh_session, quick_registry
+from tests.support.registry import FakeRegistry
 
 
 def server_error(operation: str) -> Exception:

@@ -22,11 +22,11 @@ from ecrscan.core.jobs import job_body
 from ecrscan.core.model import Decision, Image, ImageLookup, Outcome, Repository
 from ecrscan.engine.rescan import RescanSettings, rescan
 from ecrscan.lambdas import images, runtime
-from tests.aws.test_ecr import ACCOUNT, REPO, digest, image_item
-from tests.conftest import REGION
-from tests.fakes import RecordingSession
-from tests.lambdas.test_handlers import FakeContext, failures, log_lines, sqs_event
-from tests.registry import FakeRegistry
+from tests.support.ecr_items import ACCOUNT, REPO, digest, image_item
+from tests.support.env import REGION
+from tests.support.fakes import RecordingSession
+from tests.support.lambda_events import FakeContext, failures, log_lines, sqs_event
+from tests.support.registry import FakeRegistry
 
 GONE = "sha256:" + "f" * 64
 NOW = datetime.now(UTC)

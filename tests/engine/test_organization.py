@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.organization import Account, AccountSelector, check_ou_ids, check_role_name
-from tests.fakes import assumed_session, fresh_session
-from tests.inuse_world import ACCOUNT, Sessions, body_field
-from tests.registry import FakeRegistry
+from tests.support.fakes import assumed_session, fresh_session
+from tests.support.inuse_world import ACCOUNT, Sessions, body_field
+from tests.support.registry import FakeRegistry
 
 EAST, WEST = "us-east-1", "eu-west-1"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -197,7 +197,7 @@ def test_pure_parts() -> None:
 
 def test_via_queue_sends_one_job_per_account_region_and_repository(org) -> None:
     from ecrscan.core.jobs import parse_job
-    from tests.core.test_jobs import drain
+    from tests.support.sqs import drain
 
     sqs = fresh_session(EAST).client("sqs")
     url = sqs.create_queue(QueueName="jobs")["QueueUrl"]

@@ -25,7 +25,7 @@ from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import Event
 from ecrscan.engine.wait import POLL_CAP, POLL_FIRST, Pacing, poll_cap
-from tests.registry import FakeRegistry
+from tests.support.registry import FakeRegistry
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -30,9 +30,9 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.summary import summarize
 from ecrscan.engine.rescan import TIME_BUDGET_SPENT, RescanSettings, rescan
 from ecrscan.engine.runner import Event
-from tests.conftest import REGION
-from tests.fakes import FakeTime, fake_throttle, fresh_session, quick_registry
-from tests.registry import FakeRegistry
+from tests.support.env import REGION
+from tests.support.fakes import FakeTime, fake_throttle, fresh_session, quick_registry
+from tests.support.registry import FakeRegistry
 
 NOW = datetime.now(UTC)  # moto's per-image quota compares today's calendar date
 WEEK = relativedelta(days=7)

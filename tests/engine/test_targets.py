@@ -20,8 +20,8 @@ from ecrscan.core.targets import Target
 from ecrscan.core.view import DEFAULT_VIEW, exit_code
 from ecrscan.engine.runner import Event
 from ecrscan.engine.targets import _Cumulative
-from tests.fakes import assumed_session, fresh_session
-from tests.inuse_world import (
+from tests.support.fakes import assumed_session, fresh_session
+from tests.support.inuse_world import (
     ACCOUNT,
     Sessions,
     body_field,
@@ -29,7 +29,7 @@ from tests.inuse_world import (
     in_region,
     register,
 )
-from tests.registry import FakeRegistry
+from tests.support.registry import FakeRegistry
 
 EAST, WEST = "us-east-1", "eu-west-1"
 ACC1, ACC2 = "111111111111", "222222222222"
@@ -447,7 +447,7 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
     from ecrscan.engine.report import ReportSettings
     from ecrscan.engine.targets import Audit
     from ecrscan.engine.wait import Pacing
-    from tests.fakes import FakeTime
+    from tests.support.fakes import FakeTime
 
     east = FakeRegistry(fresh_session(EAST).client("ecr"), EAST)
     west = FakeRegistry(fresh_session(WEST).client("ecr"), WEST)

@@ -24,18 +24,12 @@ from ecrscan.engine.plan import InUseMode, Plan
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
 from ecrscan.lambdas import images, repositories, runtime
-from tests.aws.test_sts import fail_calls, host, register
-from tests.conftest import REGION
-from tests.core.test_jobs import drain
-from tests.fakes import assumed_session, fresh_session
-from tests.lambdas.test_handlers import (
-    CountingSession,
-    FakeContext,
-    failures,
-    log_lines,
-    sqs_event,
-)
-from tests.registry import FakeRegistry
+from tests.support.env import REGION
+from tests.support.fakes import assumed_session, fresh_session
+from tests.support.lambda_events import CountingSession, FakeContext, failures, log_lines, sqs_event
+from tests.support.registry import FakeRegistry
+from tests.support.sqs import drain
+from tests.support.sts import fail_calls, host, register
 
 BASE = "123456789012"  # moto's default account
 ACC1 = "111111111111"  # has a role

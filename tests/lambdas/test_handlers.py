@@ -14,10 +14,11 @@ from botocore.exceptions import ClientError
 from ecrscan.core.events import EventError
 from ecrscan.core.jobs import job_body, parse_job
 from ecrscan.lambdas import images, reporter, repositories, runtime
-from tests.conftest import REGION
-from tests.core.test_events import ECR_SAMPLE, INSPECTOR_SAMPLE, load_event, variant
-from tests.core.test_jobs import FlakySqs, drain
-from tests.fakes import FakeTime
+from tests.support.env import REGION
+from tests.support.events import ECR_SAMPLE, INSPECTOR_SAMPLE, load_event, variant
+from tests.support.fakes import FakeTime
+from tests.support.lambda_events import CountingSession, FakeContext, failures, log_lines, sqs_event
+from tests.support.sqs import FlakySqs, drain
 
 LAMBDA_ENV = (
     "REPOSITORIES_FILTER_REGEXP",
@@ -35,38 +36,6 @@ LAMBDA_ENV = (
     "NOTIFY_STATE_TTL",
 )
 MISSING_DIGEST = "sha256:" + "0" * 64
-
-
-class FakeContext:
-    """What Lambda passes as ``context``; ``remaining_ms`` is returned call by call (the
-    last value repeats)."""
-
-    function_name = "ecrscan-test"
-    aws_request_id = "request-1"
-
-    def __init__(self, *remaining_ms: int) -> None:
-        self._remaining = list(remaining_ms or (900_000,))
-        self.calls = 0
-
-    def get_remaining_time_in_millis(self) -> int:
-        self.calls += 1
-        return self._remaining.pop(0) if len(self._remaining) > 1 else self._remaining[0]
-
-
-class CountingSession:
-    """A real boto3 session that counts the clients built from it."""
-
-    def __init__(self) -> None:
-        self.session = boto3.session.Session()
-        self.built: list[str] = []
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        self.built.append(service)
-        return self.session.client(service, **kwargs)
-
-    @property
-    def region_name(self) -> str | None:
-        return self.session.region_name
 
 
 @pytest.fixture(autouse=True)
@@ -100,32 +69,6 @@ def clock(monkeypatch):
 def sqs(mocked):
     client = boto3.client("sqs", region_name=REGION)
     return client, client.create_queue(QueueName="ecrscan-jobs")["QueueUrl"]
-
-
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": f"handle-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:ecrscan-jobs",
-                "awsRegion": REGION,
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
-
-
-def failures(response: dict[str, Any]) -> list[str]:
-    assert set(response) == {"batchItemFailures"}
-    return [f["itemIdentifier"] for f in response["batchItemFailures"]]
-
-
-def log_lines(capsys) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
 def last_scan(registry, repo: str, digest: str) -> Any:

@@ -18,10 +18,10 @@ from ecrscan.aws.dynamodb import StateStore
 from ecrscan.aws.errors import AwsError, client_error
 from ecrscan.core.notify import Record
 from ecrscan.lambdas import reporter, runtime
-from tests.core.test_events import ECR_SAMPLE, variant
-from tests.core.test_jobs import drain
-from tests.lambdas.test_handlers import CountingSession, FakeContext
-from tests.state_table import REGION, TABLE, create_state_table, items
+from tests.support.events import ECR_SAMPLE, variant
+from tests.support.lambda_events import CountingSession, FakeContext
+from tests.support.sqs import drain
+from tests.support.state_table import REGION, TABLE, create_state_table, items
 
 DAY1 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 NOTIFY_ENV = (

@@ -12,12 +12,12 @@ import pytest
 
 from ecrscan.core.jobs import job_body, parse_job
 from ecrscan.lambdas import images, repositories, runtime
-from tests.conftest import REGION
-from tests.core.test_jobs import drain
-from tests.fakes import assumed_session
-from tests.inuse_world import Sessions, body_field
-from tests.lambdas.test_handlers import FakeContext, sqs_event
-from tests.registry import FakeRegistry
+from tests.support.env import REGION
+from tests.support.fakes import assumed_session
+from tests.support.inuse_world import Sessions, body_field
+from tests.support.lambda_events import FakeContext, sqs_event
+from tests.support.registry import FakeRegistry
+from tests.support.sqs import drain
 
 ROLE = "ecrscan-audit"
 

@@ -33,7 +33,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.lambdas.test_template import FUNCTIONS, ROOT, TEMPLATE, function_property
+from tests.support.template import FUNCTIONS, ROOT, TEMPLATE, function_property
 
 pytestmark = pytest.mark.skipif(
     shutil.which("make") is None, reason="no make here (sam build's makefile builder needs it)"

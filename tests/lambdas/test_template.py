@@ -9,7 +9,6 @@ import inspect
 import itertools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,21 +22,15 @@ from ecrscan.aws.dynamodb import KEY, TTL_ATTRIBUTE
 from ecrscan.core.jobs import parse_job, repository_jobs
 from ecrscan.core.model import Repository
 from ecrscan.lambdas import images, reporter, repositories, runtime
-from tests.conftest import REGION
-from tests.core.test_events import ECR_SAMPLE, load_event, variant
-from tests.core.test_jobs import drain
-from tests.fakes import assumed_session
-from tests.lambdas.test_handlers import FakeContext, sqs_event
-from tests.registry import FakeRegistry
-from tests.state_table import create_state_table
+from tests.support.env import REGION
+from tests.support.events import ECR_SAMPLE, load_event, variant
+from tests.support.fakes import assumed_session
+from tests.support.lambda_events import FakeContext, sqs_event
+from tests.support.registry import FakeRegistry
+from tests.support.sqs import drain
+from tests.support.state_table import create_state_table
+from tests.support.template import FUNCTIONS, TEMPLATE, function_property
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
-FUNCTIONS = {
-    "RepositoriesFunction": "repositories.handler",
-    "ImagesFunction": "images.handler",
-    "ReporterFunction": "reporter.handler",
-}
 # What the reporter does with its state table (NotifyOn=change), and nothing more.
 STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 # Statements the Lambda service uses on the function's behalf (not calls of our code).
@@ -69,13 +62,6 @@ def template() -> dict[str, Any]:
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
-
-
-def function_property(template: dict[str, Any], name: str, key: str) -> Any:
-    props = template["Resources"][name]["Properties"]
-    if key in props:
-        return props[key]
-    return template.get("Globals", {}).get("Function", {}).get(key)
 
 
 def parameters(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:

@@ -16,8 +16,8 @@ from ecrscan.core.control import Deadline
 from ecrscan.core.jobs import job_body
 from ecrscan.core.targets import Target
 from ecrscan.lambdas import images, repositories, runtime
-from tests.inspector_fake import FakeInspector
-from tests.registry import FakeRegistry
+from tests.support.inspector_fake import FakeInspector
+from tests.support.registry import FakeRegistry
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -26,7 +26,7 @@ from ecrscan.core.severity import Severity
 from ecrscan.render.common import image_uri, scan_age
 from ecrscan.render.formats import FORMATTERS, NEEDS_FINDINGS, Format, formats_for, render
 from ecrscan.render.markdown import report_markdown
-from tests.report_samples import (
+from tests.support.report_samples import (
     CRITICAL_OPENSSL,
     IGNORED_HIGH,
     NOW,

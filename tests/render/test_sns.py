@@ -13,7 +13,7 @@ from ecrscan.core.model import Finding, ImageStatus, ScanState
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.render.sns import SNS_MAX_BYTES, SnsMessage, build_messages, subject_line
-from tests.report_samples import (
+from tests.support.report_samples import (
     CRITICAL_OPENSSL,
     HIGH_ZLIB,
     MEDIUM_BASH,
@@ -23,30 +23,7 @@ from tests.report_samples import (
     report,
     sample_result,
 )
-
-
-def body(message: SnsMessage) -> dict[str, str]:
-    return json.loads(message.message)
-
-
-def breaching(n: int, prefix: str = "team/app") -> list:
-    return [report(f"{prefix}-{i:05}", ("v1",), (CRITICAL_OPENSSL, HIGH_ZLIB)) for i in range(n)]
-
-
-def listed(messages: list[SnsMessage], prefix: str = "team/app") -> list[str]:
-    """Repository names listed in the ``default`` texts, in order."""
-    names = []
-    for message in messages:
-        names += re.findall(rf"^- ({re.escape(prefix)}-\d+)[:@]", body(message)["default"], re.M)
-    return names
-
-
-def assert_subject_ok(subject: str) -> None:
-    assert 0 < len(subject) < 100
-    assert "\n" not in subject and "\r" not in subject
-    assert all(32 <= ord(c) < 127 for c in subject)
-    assert subject[0] not in " \t"
-
+from tests.support.sns import assert_subject_ok, body, breaching, listed
 
 # -- when to send ---------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from ecrscan.core.events import image_report, parse_scan_event
 from ecrscan.core.model import ImageStatus
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.render.sns import build_messages, event_messages
-from tests.core.test_events import ECR_SAMPLE, variant
-from tests.render.test_sns import assert_subject_ok, body, breaching, listed
-from tests.report_samples import NOW, REGION, THRESHOLDS, report
+from tests.support.events import ECR_SAMPLE, variant
+from tests.support.report_samples import NOW, REGION, THRESHOLDS, report
+from tests.support.sns import assert_subject_ok, body, breaching, listed
 
 
 def fixed(n: int, prefix: str = "team/ok") -> list:

@@ -73,7 +73,7 @@ class RecordingSession:
 def quick_registry(region: str = "us-east-1") -> Any:
     """A FakeRegistry on a session sharing the model loader (call inside ``mock_aws``);
     conftest's ``registry`` builds a default boto3 session, which reloads every model."""
-    from tests.registry import FakeRegistry
+    from tests.support.registry import FakeRegistry
 
     return FakeRegistry(fresh_session(region).client("ecr"), region)
 

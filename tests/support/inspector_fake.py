@@ -1,7 +1,7 @@
 """A fake Amazon Inspector for ListCoverage and ListFindingAggregations, which moto lacks.
 
 It answers from the same world the per-image path reads: moto's ECR backend, whose
-DescribeImageScanFindings answers ``tests.registry.FakeRegistry.set_scan`` fixes.  So a
+DescribeImageScanFindings answers ``tests.support.registry.FakeRegistry.set_scan`` fixes.  So a
 bulk read and a per-image read of one image can be compared.  Every request body and
 every response is checked with botocore's own validator against the inspector2 model of
 the installed botocore (``validate_request`` / ``validate_response``), and the responses

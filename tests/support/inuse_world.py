@@ -10,8 +10,8 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from tests.fakes import fresh_session
-from tests.registry import FakeRegistry
+from tests.support.fakes import fresh_session
+from tests.support.registry import FakeRegistry
 
 ACCOUNT = "123456789012"  # moto's default account
 OTHER = "210987654321"

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 
 REGION = "us-east-1"
-TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TABLE = "ecrscan-notify-state"
 
 
