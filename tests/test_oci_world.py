@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ecrscan.core.artifacts import Kind, classify, parse_index
-from tests.oci_world import OciWorld, ecr_realism
+from tests.support.oci_world import OciWorld, ecr_realism
 
 REPO = "team/api"
 

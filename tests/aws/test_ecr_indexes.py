@@ -13,7 +13,7 @@ from ecrscan.core.artifacts import Kind
 from ecrscan.core.manifests import indexes_of, resolve
 from ecrscan.core.model import Repository
 from ecrscan.core.problem import Problem
-from tests.oci_world import OciWorld, ecr_realism
+from tests.support.oci_world import OciWorld, ecr_realism
 
 REGION = "us-east-1"
 REPO = "team/api"
