@@ -8,6 +8,7 @@ size of the raw responses.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -148,6 +149,10 @@ class ImageLookup:
 
     images: tuple[Image, ...]
     missing: tuple[Image, ...] = ()
+    # A repository's listing (engine/listing.py): its artifacts, counted by kind and
+    # left out of ``images``, and a notice per image index that could not be read.
+    artifacts: Mapping[Kind, int] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +206,9 @@ class RescanResult:
     scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
     coverage: Coverage | None = None  # targets and in-use discovery (multi-target runs)
     interrupted: str = ""  # the signal that stopped the run early ("" when none did)
+    # The manifests that are not images (signatures, attestations, SBOMs, charts ...),
+    # counted by kind over the run: never scanned, never a failure.
+    artifacts: Mapping[Kind, int] = field(default_factory=dict)
 
     @property
     def incomplete(self) -> bool:
@@ -303,6 +311,9 @@ class ReportResult:
     # --publish: why SNS refused the message (the report itself is whole); None if sent
     publish_error: Problem | None = None
     interrupted: str = ""  # the signal that stopped the run early ("" when none did)
+    # The manifests that are not images, counted by kind (registry reports): out of
+    # scope, never a failure.
+    artifacts: Mapping[Kind, int] = field(default_factory=dict)
 
     @property
     def account(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from ecrscan.core.artifacts import IndexEntry
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.inspector import CoveredImage, ImageCounts
 from ecrscan.core.jobs import SendReport
@@ -27,6 +28,7 @@ from ecrscan.core.model import (
     ScanType,
 )
 from ecrscan.core.notify import Record
+from ecrscan.core.problem import Problem
 from ecrscan.core.targets import Target, TargetFailure, TargetQuery
 
 
@@ -63,6 +65,13 @@ class EcrReads(Protocol):
     def find_images(
         self, repository: Repository, image_ids: Sequence[dict[str, str]]
     ) -> ImageLookup: ...
+
+    def index_entries(
+        self, repository: Repository, indexes: Sequence[Image]
+    ) -> dict[str, tuple[IndexEntry, ...] | Problem]:
+        """The entries of each image index, by digest (BatchGetImage, 100 a call); an
+        index that could not be read maps to its :class:`Problem`."""
+        ...
 
     def scan_state(self, image: Image) -> ScanState: ...
 

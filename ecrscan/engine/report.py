@@ -29,11 +29,13 @@ created, and the progress callback is called, in the calling thread only.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ecrscan.core.artifacts import Kind
 from ecrscan.core.control import DEFAULT_CONCURRENCY, Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.errors import INTERRUPTED
@@ -52,6 +54,7 @@ from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.bulk import read_bulk, registry_scan_type, whole, with_states
 from ecrscan.engine.inspect import ImageInspector, Subject, Waiting
+from ecrscan.engine.listing import list_repository
 from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.registry import (
     ImageDone,
@@ -161,12 +164,13 @@ def build_report(
 
     with bounded_pool(settings.concurrency, stop) as runner:
         scopes: list[RepoScope] = []
+        artifacts: Counter[Kind] = Counter()
         if settings.images:
             done, waiting, more = _scan_references(settings, run, gateways, runner, notify)
             repository_errors: list[tuple[str, Problem]] = []
         else:
             done, waiting, more, repository_errors = _scan_registry(
-                settings, run, gateways, runner, notify, scopes
+                settings, run, gateways, runner, notify, (scopes, artifacts)
             )
         notices.extend(more)
         if waiting:
@@ -182,6 +186,7 @@ def build_report(
         details=settings.read_findings,
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=stop.reason if stop is not None and stop.is_set() else "",
+        artifacts=dict(artifacts),
     )
 
 
@@ -222,10 +227,11 @@ def _scan_registry(
     gateways: _Gateways,
     runner: BoundedRunner[Any],
     notify: ProgressCallback,
-    scopes: list[RepoScope],
+    found: tuple[list[RepoScope], Counter[Kind]],
 ) -> tuple[Done, list[Waiting], list[str], list[tuple[str, Problem]]]:
-    """Every (kept) image of the filtered repositories; ``scopes`` receives what the
-    image scope left out."""
+    """Every (kept) image of the filtered repositories; ``found`` receives what the
+    image scope left out and the artifacts the listings counted."""
+    scopes, artifacts = found
     gateway = gateways.get(None, None)
     region = gateway.region or ""
     scope = settings.scope
@@ -242,6 +248,8 @@ def _scan_registry(
 
     def narrow(repo: Repository, lookup: ImageLookup) -> list[Image]:
         nonlocal archived
+        artifacts.update(lookup.artifacts)
+        notices.extend(lookup.notices)
         images = [i for i in lookup.images if (i.image_status or "").upper() != "ARCHIVED"]
         archived += len(lookup.images) - len(images)
         images, scoped = apply_scope(repo, images, scope, run.now, region)
@@ -258,7 +266,7 @@ def _scan_registry(
     for item in walk_registry(
         runner,
         repositories,
-        lambda repo: with_states(ImageLookup(tuple(gateway.images(repo))), index),
+        lambda repo: with_states(list_repository(gateway, repo), index),
         narrow,
         inspect,
         notify,
@@ -290,8 +298,13 @@ def _collect(
 
 
 def _latest(images: Iterable[Image]) -> list[Image]:
+    """The most recently pushed image; when it is a platform image of an index, every
+    platform image of that index (the tag pushed last, all its platforms)."""
     ordered = sorted(images, key=lambda i: (i.pushed_at is not None, i.pushed_at, i.digest))
-    return ordered[-1:]
+    newest = ordered[-1:]
+    if newest and newest[0].index_digest:
+        return [i for i in ordered if i.index_digest == newest[0].index_digest]
+    return newest
 
 
 def _registry_order(image: Image) -> tuple[Any, ...]:

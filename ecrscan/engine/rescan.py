@@ -11,9 +11,11 @@ the calling thread.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ecrscan.core.artifacts import Kind
 from ecrscan.core.control import DEFAULT_CONCURRENCY, Deadline, Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.durations import DEFAULT_EXPIRY, Duration
@@ -43,6 +45,7 @@ from ecrscan.core.policy import RepositoryFilter, apply_scan_type, decide
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
+from ecrscan.engine.listing import list_repository
 from ecrscan.engine.ports import Ecr
 from ecrscan.engine.registry import (
     ImageDone,
@@ -90,6 +93,13 @@ class _RunState:
         self.repo_errors: dict[str, Problem] = {}
         # Repositories whose scan-state reads are refused: no further reads are sent.
         self.unreadable: set[str] = set()
+        self.artifacts: Counter[Kind] = Counter()  # the listings' non-images, by kind
+        self.listing_notices: list[str] = []  # image indexes that could not be read
+
+    def listed(self, lookup: ImageLookup) -> None:
+        """What a repository's listing found besides the images (calling thread)."""
+        self.artifacts.update(lookup.artifacts)
+        self.listing_notices.extend(lookup.notices)
 
     def stop_scans(self, problem: Problem) -> None:
         with self.lock:
@@ -108,7 +118,7 @@ class _RunState:
 
     def notices(self) -> list[str]:
         """Why work was left undone for the whole run (a quota, the deadline)."""
-        notices = []
+        notices = list(self.listing_notices)
         if self.quota_problem is not None:
             notices.append(
                 f"stopped starting scans: account scan quota exceeded ({self.quota_problem}); "
@@ -149,6 +159,7 @@ def rescan(
     notices.extend(more)
 
     def narrow(repo: Repository, lookup: ImageLookup) -> list[Image]:
+        state.listed(lookup)
         results[repo.name].extend(_not_found(image) for image in lookup.missing)
         images, scoped = apply_scope(repo, lookup.images, settings.scope, now, region)
         if scoped is not None:
@@ -159,7 +170,7 @@ def rescan(
         return _check_image(gateway, image, now, settings, scan_type, state)
 
     def listing(repo: Repository) -> ImageLookup:
-        return with_states(_list_images(gateway, repo, ids), index)
+        return with_states(list_repository(gateway, repo, ids), index)
 
     with bounded_pool(settings.concurrency, settings.stop) as runner:
         for item in walk_registry(runner, live, listing, narrow, check, notify):
@@ -183,6 +194,7 @@ def rescan(
         region=gateway.region,
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",
+        artifacts=dict(state.artifacts),
     )
 
 
@@ -238,15 +250,6 @@ def _scan_type(gateway: Ecr) -> tuple[ScanType, list[str]]:
     return scan_type, []
 
 
-def _list_images(gateway: Ecr, repo: Repository, ids: tuple[dict[str, str], ...]) -> ImageLookup:
-    """Every image of ``repo``, or the images the given ids name and a placeholder for
-    each id naming none."""
-    if ids:
-        lookup: ImageLookup = gateway.find_images(repo, ids)
-        return lookup
-    return ImageLookup(tuple(gateway.images(repo)))
-
-
 def _not_found(image: Image) -> ImageResult:
     """A requested image id that names no image (deleted since the job was queued, or a
     tag that moved): skipped, not a failure: a retry could not find it either."""
@@ -274,6 +277,9 @@ def _check_image(
     sent to AWS again; they get the same outcome the call would have given, so results do
     not depend on which worker saw the refusal first.
     """
+    if not image.kind.scannable:  # a job's id naming an artifact: never scanned
+        verdict = Verdict(Decision.SKIPPED, f"not an image ({image.kind.value})")
+        return ImageResult(image, None, verdict, Outcome.SKIPPED, "not a container image")
     scan_state = _read_state(gateway, image, settings, state)
     if isinstance(scan_state, ImageResult):
         return scan_state

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -84,14 +85,15 @@ class TargetRuns(Generic[R]):
 
     def merged(self, notices: Sequence[str] = ()) -> dict[str, Any]:
         """The fields every merged result has: notices (the run's own ``notices`` first,
-        then the targets'), region, scopes, coverage, and the signal that stopped the run,
-        if one did."""
+        then the targets'), region, scopes, coverage, the signal that stopped the run, if
+        one did, and the artifacts counted over every target."""
         return {
             "notices": (*notices, *self.notices()),
             "region": self.region,
             "scopes": tuple(s for r in self.results for s in r.scopes),
             "coverage": self.coverage,
             "interrupted": next((r.interrupted for r in self.results if r.interrupted), ""),
+            "artifacts": dict(sum((Counter(r.artifacts) for r in self.results), Counter())),
         }
 
 
