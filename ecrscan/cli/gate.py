@@ -23,7 +23,7 @@ from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.notify import DEFAULT_STATE_TTL
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import ThresholdError, Thresholds
-from ecrscan.core.view import View, exit_code
+from ecrscan.core.view import View, complete, exit_code
 from ecrscan.core.words import plural
 from ecrscan.engine.report import ReportSettings
 from ecrscan.render.common import (
@@ -68,11 +68,11 @@ class GateOptions:
     state_table: str | None = None
     state_ttl: Duration = _DEFAULT_STATE_TTL
 
-    def view(self, command: str, allow_empty: bool = False) -> View:
+    def view(self, command: str, allow_empty: bool = False, strict: bool = False) -> View:
         """How ``command``'s report is judged and listed (``--allow-empty``,
-        ``--only-breaches``, ``--severity``), beside the engine's result."""
+        ``--only-breaches``, ``--severity``, ``--strict``), beside the engine's result."""
         floor = Severity.parse(self.severity) if self.severity else None
-        return View(command, allow_empty, self.only_breaches, floor)
+        return View(command, allow_empty, self.only_breaches, floor, strict)
 
     @property
     def format(self) -> Format:
@@ -322,7 +322,7 @@ def finish(app: AppContext, result: ReportResult, view: View, waited: bool) -> N
     warn(app, f"{headline(result, view)} (thresholds: {thresholds_text(result)})")
     if code != EXIT_INCOMPLETE:
         conclude(code)
-    elif result.incomplete:
+    elif not complete(result, view):
         conclude(code, incomplete_message(result, waited))
     else:
         conclude(code, f"the report was not published: {result.publish_error}")
@@ -344,6 +344,7 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
         ),
         (ImageStatus.SCAN_FAILED, "scan failed"),
         (ImageStatus.ERROR, "could not be read"),
+        (ImageStatus.NOT_SCANNABLE, "not scannable by ECR"),
     )
     parts = [f"interrupted by {result.interrupted}"] if result.interrupted else []
     for status, label in groups:
@@ -371,6 +372,8 @@ def _name(report: ImageReport) -> str:
         label += f" ({digest[:19]})"
     if report.status is ImageStatus.ERROR and report.error is not None:
         label += f" [{report.error.code}]"
+    if report.status is ImageStatus.NOT_SCANNABLE and report.state is not None:
+        label += f" [{report.state.description or report.state.status}]"
     return label
 
 

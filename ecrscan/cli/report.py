@@ -37,7 +37,7 @@ from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.targets import Audit
 from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
-from ecrscan.render.notices import all_notices
+from ecrscan.render.notices import all_notices, artifacts_text
 
 
 @click.command("report")
@@ -78,6 +78,14 @@ from ecrscan.render.notices import all_notices
     help="How long --wait polls: units h (hours), min (minutes), s (seconds), e.g. 90s, "
     "10min, 1h30min; a bare number is seconds ('m' means months, so 30m is refused).",
 )
+@env_option(
+    "--strict",
+    env="ECRSCAN_STRICT",
+    is_flag=True,
+    help="Every image that could not be judged exits 3, images ECR cannot scan "
+    "(UNSUPPORTED_IMAGE: no package manager, as scratch or distroless) too; without it a "
+    "registry report lists them as not scannable and does not exit 3 for them.",
+)
 @allow_empty_option
 @gate_options("report")
 @concurrency_option("Parallel AWS calls.")
@@ -90,6 +98,7 @@ def report(
     images: tuple[ImageRef, ...],
     wait: bool,
     timeout: float,
+    strict: bool,
     allow_empty: bool,
     concurrency: int,
     gate: GateOptions,
@@ -110,7 +119,8 @@ def report(
       2  usage or configuration error (no AWS call was made)
       3  AWS/runtime error, or the audit is incomplete: an image never scanned, its
          scan failed or still pending, or unreadable; the filters matched no image
-         ("nothing to report"); or --publish failed (outranks 1)
+         ("nothing to report"); or --publish failed (outranks 1); with --strict,
+         an image ECR cannot scan (listed as not scannable otherwise)
 
     \b
     Example (CI gate on the image just pushed):
@@ -160,7 +170,7 @@ def report(
         **controls,
     )
     result = _build(app, settings, plan)
-    view = gate.view("report", allow_empty)
+    view = gate.view("report", allow_empty, strict)
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
         result = publish_report(app, result, gate, topic_region)
@@ -193,6 +203,8 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
     coverage_errors(result.coverage)
     for notice in all_notices(result):
         warn(app, notice)
+    if result.artifacts:
+        warn(app, artifacts_text(result.artifacts))
     for name, problem in result.repository_errors:
         error(f"repository {name}: {problem}")
     return result

@@ -29,7 +29,7 @@ from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
 from ecrscan.render.common import NOTHING_TO_RESCAN
 from ecrscan.render.formats import Format, formats_for, render
-from ecrscan.render.notices import all_notices
+from ecrscan.render.notices import all_notices, artifacts_text
 
 
 @click.command("rescan")
@@ -122,6 +122,8 @@ def _show(app: AppContext, result: RescanResult) -> None:
     multi = result.coverage is not None and len(result.coverage.targets) > 1
     for notice in all_notices(result):
         warn(app, notice)
+    if result.artifacts:
+        warn(app, artifacts_text(result.artifacts))
     for repo in result.repositories:
         if repo.error:
             where = f" ({repo.repository.registry_id}/{repo.region})" if multi else ""

@@ -276,6 +276,9 @@ class ImageStatus(enum.Enum):
     PENDING = "pending"  # scan IN_PROGRESS/PENDING (and --wait timed out or not given)
     SCAN_FAILED = "scan_failed"  # last scan FAILED / unsupported
     ERROR = "error"  # AWS error reading it
+    # An image ECR cannot scan (its last scan UNSUPPORTED_IMAGE: no package manager, as
+    # scratch or distroless images): not judged; a registry report accepts it.
+    NOT_SCANNABLE = "not_scannable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,9 @@ class ReportResult:
     # The manifests that are not images, counted by kind (registry reports): out of
     # scope, never a failure.
     artifacts: Mapping[Kind, int] = field(default_factory=dict)
+    # Made from references the user asked for (--image, scan), not a registry walk: an
+    # image asked for explicitly that cannot be judged leaves the audit incomplete.
+    references: bool = False
 
     @property
     def account(self) -> str:
@@ -332,7 +338,16 @@ class ReportResult:
             return True
         if self.coverage is not None and self.coverage.incomplete:
             return True
-        return any(r.status not in (ImageStatus.OK, ImageStatus.BREACH) for r in self.images)
+        settled = {ImageStatus.OK, ImageStatus.BREACH}
+        if not self.references:  # a registry holds images ECR cannot scan: accepted
+            settled.add(ImageStatus.NOT_SCANNABLE)
+        return any(r.status not in settled for r in self.images)
+
+    @property
+    def unjudged(self) -> tuple[ImageReport, ...]:
+        """The images not judged against the thresholds, whatever the reason."""
+        judged = (ImageStatus.OK, ImageStatus.BREACH)
+        return tuple(r for r in self.images if r.status not in judged)
 
     @property
     def nothing_reported(self) -> bool:

@@ -23,6 +23,9 @@ class View:
     # What a report's outputs list (the verdict and the totals always cover everything):
     only_breaches: bool = False  # only the images that breach or were not assessed
     min_severity: Severity | None = None  # only the findings at this level or above
+    # report --strict: every image that could not be judged (not scannable too) leaves
+    # the audit incomplete.
+    strict: bool = False
 
 
 DEFAULT_VIEW = View()  # a report by `report`: every image and finding listed, none empty
@@ -38,15 +41,19 @@ def is_empty(result: ReportResult | RescanResult) -> bool:
 
 def complete(result: ReportResult | RescanResult, view: View) -> bool:
     """Every image in scope was checked or judged, and there was some (or ``view``
-    accepts none)."""
+    accepts none); with ``view.strict``, every image of a report was judged."""
+    if isinstance(result, ReportResult) and view.strict and result.unjudged:
+        return False
     return not result.incomplete and (view.allow_empty or not is_empty(result))
 
 
 def exit_code(result: Result, view: View) -> int:
     """The process's exit code, decided once for every command: 3 when part of the work
     was left undone (an error, a quota, a signal, nothing in scope unless allowed, a
-    failed ``--publish``, a job not queued) -- it outranks a breach --, 1 when a report
-    has a breach, else 0.  A listing exists only once every page was read: 0."""
+    failed ``--publish``, a job not queued; an image that could not be judged, except
+    one ECR cannot scan in a registry-wide report without ``view.strict``) -- it outranks
+    a breach --, 1 when a report has a breach, else 0.  A listing exists only once every
+    page was read: 0."""
     if isinstance(result, RepositoryListing):
         return EXIT_OK
     if isinstance(result, QueuedJobs):

@@ -120,6 +120,8 @@ class ImageInspector:
             return self._report(target, state, ImageStatus.PENDING)
         if _complete(state):
             return self._judge(target, state, findings)
+        if (state.status or "").upper() == UNSUPPORTED:  # ECR's reason in the state
+            return self._report(target, state, ImageStatus.NOT_SCANNABLE)
         return self._report(target, state, ImageStatus.SCAN_FAILED)
 
     def unfinished(self, item: Waiting) -> ImageReport:
@@ -171,6 +173,7 @@ class ImageInspector:
 
 
 UNFIXED = "no fix available (--ignore-unfixed)"
+UNSUPPORTED = "UNSUPPORTED_IMAGE"  # ECR's scan status for an image it cannot scan
 
 
 def _unfixed_ignored(finding: Finding) -> Finding:

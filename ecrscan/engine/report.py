@@ -187,6 +187,7 @@ def build_report(
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=stop.reason if stop is not None and stop.is_set() else "",
         artifacts=dict(artifacts),
+        references=bool(settings.images),
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from ecrscan.core.model import (
     Finding,
+    Image,
     ImageReport,
     ImageStatus,
     ReportResult,
@@ -65,6 +66,15 @@ def tags_text(tags: Iterable[str], limit: int | None = None, sep: str = ", ") ->
     if limit is not None and len(tags) > limit:
         return sep.join(tags[:limit]) + f"{sep}+{len(tags) - limit} more"
     return sep.join(tags)
+
+
+def image_tags_name(image: Image, limit: int) -> str:
+    """``repo:tag1, tag2`` (at most ``limit`` tags), the repository alone when untagged;
+    a platform image of an index by its label, ``repo:tag (linux/arm64)``."""
+    if image.platform:
+        return image.label
+    tags = tags_text(image.tags, limit=limit)
+    return f"{image.repository}:{tags}" if tags else image.repository
 
 
 def image_label(report: ImageReport) -> str:
@@ -126,6 +136,9 @@ def verdict_text(report: ImageReport) -> str:
     if status is ImageStatus.SCAN_FAILED:
         description = report.state.description if report.state else ""
         return f"scan failed: {description}" if description else "scan failed"
+    if status is ImageStatus.NOT_SCANNABLE:
+        description = report.state.description if report.state else ""
+        return f"not scannable: {description}" if description else "not scannable"
     return f"error: {report.error}" if report.error else "error"
 
 
@@ -231,7 +244,7 @@ def headline(result: ReportResult, view: View) -> str:
     images = totals["images"]
     breached = totals[ImageStatus.BREACH.value]
     noun = "image" if images == 1 else "images"
-    if result.incomplete:
+    if not complete(result, view):
         unassessed = images - totals[ImageStatus.OK.value] - breached
         parts = [f"{unassessed} of {images} {noun} not assessed"] if unassessed else []
         if result.repository_errors:
@@ -246,12 +259,18 @@ def headline(result: ReportResult, view: View) -> str:
         if breached:
             parts.append(f"{breached} breaching")
         return "audit incomplete: " + ", ".join(parts)
+    aside = totals[ImageStatus.NOT_SCANNABLE.value]
+    if aside:  # accepted (a registry report): said apart, not judged
+        noun = "image" if images - aside == 1 else "images"
+        images -= aside
     if breached:
         verb = "breaches" if breached == 1 else "breach"
-        return f"{breached} of {images} {noun} {verb} thresholds"
-    if images == 1:
-        return "the 1 image is within thresholds"
-    return f"all {images} {noun} within thresholds"
+        verdict = f"{breached} of {images} {noun} {verb} thresholds"
+    elif images == 1:
+        verdict = "the 1 image is within thresholds"
+    else:
+        verdict = f"all {images} {noun} within thresholds"
+    return verdict + (f" ({aside} not scannable by ECR)" if aside else "")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """CSV: one row per finding and image, with a header row.  Tags are joined with ``;``;
-an empty ``ignored_reason`` means the finding counts against the thresholds."""
+an empty ``ignored_reason`` means the finding counts against the thresholds; ``platform``
+and ``index_digest`` are empty unless the image is one platform of an image index."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ COLUMNS = (
     "fixed_in",
     "score",
     "ignored_reason",
+    "platform",
+    "index_digest",
 )
 
 
@@ -42,6 +45,8 @@ def report_csv(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
                     finding.fixed_in,
                     f"{finding.score:g}" if finding.score is not None else "",
                     finding.ignored or "",
+                    report.image.platform,
+                    report.image.index_digest,
                 )
             )
     return buffer.getvalue()

@@ -31,17 +31,22 @@ Shape of the ``report`` document (``schema_version`` 1)::
         "findings": [{"id", "severity", "package", "version", "fixed_in", "score",
                       "fix_available", "title", "description", "url", "arn",
                       "ignored"}] | null,         # null: findings were not read
-        "account"
-      }]
+        "account", "platform", "index_digest"   # "" unless one platform of an index
+      }],
+      "artifacts": {KIND: int},    # not images: "signature", "sbom", "helm-chart" ...
+      "reason": str | null, "listing": {...}
     }
 """
 
 from __future__ import annotations
 
 import json as _json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ecrscan.core.artifacts import Kind
+from ecrscan.core.manifests import artifact_counts
 from ecrscan.core.model import (
     Finding,
     ImageReport,
@@ -123,6 +128,8 @@ def image_record(result: ImageResult, region: str | None = None) -> dict[str, An
         "detail": result.detail or None,
         "account": image.registry_id or None,
         "region": region,
+        "platform": image.platform,
+        "index_digest": image.index_digest,
     }
 
 
@@ -165,6 +172,7 @@ def rescan_document(result: RescanResult, view: View) -> dict[str, Any]:
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage, rescan_totals(result)),
         "scope": scope_document(result.coverage, result.scopes),
+        "artifacts": artifacts_document(result.artifacts),
         "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
     }
 
@@ -203,6 +211,7 @@ def report_document(result: ReportResult, view: View) -> dict[str, Any]:
         "account": single_account(result.coverage),
         "targets": targets_document(result.coverage, report_totals(result)),
         "scope": scope_document(result.coverage, result.scopes, per_repository=True),
+        "artifacts": artifacts_document(result.artifacts),
         "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
         "listing": {  # what "images" and their "findings" list; totals cover every image
             "only_breaches": view.only_breaches,
@@ -244,7 +253,14 @@ def report_image_record(report: ImageReport, result: ReportResult, view: View) -
             else None
         ),
         "account": report.account or image.registry_id or None,
+        "platform": image.platform,
+        "index_digest": image.index_digest,
     }
+
+
+def artifacts_document(counts: Mapping[Kind, int]) -> dict[str, int]:
+    """The manifests counted apart (not images), by kind; zero counts left out."""
+    return {kind.value: n for kind, n in artifact_counts(counts)}
 
 
 def finding_record(finding: Finding) -> dict[str, Any]:

@@ -11,12 +11,12 @@ from ecrscan.render.common import (
     headline,
     ignored_count,
     image_label,
+    image_tags_name,
     listed_findings,
     listed_images,
     scan_age,
     severity_columns,
     short_digest,
-    tags_text,
     thresholds_text,
     total_counts,
     unlisted_count,
@@ -34,6 +34,7 @@ ICON = {
     ImageStatus.PENDING: "⏳",
     ImageStatus.SCAN_FAILED: "⚠️",
     ImageStatus.ERROR: "⚠️",
+    ImageStatus.NOT_SCANNABLE: "➖",
 }
 
 
@@ -107,8 +108,7 @@ def _images_table(result: ReportResult, view: View) -> list[str]:
 
 
 def _label(report: ImageReport) -> str:
-    tags = tags_text(report.image.tags, limit=3)
-    return f"{report.image.repository}:{tags}" if tags else report.image.repository
+    return image_tags_name(report.image, limit=3)
 
 
 def _count(report: ImageReport, severity: Severity) -> str:

@@ -3,9 +3,11 @@ one line each; the JSON output lists every item.  Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from ecrscan.core.artifacts import Kind
 from ecrscan.core.coverage import Coverage, RepoScope
+from ecrscan.core.manifests import artifact_counts
 from ecrscan.core.model import ReportResult, RescanResult
 from ecrscan.core.words import plural
 
@@ -17,6 +19,24 @@ def all_notices(result: RescanResult | ReportResult) -> tuple[str, ...]:
     if result.coverage is None:
         return result.notices
     return (*result.notices, *scope_notices(result.coverage, result.scopes))
+
+
+ARTIFACT_NOUNS = {
+    Kind.SIGNATURE: "signature",
+    Kind.ATTESTATION: "attestation",
+    Kind.SBOM: "SBOM",
+    Kind.HELM_CHART: "Helm chart",
+    Kind.ARTIFACT: "other artifact",
+    Kind.INDEX: "image index",
+    Kind.IMAGE: "image",
+}
+
+
+def artifacts_text(counts: Mapping[Kind, int]) -> str:
+    """What a run counted apart, in words: ``"4 signatures, 4 attestations, 2 SBOMs, 1
+    Helm chart: not images"``; "" when there was none."""
+    parts = [plural(n, ARTIFACT_NOUNS[kind]) for kind, n in artifact_counts(counts)]
+    return f"{', '.join(parts)}: not images" if parts else ""
 
 
 def scope_notices(coverage: Coverage, scopes: Sequence[RepoScope]) -> list[str]:

@@ -141,13 +141,21 @@ def _resolved_entry(report: ImageReport, thresholds: Thresholds, region: str | N
     return _Entry(_RESOLVED, default=line, email=_image_block(report, thresholds, region))
 
 
+def _image_heading(report: ImageReport) -> str:
+    """``repo  (tag1, tag2)``; a platform image of an index by its label."""
+    image = report.image
+    if image.platform:
+        return _clean(image.label)
+    tags = _clean(tags_text(image.tags, MAX_TAGS_SHOWN)) or "untagged"
+    return f"{_clean(image.repository)}  ({tags})"
+
+
 def _image_block(report: ImageReport, thresholds: Thresholds, region: str | None) -> str:
     """An image in the e-mail: tags, pull reference, scan time, each count against its
     threshold, the findings ignored."""
     lines = [
         "",
-        f"{_clean(report.image.repository)}  "
-        f"({_clean(tags_text(report.image.tags, MAX_TAGS_SHOWN)) or 'untagged'})",
+        _image_heading(report),
         f"  image:   {_clean(image_uri(report, region))}",
     ]
     if report.state is not None and report.state.completed_at is not None:

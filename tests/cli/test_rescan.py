@@ -293,6 +293,7 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "account",
         "targets",
         "scope",
+        "artifacts",
         "reason",
     ]
     assert doc["schema_version"] == 1
@@ -355,6 +356,8 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "detail",
         "account",
         "region",
+        "platform",
+        "index_digest",
     ]
     assert new == {
         "repository": "team/api",
@@ -370,6 +373,8 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "detail": None,
         "account": "123456789012",
         "region": REGION,
+        "platform": "",
+        "index_digest": "",
     }
     pushed = datetime.fromisoformat(new["pushed_at"])
     assert abs(pushed - (NOW - timedelta(days=1))) < timedelta(seconds=2)

@@ -237,7 +237,7 @@ def test_no_scan_failed_and_pending_states(registry: FakeRegistry) -> None:
     assert status == {
         never: ImageStatus.NO_SCAN,
         failed: ImageStatus.SCAN_FAILED,
-        unsupported: ImageStatus.SCAN_FAILED,
+        unsupported: ImageStatus.NOT_SCANNABLE,
         running: ImageStatus.PENDING,
     }
     assert exit_code(result, DEFAULT_VIEW) == 3

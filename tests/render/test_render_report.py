@@ -478,6 +478,8 @@ def test_csv_parses_back():
         "fixed_in",
         "score",
         "ignored_reason",
+        "platform",
+        "index_digest",
     ]
     assert len(rows) == 8  # one per finding and image; no rows for unread images
     assert [r["repository"] for r in rows].count("team/web") == 4

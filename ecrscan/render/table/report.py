@@ -22,19 +22,20 @@ from ecrscan.render.common import (
     headline,
     ignored_count,
     image_name,
+    image_tags_name,
     listed_findings,
     listed_images,
     scan_age,
     severity_columns,
     short_digest,
     status_totals,
-    tags_text,
     thresholds_text,
     total_counts,
     unlisted_count,
     verdict_text,
 )
 from ecrscan.render.coverage import multi_target, scope_title
+from ecrscan.render.notices import artifacts_text
 from ecrscan.render.targets import REPORT_COLUMNS, coverage_tables, report_totals
 
 SEVERITY_STYLE = {
@@ -51,6 +52,7 @@ STATUS_STYLE = {
     ImageStatus.PENDING: "yellow",
     ImageStatus.SCAN_FAILED: "magenta",
     ImageStatus.ERROR: "bold magenta",
+    ImageStatus.NOT_SCANNABLE: "dim",
 }
 
 
@@ -164,8 +166,7 @@ def verdict_notes(result: ReportResult, view: View) -> list[Text]:
 
 
 def _image_cell(report: ImageReport) -> str:
-    tags = tags_text(report.image.tags, limit=2)
-    return f"{report.image.repository}:{tags}" if tags else report.image.repository
+    return image_tags_name(report.image, limit=2)
 
 
 def _short_verdict(report: ImageReport) -> str:
@@ -174,6 +175,8 @@ def _short_verdict(report: ImageReport) -> str:
 
 def _report_caption(result: ReportResult, view: View) -> str:
     caption = f"{_totals_text(result)}\nthresholds: {thresholds_text(result)}"
+    if result.artifacts:
+        caption += f"\n{artifacts_text(result.artifacts)}"
     unlisted = unlisted_count(result, view)
     if unlisted:
         caption += f"\n{unlisted} more within thresholds, not listed (--only-breaches)"

@@ -19,11 +19,12 @@ from ecrscan.core.words import plural
 from ecrscan.render.common import (
     NOTHING_TO_RESCAN,
     empty_text,
+    image_tags_name,
     interrupted_text,
     short_digest,
-    tags_text,
 )
 from ecrscan.render.coverage import multi_target, scope_title
+from ecrscan.render.notices import artifacts_text
 from ecrscan.render.targets import RESCAN_COLUMNS, coverage_tables, rescan_totals
 
 
@@ -61,6 +62,8 @@ def rescan_table(result: RescanResult, view: View = DEFAULT_VIEW) -> RenderableT
     several targets), the errors below it, with ``--dry-run`` the plan (every due image
     and why), then what was not audited, if anything."""
     parts: list[RenderableType] = [_Summary(result, view), *_repository_errors(result)]
+    if result.artifacts:  # counted apart: never scanned (dry run or not)
+        parts.append(Text(f"  {artifacts_text(result.artifacts)}", style="dim"))
     if result.dry_run:
         plan = plan_table(result)
         if plan is not None:
@@ -89,10 +92,9 @@ def plan_table(result: RescanResult) -> Table | None:
     table.add_column("due because", overflow="fold")
     for repo, image_result in due:
         image = image_result.image
-        tags = tags_text(image.tags, limit=2)
         table.add_row(
             *([repo.repository.registry_id, repo.region] if multi else []),
-            f"{image.repository}:{tags}" if tags else image.repository,
+            image_tags_name(image, limit=2),
             short_digest(image.digest),
             image_result.verdict.reason,
         )
