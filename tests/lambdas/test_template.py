@@ -26,6 +26,7 @@ from tests.support.env import REGION
 from tests.support.events import ECR_SAMPLE, load_event, variant
 from tests.support.fakes import assumed_session
 from tests.support.lambda_events import FakeContext, sqs_event
+from tests.support.oci_world import OciWorld, ecr_realism
 from tests.support.registry import FakeRegistry
 from tests.support.sqs import drain
 from tests.support.state_table import create_state_table
@@ -314,7 +315,9 @@ def exercised(request, template, monkeypatch) -> Exercise:
     made."""
     if request.param not in _exercises:
         registry = request.getfixturevalue("registry")
-        _exercises[request.param] = exercise(request.param, template, registry, monkeypatch)
+        with ecr_realism() as refused:  # ECR's refusals modelled: none may happen
+            _exercises[request.param] = exercise(request.param, template, registry, monkeypatch)
+        assert refused == [], "a handler started a scan ECR refuses"
     return _exercises[request.param]
 
 
@@ -330,6 +333,9 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     registry.create_repo("app")
     due = registry.push("app", "v1")
     registry.set_scan("app", due, completed_at=long_ago)
+    # a buildx tag: the images function reads the index (BatchGetImage) and scans its
+    # platform images, never the index or its attestations
+    OciWorld(registry.client).buildx("app", "multi")
     host = f"dkr.ecr.{REGION}.amazonaws.com"
     task_definition(boto3.Session(region_name=REGION), "app", f"{registry.account}.{host}/app:v1")
     task_definition(boto3.Session(region_name=REGION), "shared", f"{OTHER_ACCOUNT}.{host}/shared:1")
