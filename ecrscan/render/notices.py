@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ecrscan.core.artifacts import Kind
 from ecrscan.core.coverage import Coverage, RepoScope
-from ecrscan.core.manifests import artifact_counts
 from ecrscan.core.model import ReportResult, RescanResult
 from ecrscan.core.words import plural
 
@@ -21,7 +20,7 @@ def all_notices(result: RescanResult | ReportResult) -> tuple[str, ...]:
     return (*result.notices, *scope_notices(result.coverage, result.scopes))
 
 
-ARTIFACT_NOUNS = {
+ARTIFACT_NOUNS = {  # in the order they are told
     Kind.SIGNATURE: "signature",
     Kind.ATTESTATION: "attestation",
     Kind.SBOM: "SBOM",
@@ -35,7 +34,9 @@ ARTIFACT_NOUNS = {
 def artifacts_text(counts: Mapping[Kind, int]) -> str:
     """What a run counted apart, in words: ``"4 signatures, 4 attestations, 2 SBOMs, 1
     Helm chart: not images"``; "" when there was none."""
-    parts = [plural(n, ARTIFACT_NOUNS[kind]) for kind, n in artifact_counts(counts)]
+    parts = [
+        plural(counts[kind], noun) for kind, noun in ARTIFACT_NOUNS.items() if counts.get(kind)
+    ]
     return f"{', '.join(parts)}: not images" if parts else ""
 
 
