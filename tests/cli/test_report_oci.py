@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import boto3
 import pytest
 
 from tests.support.cli_report import NOW, invoke
@@ -125,3 +126,16 @@ def test_rescan_counts_the_artifacts_as_not_images(world: World) -> None:
     assert "1 signature, 2 attestations, 1 SBOM, 1 Helm chart: not images" in table.output
     assert "team/api:v1 (linux/amd64)" in table.output
     assert world.refused == []
+
+
+def test_artifacts_are_summed_over_targets(world: World) -> None:
+    other = boto3.client("ecr", region_name="eu-west-1")
+    other.create_repository(repositoryName=REPO)
+    OciWorld(other).buildx(REPO, "v1")  # the fixture's ecr_realism covers every region
+    args = ["--region", "us-east-1", "--region", "eu-west-1", "--format", "json"]
+    rescan = json.loads(invoke(["rescan", "--dry-run", *args]).stdout)
+    report = json.loads(invoke(["report", *args]).stdout)
+    for doc in (rescan, report):
+        assert doc["artifacts"] == {"attestation": 4, "signature": 1, "sbom": 1, "helm-chart": 1}
+    labels = {(i["region"], i["platform"]) for i in report["images"] if i["platform"]}
+    assert labels == {(r, p) for r in ("us-east-1", "eu-west-1") for p in world.tag.platforms}
