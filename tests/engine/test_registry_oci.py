@@ -14,6 +14,7 @@ from moto import mock_aws
 from ecrscan.aws.ecr import EcrGateway
 from ecrscan.core.artifacts import Kind
 from ecrscan.core.model import ImageStatus, Outcome
+from ecrscan.core.problem import Problem
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.rescan import RescanSettings, rescan
@@ -128,3 +129,17 @@ def test_report_latest_keeps_the_whole_newest_index(world: World) -> None:
     result = build_report(lambda region, registry: gw, NOW, ReportSettings(latest=True))
     mine = sorted(r.image.label for r in result.images if r.image.repository == REPO)
     assert mine == ["team/api:v1 (linux/amd64)", "team/api:v1 (linux/arm64)"]
+
+
+def test_an_unreadable_index_is_a_notice_and_its_images_stay(world: World) -> None:
+    class Refusing(EcrGateway):
+        def index_entries(self, repository, indexes):  # type: ignore[no-untyped-def]
+            return {i.digest: Problem("ImageNotFound", "gone") for i in indexes}
+
+    gw = Refusing(boto3.Session(region_name=REGION), region=REGION)
+    result = rescan(gw, NOW, RescanSettings(dry_run=True))
+    digests = {r.image.digest for r in result.repositories[0].images}
+    assert set(world.tag.platforms.values()) <= digests  # in scope, unlabelled
+    assert not any(r.image.platform for r in result.all_images())
+    assert any("could not read the image index team/api:v1" in n for n in result.notices)
+    assert not result.incomplete
