@@ -143,3 +143,15 @@ def test_an_unreadable_index_is_a_notice_and_its_images_stay(world: World) -> No
     assert not any(r.image.platform for r in result.all_images())
     assert any("could not read the image index team/api:v1" in n for n in result.notices)
     assert not result.incomplete
+
+
+def test_one_batch_get_image_per_repository_holding_indexes(world: World) -> None:
+    world.registry.create_repo("team/web")
+    for n in range(3):
+        world.oci.buildx("team/web", f"v{n}", seed=str(n))
+    gw = gateway()
+    result = build_report(lambda region, registry: gw, NOW, ReportSettings())
+    assert gw.calls["batch_get_image"] == 2  # team/api and team/web; none for team/plain
+    assert result.artifacts[Kind.ATTESTATION] == 2 + 6
+    web = [r.image for r in result.images if r.image.repository == "team/web"]
+    assert len(web) == 6 and all(i.platform and i.index_tags for i in web)

@@ -286,3 +286,15 @@ def test_enhanced_untriaged_counts_show_against_their_threshold():
     image = report("team/x", ("1",), (Finding("CVE-9", Severity.UNTRIAGED),), thresholds=thresholds)
     [message] = build_messages([image], thresholds)
     assert re.search(r"^  UNTRIAGED +1   threshold 0  BREACH$", body(message)["email"], re.M)
+
+
+def test_a_platform_image_is_named_by_its_tag_and_platform():
+    base = report("team/api", (), (CRITICAL_OPENSSL,))
+    image = replace(
+        base.image, platform="linux/arm64", index_digest="sha256:" + "9" * 64, index_tags=("v1",)
+    )
+    [message] = build_messages([replace(base, image=image)], THRESHOLDS, region=REGION)
+    texts = body(message)
+    assert "team/api:v1 (linux/arm64)" in message.subject
+    assert "team/api:v1 (linux/arm64)" in texts["default"]
+    assert "team/api:v1 (linux/arm64)" in texts["email"]
