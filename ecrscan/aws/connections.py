@@ -50,6 +50,8 @@ from ecrscan.core.control import (
 from ecrscan.core.targets import Target, TargetFailure, TargetKey, TargetQuery, target_key
 
 G = TypeVar("G", EcrGateway, EcsGateway)
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Assumed-role credentials last an hour; a long-lived process (a warm Lambda container)
 # assumes the role again after this long.
@@ -231,42 +233,51 @@ class Connections:
     def state_store(self, table: str, region: str | None = None) -> StateStore:
         """The notification state table's gateway (its limits: :class:`StateLimits`)."""
         limits = self.state_limits
-        with self._shared.lock:
-            store = self._shared.stores.get((table, region))
-            if store is None:
-                throttle = Throttle(
-                    max_attempts=limits.throttle_attempts,
-                    budget_seconds=limits.throttle_seconds,
-                    stop=self.stop,
-                )
-                store = self._shared.stores[(table, region)] = StateStore(
-                    self.session(),
-                    table,
-                    region=region or self.region,
-                    endpoint_url=self.endpoint_url,
-                    throttle=throttle,
-                    read_attempts=limits.read_attempts,
-                    timeouts=limits.timeouts or self.timeouts,
-                )
-            return store
+
+        def build() -> StateStore:
+            throttle = Throttle(
+                max_attempts=limits.throttle_attempts,
+                budget_seconds=limits.throttle_seconds,
+                stop=self.stop,
+            )
+            return StateStore(
+                self.session(),
+                table,
+                **self._place(region),
+                throttle=throttle,
+                read_attempts=limits.read_attempts,
+                timeouts=limits.timeouts or self.timeouts,
+            )
+
+        return self._once(self._shared.stores, (table, region), build)
 
     def client(
         self, service: str, region: str | None = None, retries: Mapping[str, Any] = MESSAGING
     ) -> Any:
         """A client of another service (SQS, SNS: messaging retries), made once per
         (service, region)."""
+        return self._once(
+            self._shared.clients,
+            (service, region),
+            lambda: make_client(
+                self.session(),
+                service,
+                **self._place(region),
+                retries=retries,
+                timeouts=self.timeouts,
+            ),
+        )
+
+    def _place(self, region: str | None) -> dict[str, Any]:
+        """Where a client calls: ``region`` (default the run's) through the run's endpoint."""
+        return {"region": region or self.region, "endpoint_url": self.endpoint_url}
+
+    def _once(self, cache: dict[K, V], key: K, build: Callable[[], V]) -> V:
+        """``cache[key]``, built (under the shared lock) the first time it is asked for."""
         with self._shared.lock:
-            client = self._shared.clients.get((service, region))
-            if client is None:
-                client = self._shared.clients[(service, region)] = make_client(
-                    self.session(),
-                    service,
-                    region=region or self.region,
-                    endpoint_url=self.endpoint_url,
-                    retries=retries,
-                    timeouts=self.timeouts,
-                )
-            return client
+            if key not in cache:
+                cache[key] = build()
+            return cache[key]
 
     # -- plumbing ------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ def discover_in_use(
     ``services_only=False`` (``--in-use ecs``): every ACTIVE task definition revision.
     ``services_only=True`` (``--in-use ecs-services``): the task definitions of services
     running or wanting tasks (:meth:`EcsGateway.service_task_definitions`), whatever
-    their status.  Listing errors raise :class:`~ecrscan.aws.errors.AwsError` (the target as a
+    their status.  Listing errors raise :class:`~ecrscan.core.errors.AwsError` (the target as a
     whole failed); a task definition that cannot be described is a failure in the result
     and the others are still read, ``concurrency`` at a time.
     """

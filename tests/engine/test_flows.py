@@ -17,13 +17,14 @@ from dateutil.relativedelta import relativedelta
 
 from ecrscan.core.jobs import FailedJob, SendReport, job_body, parse_job
 from ecrscan.core.model import Image, ImageReport, ImageStatus, Repository
-from ecrscan.core.notify import Change, Record, report_key
+from ecrscan.core.notify import Change, report_key
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import TargetFailure
 from ecrscan.engine import ports
 from ecrscan.engine.notify import Batch, Settled
 from ecrscan.engine.publish import publish_all, publish_change, publish_changes
 from ecrscan.engine.queue import JobPlan, queue_jobs
+from tests.support.memory_store import MemoryStore
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 TTL = relativedelta(days=14)
@@ -70,32 +71,6 @@ class FakeTopic:
         batch = list(messages)
         self.published.append(batch)
         return [f"id-{len(self.published)}-{i}" for i in range(len(batch))]
-
-
-@dataclass
-class MemoryStore:
-    """A state table in a dict, with the conditional writes' contract (a stale
-    ``expected`` version is refused)."""
-
-    records: dict[str, Record] = field(default_factory=dict)
-
-    def read(self, key: str) -> Record | None:
-        return self.records.get(key)
-
-    def read_many(self, keys: Iterable[str]) -> dict[str, Record]:
-        return {k: self.records[k] for k in keys if k in self.records}
-
-    def _check(self, key: str, expected: int | None) -> None:
-        current = self.records.get(key)
-        assert (current.version if current else None) == expected, "condition failed"
-
-    def put(self, record: Record, expected: int | None) -> None:
-        self._check(record.key, expected)
-        self.records[record.key] = record
-
-    def delete(self, key: str, expected: int) -> None:
-        self._check(key, expected)
-        del self.records[key]
 
 
 def judged() -> ImageReport:

@@ -4,7 +4,7 @@ reach (a race lost every time, a restore the table refuses, one digest named twi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -12,55 +12,14 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.dynamodb import StateStore
-from ecrscan.aws.errors import AwsError, ErrorKind
+from ecrscan.aws.errors import ErrorKind
 from ecrscan.core.model import Image, ImageReport, ImageStatus
 from ecrscan.core.notify import Change, Record, report_key
-from ecrscan.core.problem import Problem
 from ecrscan.engine.notify import CONTENDED, Batch, ChangeNotifier, Settled
+from tests.support.memory_store import MemoryStore, failure
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 MONTH = relativedelta(months=1)
-
-
-def failure(kind: ErrorKind, code: str) -> AwsError:
-    return AwsError(kind, Problem(code, "m"), "test")
-
-
-@dataclass
-class MemoryStore:
-    """The StateStore's contract, in a dict; ``steal`` bumps the version before every
-    claim (somebody else always wins), ``refuse`` fails the writes after the first
-    ``writes_ok``."""
-
-    records: dict[str, Record] = field(default_factory=dict)
-    steal: bool = False
-    refuse: AwsError | None = None
-    writes_ok: int = 99
-    writes: int = 0
-
-    def read(self, key: str) -> Record | None:
-        return self.records.get(key)
-
-    def read_many(self, keys: Iterable[str]) -> dict[str, Record]:
-        return {k: self.records[k] for k in keys if k in self.records}
-
-    def _check(self, key: str, expected: int | None) -> None:
-        self.writes += 1
-        if self.refuse is not None and self.writes > self.writes_ok:
-            raise self.refuse
-        if self.steal and key in self.records:
-            self.records[key] = replace(self.records[key], version=self.records[key].version + 1)
-        current = self.records.get(key)
-        if (current.version if current else None) != expected:
-            raise failure(ErrorKind.CONDITION_FAILED, "ConditionalCheckFailedException")
-
-    def put(self, record: Record, expected: int | None) -> None:
-        self._check(record.key, expected)
-        self.records[record.key] = record
-
-    def delete(self, key: str, expected: int) -> None:
-        self._check(key, expected)
-        del self.records[key]
 
 
 def judged(status: ImageStatus = ImageStatus.BREACH, tag: str = "v1", **counts: int) -> ImageReport:
