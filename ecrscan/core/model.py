@@ -268,6 +268,7 @@ class ImageStatus(enum.Enum):
     PENDING = "pending"  # scan IN_PROGRESS/PENDING (and --wait timed out or not given)
     SCAN_FAILED = "scan_failed"  # last scan FAILED / unsupported
     ERROR = "error"  # AWS error reading it
+    NOT_AN_IMAGE = "not_an_image"  # asked for by reference: a Helm chart, signature, SBOM ...
 
 
 @dataclass(frozen=True, slots=True)

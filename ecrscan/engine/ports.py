@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from ecrscan.core.artifacts import IndexEntry
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.inspector import CoveredImage, ImageCounts
 from ecrscan.core.jobs import SendReport
@@ -27,6 +28,7 @@ from ecrscan.core.model import (
     ScanType,
 )
 from ecrscan.core.notify import Record
+from ecrscan.core.problem import Problem
 from ecrscan.core.targets import Target, TargetFailure, TargetQuery
 
 
@@ -69,6 +71,10 @@ class EcrReads(Protocol):
     def findings(self, image: Image) -> tuple[tuple[Finding, ...], ScanState]: ...
 
     def image_by_reference(self, ref: ImageRef) -> Image: ...
+
+    def index_entries(
+        self, repository: Repository, indexes: Sequence[Image]
+    ) -> dict[str, tuple[IndexEntry, ...] | Problem]: ...
 
     def inspector(self) -> InspectorReads:
         """The Amazon Inspector reads of the same account, region and throttle."""

@@ -126,6 +126,8 @@ def verdict_text(report: ImageReport) -> str:
     if status is ImageStatus.SCAN_FAILED:
         description = report.state.description if report.state else ""
         return f"scan failed: {description}" if description else "scan failed"
+    if status is ImageStatus.NOT_AN_IMAGE:  # what it is, never "run ecrscan rescan"
+        return report.error.message if report.error else "not a container image"
     return f"error: {report.error}" if report.error else "error"
 
 

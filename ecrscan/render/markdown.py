@@ -34,6 +34,7 @@ ICON = {
     ImageStatus.PENDING: "⏳",
     ImageStatus.SCAN_FAILED: "⚠️",
     ImageStatus.ERROR: "⚠️",
+    ImageStatus.NOT_AN_IMAGE: "🚫",
 }
 
 
@@ -107,6 +108,8 @@ def _images_table(result: ReportResult, view: View) -> list[str]:
 
 
 def _label(report: ImageReport) -> str:
+    if report.image.platform:  # a platform image of an index: repo:tag (linux/arm64)
+        return report.image.label
     tags = tags_text(report.image.tags, limit=3)
     return f"{report.image.repository}:{tags}" if tags else report.image.repository
 

@@ -58,6 +58,7 @@ NOTIFICATION_LEVEL = {
     ImageStatus.PENDING: "warning",
     ImageStatus.SCAN_FAILED: "error",
     ImageStatus.ERROR: "error",
+    ImageStatus.NOT_AN_IMAGE: "error",
 }
 
 

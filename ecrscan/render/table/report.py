@@ -51,6 +51,7 @@ STATUS_STYLE = {
     ImageStatus.PENDING: "yellow",
     ImageStatus.SCAN_FAILED: "magenta",
     ImageStatus.ERROR: "bold magenta",
+    ImageStatus.NOT_AN_IMAGE: "magenta",
 }
 
 
@@ -164,6 +165,8 @@ def verdict_notes(result: ReportResult, view: View) -> list[Text]:
 
 
 def _image_cell(report: ImageReport) -> str:
+    if report.image.platform:  # a platform image of an index: repo:tag (linux/arm64)
+        return report.image.label
     tags = tags_text(report.image.tags, limit=2)
     return f"{report.image.repository}:{tags}" if tags else report.image.repository
 
