@@ -15,7 +15,7 @@ from dataclasses import replace
 from ecrscan.core.artifacts import Kind
 from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.imageref import ImageRef
-from ecrscan.core.manifests import resolve
+from ecrscan.core.manifests import indexes_of, resolve
 from ecrscan.core.model import Image, Repository
 from ecrscan.core.problem import Problem
 from ecrscan.engine.ports import EcrReads
@@ -54,3 +54,26 @@ def _asked_first(tags: tuple[str, ...], tag: str | None) -> tuple[str, ...]:
 
 def _about_index(ref: ImageRef, problem: Problem) -> Problem:
     return Problem(problem.code, f"{ref}: its image index could not be read ({problem.message})")
+
+
+MAX_INDEXES = 100  # the indexes one BatchGetImage reads
+
+
+def platform_images(gateway: EcrReads, repository: Repository) -> dict[str, Image]:
+    """The platform images of ``repository``'s image indexes, labelled with their
+    index's tags and platform, by digest: one listing of the repository and at most one
+    BatchGetImage (its newest :data:`MAX_INDEXES` indexes).  What the reporter function
+    names an untagged platform image by (``team/api:v1 (linux/arm64)``)."""
+    images = list(gateway.images(repository))
+    indexes = sorted(indexes_of(images), key=_newest_first)[:MAX_INDEXES]
+    if not indexes:
+        return {}
+    entries = gateway.index_entries(repository, indexes)
+    others = [image for image in images if image.kind is not Kind.INDEX]
+    platforms = resolve([*indexes, *others], entries).images  # only the indexes read
+    return {image.digest: image for image in platforms if image.platform}
+
+
+def _newest_first(image: Image) -> tuple[float, str]:
+    pushed = image.pushed_at.timestamp() if image.pushed_at else 0.0
+    return (-pushed, image.digest)

@@ -26,6 +26,7 @@ from tests.support.env import REGION
 from tests.support.events import ECR_SAMPLE, load_event, variant
 from tests.support.fakes import assumed_session
 from tests.support.lambda_events import FakeContext, sqs_event
+from tests.support.oci_world import OciWorld
 from tests.support.registry import FakeRegistry
 from tests.support.sqs import drain
 from tests.support.state_table import create_state_table
@@ -330,6 +331,11 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     registry.create_repo("app")
     due = registry.push("app", "v1")
     registry.set_scan("app", due, completed_at=long_ago)
+    # a buildx tag: the reporter names its untagged platform image app:multi (linux/arm64)
+    multi = OciWorld(registry.client).buildx("app", "multi", attestations=False)
+    platform_event = variant(
+        ECR_SAMPLE, repository_name="app", image_digest=multi.platforms["linux/arm64"]
+    )
     host = f"dkr.ecr.{REGION}.amazonaws.com"
     task_definition(boto3.Session(region_name=REGION), "app", f"{registry.account}.{host}/app:v1")
     task_definition(boto3.Session(region_name=REGION), "shared", f"{OTHER_ACCOUNT}.{host}/shared:1")
@@ -363,6 +369,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
             lambda: reporter.handler(
                 variant(ECR_SAMPLE, finding_severity_counts=None), FakeContext()
             ),
+            lambda: reporter.handler(platform_event, FakeContext()),
         ],
     }
     seen = {}
