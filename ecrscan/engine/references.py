@@ -47,7 +47,7 @@ def images_of(gateway: EcrReads, ref: ImageRef) -> tuple[Image, ...]:
 
 def _asked_first(tags: tuple[str, ...], tag: str | None) -> tuple[str, ...]:
     """The index's tags, the one the reference gave first (it labels the rows)."""
-    if not tag:
+    if not tag or tag not in tags:
         return tags
     return (tag, *(t for t in tags if t != tag))
 

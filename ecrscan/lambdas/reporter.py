@@ -172,12 +172,15 @@ def named(context: Any, scan: ScanEvent, report: ImageReport) -> ImageReport:
     key = (scan.region, scan.registry_id, scan.repository)
     known = cache.get(key)
     if known is None or scan.digest not in known:
-        gateway = connections.ecr(connections.home(scan.region or None), scan.registry_id or None)
         repository = Repository(name=scan.repository, registry_id=scan.registry_id)
         try:
-            known = platform_images(gateway, repository)
+            target = connections.home(scan.region or None)
+            known = platform_images(connections.ecr(target, scan.registry_id or None), repository)
         except AwsError as exc:
             runtime.log(context, "INFO", "image index not resolved", problem=str(exc.problem))
+            return report
+        except Exception as exc:  # a name is never worth losing the notification
+            runtime.log(context, "WARNING", "image index not resolved", problem=repr(exc))
             return report
         cache[key] = known
         while len(cache) > MAX_CACHED:

@@ -171,3 +171,13 @@ def test_every_reference_counts_worst_wins(world: World) -> None:
     result = world.run(["report", "--image", f"{REPO}:v1", "--image", "charts/api:1.2.3"])
     assert result.exit_code == 3, result.stderr  # not an image outranks the breach
     assert "a Helm chart, not a container image" in result.stderr
+
+
+def test_a_tag_that_does_not_name_the_index_digest_is_said_and_not_used(world: World) -> None:
+    ref = f"{REPO}:v2@{world.tag.index}"  # v2 names nothing: the digest decides
+    result = world.run(["report", "--image", ref, "--format", "markdown"])
+    assert result.exit_code == 1, result.stderr
+    assert "`team/api:v1 (linux/arm64)`" in result.stdout
+    assert "team/api:v2 (" not in result.stdout
+    assert f"{ref}: the tag 'v2' does not point at {world.tag.index}" in result.stderr
+    assert result.stderr.count("does not point at") == 1  # once, not per platform
