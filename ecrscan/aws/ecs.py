@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ecrscan.aws.gateway import Gateway
+from ecrscan.core.inuse import task_platform
 
 TASK_DEFINITION_PAGE = 100  # ListTaskDefinitions: maxResults 1-100
 CLUSTER_PAGE = 100  # ListClusters: maxResults 1-100
@@ -45,12 +46,20 @@ class EcsGateway(Gateway):
     def container_images(self, task_definition_arn: str) -> tuple[str, ...]:
         """The ``image`` of each container of a task definition, in order, without
         duplicates (DescribeTaskDefinition)."""
+        return self.task_images(task_definition_arn)[0]
+
+    def task_images(self, task_definition_arn: str) -> tuple[tuple[str, ...], str]:
+        """:meth:`container_images` and the platform the task runs on (its
+        ``runtimePlatform`` as ``linux/arm64``; linux/amd64 when it names none), from
+        one DescribeTaskDefinition."""
         response = self._call(
             self._read, "describe_task_definition", taskDefinition=task_definition_arn
         )
-        containers = (response.get("taskDefinition") or {}).get("containerDefinitions") or []
+        definition = response.get("taskDefinition") or {}
+        containers = definition.get("containerDefinitions") or []
         images = (c.get("image") for c in containers)
-        return tuple(dict.fromkeys(i for i in images if i))
+        platform = task_platform(definition.get("runtimePlatform"))
+        return tuple(dict.fromkeys(i for i in images if i)), platform
 
     def clusters(self) -> Iterator[str]:
         """ARNs of every cluster (ListClusters, all pages)."""

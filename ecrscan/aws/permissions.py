@@ -120,7 +120,8 @@ FUNCTIONS: Mapping[str, tuple[tuple[str | None, frozenset[str]], ...]] = {
         ("HasOrganization", frozenset({"sts:AssumeRole"})),
     ),
     "ReporterFunction": (
-        (None, NEEDS["--publish"]),
+        # ecr: name an untagged platform image by its index's tag (lambdas/reporter.py)
+        (None, NEEDS["--publish"] | {"ecr:DescribeImages", "ecr:BatchGetImage"}),
         (
             "NotifyOnChange",
             frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}),

@@ -345,6 +345,7 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
         (ImageStatus.SCAN_FAILED, "scan failed"),
         (ImageStatus.ERROR, "could not be read"),
         (ImageStatus.NOT_SCANNABLE, "not scannable by ECR"),
+        (ImageStatus.NOT_AN_IMAGE, "not an image"),
     )
     parts = [f"interrupted by {result.interrupted}"] if result.interrupted else []
     for status, label in groups:
@@ -366,7 +367,10 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
 
 
 def _name(report: ImageReport) -> str:
-    label = report.reference or image_label(report)
+    if report.status is ImageStatus.NOT_AN_IMAGE and report.error is not None:
+        return f"{report.reference or image_label(report)} ({report.error.message})"
+    label = image_label(report) if report.image.platform else report.reference
+    label = label or image_label(report)
     digest = report.image.digest
     if digest and digest not in label:
         label += f" ({digest[:19]})"

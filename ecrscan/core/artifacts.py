@@ -92,6 +92,22 @@ class Kind(enum.Enum):
         return self is Kind.IMAGE
 
 
+_IN_WORDS = {
+    Kind.IMAGE: "a container image",
+    Kind.INDEX: "an image index",
+    Kind.ATTESTATION: "an attestation",
+    Kind.SIGNATURE: "a signature",
+    Kind.SBOM: "an SBOM",
+    Kind.HELM_CHART: "a Helm chart",
+    Kind.ARTIFACT: "an OCI artifact",
+}
+
+
+def describe(kind: Kind) -> str:
+    """One manifest of ``kind`` in words: "a Helm chart", "an SBOM" ..."""
+    return _IN_WORDS[kind]
+
+
 _BY_TYPE: Mapping[str, Kind] = {
     **dict.fromkeys(HELM_TYPES, Kind.HELM_CHART),
     **dict.fromkeys(SIGNATURE_TYPES, Kind.SIGNATURE),

@@ -18,7 +18,7 @@ engine, through the ECR gateway): a tag names whatever image carries it *now*.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from ecrscan.core.coverage import Location, SkippedImage
@@ -27,6 +27,7 @@ from ecrscan.core.model import Image
 from ecrscan.core.problem import Problem
 
 DOCKER_HUB = "docker.io"
+DEFAULT_PLATFORM = "linux/amd64"  # what ECS runs a task definition naming no platform on
 _DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _ECR_PUBLIC_HOST = "public.ecr.aws"
 
@@ -100,12 +101,16 @@ class RepoUse:
     tags: frozenset[str] = frozenset()
     digests: frozenset[str] = frozenset()
     task_definitions: frozenset[str] = frozenset()
+    # (tag or digest, platform): the platform a task definition runs of what the tag
+    # (digest) names, should it be an image index (its ``runtimePlatform``)
+    platforms: frozenset[tuple[str, str]] = frozenset()
 
     def __or__(self, other: RepoUse) -> RepoUse:
         return RepoUse(
             self.tags | other.tags,
             self.digests | other.digests,
             self.task_definitions | other.task_definitions,
+            self.platforms | other.platforms,
         )
 
 
@@ -194,12 +199,15 @@ def build_in_use(
     role_accounts: Set[str] = frozenset(),
     regions: Set[str] | None = None,
     hints: ScopeHints = NO_HINTS,
+    platforms: Mapping[str, str] | None = None,
 ) -> InUseSet:
     """Pure: an :class:`InUseSet` from task definition ARN -> container images.
 
     An ECR image is in scope when its account is ``account`` or one of
     ``role_accounts`` and its region is one of ``regions`` (default: ``region`` only);
-    the reason of one out of scope ends with the caller's ``hints``.
+    the reason of one out of scope ends with the caller's ``hints``.  ``platforms``:
+    task definition ARN -> the platform it runs (:func:`task_platform`; default
+    linux/amd64), which picks the platform image of a tag naming an image index.
     """
     in_scope_regions = set(regions) if regions else {region}
     in_scope_accounts = {account, *role_accounts}
@@ -218,10 +226,12 @@ def build_in_use(
                 out_of_scope.append(SkippedImage(item.text, item.location, reason, (arn,)))
                 continue
             key = RepoKey(ref.registry_id or "", ref.region or "", ref.repository)
+            name = ref.digest or ref.tag or ""
             use = RepoUse(
                 frozenset({ref.tag} if ref.tag and not ref.digest else ()),
                 frozenset({ref.digest} if ref.digest else ()),
                 frozenset({arn}),
+                frozenset({(name, (platforms or {}).get(arn, DEFAULT_PLATFORM))} if name else ()),
             )
             uses[key] = uses.get(key, RepoUse()) | use
     return InUseSet(
@@ -251,8 +261,43 @@ def _out_of_scope_reason(
 
 def select_images(images: Iterable[Image], in_use_for_repo: RepoUse) -> list[Image]:
     """The images whose digest is referenced or which carry a referenced tag, in the
-    order given."""
-    return [image for image in images if _referenced(image, in_use_for_repo)]
+    order given; of a referenced image index, the platform image each task definition
+    runs (:func:`pick_platform`)."""
+    listed = list(images)
+    chosen = {image.digest for image in listed if _referenced(image, in_use_for_repo)}
+    for name, wanted in sorted(in_use_for_repo.platforms):
+        of_index = [i for i in listed if i.platform and name in (i.index_digest, *i.index_tags)]
+        picked = pick_platform(of_index, wanted)
+        if picked is not None:
+            chosen.add(picked.digest)
+    return [image for image in listed if image.digest in chosen]
+
+
+def pick_platform(images: Sequence[Image], wanted: str) -> Image | None:
+    """The platform image a task running ``wanted`` pulls: that platform (or a variant
+    of it: linux/arm64 runs linux/arm64/v8), else linux/amd64, else the first."""
+    ordered = sorted(images, key=lambda i: (i.platform, i.digest))
+    exact = [i for i in ordered if i.platform == wanted]
+    variant = [i for i in ordered if i.platform.startswith(wanted + "/")]
+    default = [i for i in ordered if i.platform == DEFAULT_PLATFORM]
+    for candidates in (exact, variant, default, ordered):
+        if candidates:
+            return candidates[0]
+    return None
+
+
+_OS = {"LINUX": "linux"}  # every WINDOWS_SERVER_* family is windows
+_ARCH = {"X86_64": "amd64", "ARM64": "arm64"}
+
+
+def task_platform(runtime_platform: object) -> str:
+    """A task definition's ``runtimePlatform`` as ``os/arch`` (linux/amd64 when absent:
+    what ECS runs a task definition that names none on)."""
+    found = runtime_platform if isinstance(runtime_platform, Mapping) else {}
+    family = str(found.get("operatingSystemFamily") or "LINUX").upper()
+    os_name = "windows" if family.startswith("WINDOWS") else _OS.get(family, "linux")
+    arch = _ARCH.get(str(found.get("cpuArchitecture") or "X86_64").upper(), "amd64")
+    return f"{os_name}/{arch}"
 
 
 def unmatched(images: Iterable[Image], in_use_for_repo: RepoUse) -> RepoUse:
@@ -261,8 +306,8 @@ def unmatched(images: Iterable[Image], in_use_for_repo: RepoUse) -> RepoUse:
     tags: set[str] = set()
     digests: set[str] = set()
     for image in images:
-        tags.update(image.tags)
-        digests.add(image.digest)
+        tags.update(image.tags, image.index_tags)  # an index's tag: its platform images
+        digests.update((image.digest, image.index_digest))
     return RepoUse(
         in_use_for_repo.tags - tags,
         in_use_for_repo.digests - digests,

@@ -279,6 +279,7 @@ class ImageStatus(enum.Enum):
     # An image ECR cannot scan (its last scan UNSUPPORTED_IMAGE: no package manager, as
     # scratch or distroless images): not judged; a registry report accepts it.
     NOT_SCANNABLE = "not_scannable"
+    NOT_AN_IMAGE = "not_an_image"  # asked for by reference: a Helm chart, signature, SBOM ...
 
 
 @dataclass(frozen=True, slots=True)

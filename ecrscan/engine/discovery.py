@@ -46,11 +46,12 @@ def discover_in_use(
     else:
         arns = list(ecs_gateway.active_task_definitions())
     references: dict[str, tuple[str, ...]] = {}
+    platforms: dict[str, str] = {}  # the platform each task definition runs on
     failures: list[tuple[str, Problem]] = []
 
-    def describe(arn: str) -> tuple[str, tuple[str, ...] | Problem]:
+    def describe(arn: str) -> tuple[str, tuple[tuple[str, ...], str] | Problem]:
         try:
-            return arn, ecs_gateway.container_images(arn)
+            return arn, ecs_gateway.task_images(arn)
         except AwsError as exc:
             return arn, exc.problem
 
@@ -59,7 +60,7 @@ def discover_in_use(
             if isinstance(answer, Problem):
                 failures.append((arn, answer))
             else:
-                references[arn] = answer
+                references[arn], platforms[arn] = answer
     found = build_in_use(
         references,
         account=account,
@@ -67,6 +68,7 @@ def discover_in_use(
         role_accounts=role_accounts,
         regions=regions,
         hints=hints,
+        platforms=platforms,
     )
     return InUseSet(
         found.repositories, found.skipped, found.out_of_scope, tuple(failures), len(arns)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ecrscan.core.artifacts import describe
 from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
@@ -19,6 +20,7 @@ from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.ports import EcrReads
+from ecrscan.engine.references import images_of
 
 # A never-scanned image pushed this recently may be waiting for its scan-on-push scan.
 NEW_IMAGE_GRACE = timedelta(minutes=15)
@@ -65,14 +67,27 @@ class ImageInspector:
 
     def resolve(
         self, gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]
-    ) -> tuple[tuple[Any, ...], ImageReport | Waiting]:
-        """Look the reference up, then inspect the image it names."""
+    ) -> list[tuple[tuple[Any, ...], ImageReport | Waiting]]:
+        """Look the reference up, then inspect each image it names: the image, or the
+        platform images of the index it names (ordered by platform after ``order``); an
+        artifact is ``NOT_AN_IMAGE``."""
         try:
-            image = gateway.image_by_reference(ref)
+            images = images_of(gateway, ref)
         except AwsError as exc:
             target = self.placeholder(gateway, ref, order)
-            return order, self._report(target, None, ImageStatus.ERROR, error=exc.problem)
-        return order, self.inspect(Subject(gateway, image, order, str(ref)), first=True)
+            return [(order, self._report(target, None, ImageStatus.ERROR, error=exc.problem))]
+        done: list[tuple[tuple[Any, ...], ImageReport | Waiting]] = []
+        for image in images:
+            at = (*order, image.platform, image.digest) if image.platform else order
+            target = Subject(gateway, image, at, str(ref))
+            if not image.kind.scannable:
+                problem = Problem("NotAnImage", f"{describe(image.kind)}, not a container image")
+                done.append(
+                    (at, self._report(target, None, ImageStatus.NOT_AN_IMAGE, error=problem))
+                )
+            else:
+                done.append((at, self.inspect(target, first=True)))
+        return done
 
     @staticmethod
     def placeholder(gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]) -> Subject:

@@ -211,15 +211,16 @@ def _scan_references(
             order = (refs.index(ref),)
             done.append((order, run.not_reached(run.placeholder(gateway, ref, order))))
             continue
-        order, outcome = future.result()
         notify(Event.IMAGE_CHECKED, 1)
-        image = outcome.target.image if isinstance(outcome, Waiting) else outcome.image
-        if ref.tag and ref.digest and ref.tag not in image.tags:
-            notices.append(
-                f"{ref}: the tag {ref.tag!r} does not point at {ref.digest}; reporting the digest"
-            )
-        _collect(order, outcome, done, waiting)
-    return done, waiting, sorted(notices)
+        for order, outcome in future.result():
+            image = outcome.target.image if isinstance(outcome, Waiting) else outcome.image
+            if ref.tag and ref.digest and ref.tag not in (*image.tags, *image.index_tags):
+                notices.append(
+                    f"{ref}: the tag {ref.tag!r} does not point at {ref.digest}; "
+                    "reporting the digest"
+                )
+            _collect(order, outcome, done, waiting)
+    return done, waiting, sorted(set(notices))
 
 
 def _scan_registry(

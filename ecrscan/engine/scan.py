@@ -21,8 +21,9 @@ from dateutil.relativedelta import relativedelta
 from ecrscan.core.durations import Duration
 from ecrscan.core.errors import AwsError
 from ecrscan.core.imageref import ImageRef
-from ecrscan.core.model import Outcome, ReportResult, ScanType
+from ecrscan.core.model import Image, Outcome, ReportResult, ScanType
 from ecrscan.engine.ports import Ecr, EcrReads
+from ecrscan.engine.references import images_of
 from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.runner import ProgressCallback, bounded_pool, not_reached
 from ecrscan.engine.wait import Pacing
@@ -97,48 +98,68 @@ def start_scans(
         for ref in refs:
             gateway = gateways(ref.region, ref.registry_id)
             expiry = settings.expiry.delta if settings.expiry else None
-            runner.submit(ref, _start_one, gateway, ref, types[id(gateway)], now, expiry)
+            runner.submit(ref, _start_ref, gateway, ref, types[id(gateway)], now, expiry)
         for _, future in runner.completed():
-            start = None if not_reached(future) else future.result()
-            if start is not None:
+            for start in () if not_reached(future) else future.result():
                 starts.append(start)
                 if started is not None:
                     started(start)
     return starts
 
 
-def _start_one(
+def _start_ref(
     gateway: Ecr,
     ref: ImageRef,
     scan_type: ScanType,
     now: datetime,
     expiry: relativedelta | None,
+) -> list[Start]:
+    """Start the scan of each image ``ref`` names: the image, or each platform image of
+    the index it names (never the index, its attestations, or an artifact)."""
+    try:
+        images = images_of(gateway, ref)
+    except AwsError:
+        return []  # the report looks it up again and names the error
+    starts = []
+    for image in images:
+        if image.kind.scannable:
+            name = image.label if image.platform else str(ref)
+            start = _start_one(gateway, image, name, scan_type, now, expiry)
+            if start is not None:
+                starts.append(start)
+    return starts
+
+
+def _start_one(
+    gateway: Ecr,
+    image: Image,
+    name: str,
+    scan_type: ScanType,
+    now: datetime,
+    expiry: relativedelta | None,
 ) -> Start | None:
     try:
-        image = gateway.image_by_reference(ref)
         if scan_type is ScanType.ENHANCED:
-            return Start(str(ref), image.digest, "enhanced scanning: awaiting its findings", True)
+            return Start(name, image.digest, "enhanced scanning: awaiting its findings", True)
         state = gateway.scan_state(image)
         status = (state.status or "").upper()
         if status in RUNNING:
-            return Start(str(ref), image.digest, f"a scan is already {status}", True)
+            return Start(name, image.digest, f"a scan is already {status}", True)
         if (
             expiry is not None
             and status == "COMPLETE"
             and state.completed_at is not None
             and state.completed_at >= now - expiry
         ):
-            return Start(
-                str(ref), image.digest, "scanned within the expiry: not scanned again", False
-            )
+            return Start(name, image.digest, "scanned within the expiry: not scanned again", False)
         started = gateway.start_scan(image, since=now)
     except AwsError:
-        return None  # the report looks it up again and names the error
+        return None  # the report reads it again and names the error
     if started.outcome is Outcome.STARTED:
-        return Start(str(ref), image.digest, "scan started" + _detail(started.detail), True)
+        return Start(name, image.digest, "scan started" + _detail(started.detail), True)
     if started.outcome is Outcome.ALREADY_SCANNED:
-        return Start(str(ref), image.digest, "scanned in the last 24 h: that scan is used", True)
-    return Start(str(ref), image.digest, f"scan not started: {started.detail}", False)
+        return Start(name, image.digest, "scanned in the last 24 h: that scan is used", True)
+    return Start(name, image.digest, f"scan not started: {started.detail}", False)
 
 
 def _detail(detail: str) -> str:

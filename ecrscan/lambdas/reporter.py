@@ -5,21 +5,25 @@ table), or on every breach (``NOTIFY_ON=always``); and, if asked, on a failed sc
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws import sns
 from ecrscan.core.durations import parse_duration
+from ecrscan.core.errors import AwsError
 from ecrscan.core.events import ScanEvent, image_report, parse_scan_event, wants_notification
-from ecrscan.core.model import ImageReport, ImageStatus
+from ecrscan.core.model import Image, ImageReport, ImageStatus, Repository
 from ecrscan.core.notify import DEFAULT_STATE_TTL, Change
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.notify import CONTENDED, Settled
 from ecrscan.engine.ports import Message
 from ecrscan.engine.publish import publish_all, publish_change
+from ecrscan.engine.references import platform_images
 from ecrscan.lambdas import runtime
 from ecrscan.lambdas.runtime import ConfigurationError
 from ecrscan.render.sns import SnsMessage, event_messages
@@ -99,7 +103,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if settings.on_change and report.status in (ImageStatus.BREACH, ImageStatus.OK):
         _notify_on_change(context, scan, report, thresholds, settings, topic_arn, result)
     elif wants_notification(report, notify_failures):
-        messages = event_messages(scan, report, thresholds)
+        messages = event_messages(scan, named(context, scan, report), thresholds)
         _record(result, publish_all(_Topic(topic_arn), messages))
     runtime.log(context, "INFO", "scan event evaluated", **result)
     return result
@@ -119,7 +123,7 @@ def _notify_on_change(
 
     def compose(settled: Settled) -> list[SnsMessage]:
         resolved = settled.change is Change.RESOLVED
-        return event_messages(scan, report, thresholds, resolved=resolved)
+        return event_messages(scan, named(context, scan, report), thresholds, resolved=resolved)
 
     published = publish_change(
         report,
@@ -146,6 +150,52 @@ def _notify_on_change(
         )
     if message_ids is not None:
         _record(result, message_ids)
+
+
+# Per warm container (its connections): (region, registry id, repository) -> the
+# repository's platform images by digest, for later events; the least recently used
+# repository goes first past MAX_CACHED.
+Platforms = OrderedDict[tuple[str, str, str], dict[str, Image]]
+_PLATFORMS: WeakKeyDictionary[Any, Platforms] = WeakKeyDictionary()
+MAX_CACHED = 64
+
+
+def named(context: Any, scan: ScanEvent, report: ImageReport) -> ImageReport:
+    """The report of an untagged platform image named by its index's tags and platform
+    (``team/api:v1 (linux/arm64)``) when one listing of the repository and at most one
+    BatchGetImage find its index (cached per warm container); else as the event named
+    it (by digest).  Called only when a message is composed."""
+    if scan.tags or not scan.digest:
+        return report
+    connections = runtime.connections
+    cache = _PLATFORMS.setdefault(connections, OrderedDict())
+    key = (scan.region, scan.registry_id, scan.repository)
+    known = cache.get(key)
+    if known is None or scan.digest not in known:
+        repository = Repository(name=scan.repository, registry_id=scan.registry_id)
+        try:
+            target = connections.home(scan.region or None)
+            known = platform_images(connections.ecr(target, scan.registry_id or None), repository)
+        except AwsError as exc:
+            runtime.log(context, "INFO", "image index not resolved", problem=str(exc.problem))
+            return report
+        except Exception as exc:  # a name is never worth losing the notification
+            runtime.log(context, "WARNING", "image index not resolved", problem=repr(exc))
+            return report
+        cache[key] = known
+        while len(cache) > MAX_CACHED:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    found = known.get(scan.digest)
+    if found is None:
+        return report
+    image = replace(
+        report.image,
+        platform=found.platform,
+        index_digest=found.index_digest,
+        index_tags=found.index_tags,
+    )
+    return replace(report, image=image)
 
 
 class _Topic:

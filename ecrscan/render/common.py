@@ -139,6 +139,8 @@ def verdict_text(report: ImageReport) -> str:
     if status is ImageStatus.NOT_SCANNABLE:
         description = report.state.description if report.state else ""
         return f"not scannable: {description}" if description else "not scannable"
+    if status is ImageStatus.NOT_AN_IMAGE:  # what it is, never "run ecrscan rescan"
+        return report.error.message if report.error else "not a container image"
     return f"error: {report.error}" if report.error else "error"
 
 

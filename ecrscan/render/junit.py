@@ -34,6 +34,7 @@ ERROR_STATUSES = (
     ImageStatus.PENDING,
     ImageStatus.SCAN_FAILED,
     ImageStatus.ERROR,
+    ImageStatus.NOT_AN_IMAGE,
 )
 
 

@@ -35,6 +35,7 @@ ICON = {
     ImageStatus.SCAN_FAILED: "⚠️",
     ImageStatus.ERROR: "⚠️",
     ImageStatus.NOT_SCANNABLE: "➖",
+    ImageStatus.NOT_AN_IMAGE: "🚫",
 }
 
 

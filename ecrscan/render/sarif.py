@@ -59,6 +59,7 @@ NOTIFICATION_LEVEL = {
     ImageStatus.SCAN_FAILED: "error",
     ImageStatus.ERROR: "error",
     ImageStatus.NOT_SCANNABLE: "note",
+    ImageStatus.NOT_AN_IMAGE: "error",
 }
 
 

@@ -38,6 +38,11 @@ def gateway(mocked):
     return EcsGateway(boto3.Session(region_name=REGION), region=REGION)
 
 
+def amd64(name: str) -> frozenset[tuple[str, str]]:
+    """The platform a task definition naming no ``runtimePlatform`` runs."""
+    return frozenset({(name, "linux/amd64")})
+
+
 def td(family: str, revision: int) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}"
 
@@ -118,8 +123,8 @@ def test_discover_in_use_over_moto(ecs, gateway, mocked):
     )
     assert found.task_definitions == 3
     assert found.for_target(ACCOUNT, REGION) == {
-        "api": RepoUse(frozenset(), frozenset({D}), frozenset({api})),
-        "web": RepoUse(frozenset({"v1"}), frozenset(), frozenset({web, api})),
+        "api": RepoUse(frozenset(), frozenset({D}), frozenset({api}), amd64(D)),
+        "web": RepoUse(frozenset({"v1"}), frozenset(), frozenset({web, api}), amd64("v1")),
     }
     assert [(s.image, s.location) for s in found.skipped] == [("nginx:1.25", Location.NOT_ECR)]
     assert {s.location for s in found.out_of_scope} == {

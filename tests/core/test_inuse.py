@@ -178,6 +178,7 @@ def test_classify_reasons_name_the_registry():
 # -- build_in_use ---------------------------------------------------------------------
 
 TD1 = f"arn:aws:ecs:{R}:{A}:task-definition/web:3"
+AMD64 = "linux/amd64"
 TD2 = f"arn:aws:ecs:{R}:{A}:task-definition/worker:7"
 
 
@@ -196,8 +197,12 @@ def test_build_in_use_groups_tags_and_digests_per_repository():
             tags=frozenset({"v1"}),  # v2 came with a digest: the digest decides
             digests=frozenset({D, D2}),
             task_definitions=frozenset({TD1, TD2}),
+            # no runtimePlatform given: ECS runs linux/amd64 (of an index's platforms)
+            platforms=frozenset({("v1", AMD64), (D, AMD64), (D2, AMD64)}),
         ),
-        RepoKey(A, R, "sidecar"): RepoUse(frozenset({"latest"}), frozenset(), frozenset({TD2})),
+        RepoKey(A, R, "sidecar"): RepoUse(
+            frozenset({"latest"}), frozenset(), frozenset({TD2}), frozenset({("latest", AMD64)})
+        ),
     }
     assert found.skipped == (
         SkippedImage("nginx:1.25", Location.NOT_ECR, "Docker Hub image", (TD1,)),
@@ -241,7 +246,7 @@ def test_other_regions_are_in_scope_only_when_requested():
         RepoKey(B, "eu-west-1", "lib"),
     }
     assert both.for_target(B, "eu-west-1") == {
-        "lib": RepoUse(frozenset({"v1"}), frozenset(), frozenset({TD1}))
+        "lib": RepoUse(frozenset({"v1"}), frozenset(), frozenset({TD1}), frozenset({("v1", AMD64)}))
     }
     assert both.for_target(A, R) == {}
 
@@ -302,7 +307,10 @@ def test_merge_in_use_unites_uses_and_dedupes_skips():
     failed = InUseSet(failures=((TD2, Problem("AccessDeniedException", "no")),), task_definitions=1)
     merged = merge_in_use([one, two, failed])
     assert merged.repositories[RepoKey(A, R, "app")] == RepoUse(
-        frozenset({"v1"}), frozenset({D}), frozenset({TD1, TD2})
+        frozenset({"v1"}),
+        frozenset({D}),
+        frozenset({TD1, TD2}),
+        frozenset({("v1", AMD64), (D, AMD64)}),
     )
     assert merged.skipped == (
         SkippedImage("nginx", Location.NOT_ECR, "Docker Hub image", (TD1, TD2)),
@@ -331,6 +339,9 @@ class FakeEcs:
         if arn.endswith(":403"):
             raise AwsError(ErrorKind.ACCESS_DENIED, Problem("AccessDeniedException", "denied"))
         return self.images[arn]
+
+    def task_images(self, arn):
+        return self.container_images(arn), "linux/amd64"
 
 
 def test_discover_in_use_records_a_task_definition_failure_and_reads_the_rest():

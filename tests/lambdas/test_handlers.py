@@ -504,7 +504,8 @@ def test_reporter_untagged_without_counts_is_ok(topic, session):
 def test_reporter_reuses_its_sns_client(topic, session):
     reporter.handler(load_event(ECR_SAMPLE), FakeContext())
     reporter.handler(load_event(INSPECTOR_SAMPLE), FakeContext())
-    assert session.built == ["sns"]
+    # ecr: the untagged ECR sample's repository is looked at for an image index
+    assert session.built == ["ecr", "sns"]
     assert len(topic()) == 2
 
 

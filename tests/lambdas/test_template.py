@@ -334,8 +334,12 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     due = registry.push("app", "v1")
     registry.set_scan("app", due, completed_at=long_ago)
     # a buildx tag: the images function reads the index (BatchGetImage) and scans its
-    # platform images, never the index or its attestations
-    OciWorld(registry.client).buildx("app", "multi")
+    # platform images, never the index or its attestations; the reporter names its
+    # untagged platform image app:multi (linux/arm64)
+    multi = OciWorld(registry.client).buildx("app", "multi")
+    platform_event = variant(
+        ECR_SAMPLE, repository_name="app", image_digest=multi.platforms["linux/arm64"]
+    )
     host = f"dkr.ecr.{REGION}.amazonaws.com"
     task_definition(boto3.Session(region_name=REGION), "app", f"{registry.account}.{host}/app:v1")
     task_definition(boto3.Session(region_name=REGION), "shared", f"{OTHER_ACCOUNT}.{host}/shared:1")
@@ -369,6 +373,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
             lambda: reporter.handler(
                 variant(ECR_SAMPLE, finding_severity_counts=None), FakeContext()
             ),
+            lambda: reporter.handler(platform_event, FakeContext()),
         ],
     }
     seen = {}

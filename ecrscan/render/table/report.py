@@ -53,6 +53,7 @@ STATUS_STYLE = {
     ImageStatus.SCAN_FAILED: "magenta",
     ImageStatus.ERROR: "bold magenta",
     ImageStatus.NOT_SCANNABLE: "dim",
+    ImageStatus.NOT_AN_IMAGE: "magenta",
 }
 
 
