@@ -1,6 +1,8 @@
 """JUnit XML for CI test reports: one test case per image, failed when it breaches a
 threshold, in error when it could not be assessed (no scan, pending, scan failed, AWS
-error).  A repository that could not be read is a test case in error too.
+error, not an image).  An image ECR cannot scan is skipped in a registry-wide report, in
+error with ``--strict`` or when it was asked for by reference.  A repository that could
+not be read is a test case in error too.
 
 Built with :mod:`xml.etree.ElementTree`, which escapes markup; characters XML 1.0
 cannot carry at all (most control characters) are replaced first.
@@ -42,12 +44,23 @@ def xml_text(value: object) -> str:
     return _INVALID_XML.sub("\ufffd", str(value))
 
 
+def _in_error(result: ReportResult, view: View, report: ImageReport) -> bool:
+    if report.status is ImageStatus.NOT_SCANNABLE:
+        return view.strict or result.references
+    return report.status in ERROR_STATUSES
+
+
 def report_junit(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
     cases = [_image_case(result, view, report) for report in listed_images(result, view)]
     cases += [_repository_case(name, str(problem)) for name, problem in result.repository_errors]
     failures = sum(1 for r in result.images if r.status is ImageStatus.BREACH)
-    errors = sum(1 for r in result.images if r.status in ERROR_STATUSES) + len(
+    errors = sum(1 for r in result.images if _in_error(result, view, r)) + len(
         result.repository_errors
+    )
+    skipped = sum(
+        1
+        for r in result.images
+        if r.status is ImageStatus.NOT_SCANNABLE and not _in_error(result, view, r)
     )
     reason = incomplete_reason(result, view)
     if reason is not None and (result.nothing_reported or result.interrupted):
@@ -64,7 +77,7 @@ def report_junit(result: ReportResult, view: View = DEFAULT_VIEW) -> str:
         {
             "name": f"ecrscan {view.command}" + (f" ({result.region})" if result.region else ""),
             **counters,
-            "skipped": "0",
+            "skipped": str(skipped),
             "time": "0",
             "timestamp": generated.isoformat(timespec="seconds"),
         },
@@ -97,9 +110,11 @@ def _image_case(result: ReportResult, view: View, report: ImageReport) -> ET.Ele
     if report.status is ImageStatus.BREACH:
         failure = ET.SubElement(case, "failure", {"message": verdict, "type": "threshold"})
         failure.text = xml_text(_details(result, view, report))
-    elif report.status in ERROR_STATUSES:
+    elif _in_error(result, view, report):
         error = ET.SubElement(case, "error", {"message": verdict, "type": report.status.value})
         error.text = xml_text(_problem_details(report))
+    elif report.status is ImageStatus.NOT_SCANNABLE:
+        ET.SubElement(case, "skipped", {"message": verdict})
     else:
         out = ET.SubElement(case, "system-out")
         out.text = xml_text(_details(result, view, report))

@@ -4,6 +4,7 @@ a renderer fails here, not in a user's pipeline."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -51,9 +52,13 @@ def test_every_status_renders_in_every_format(status: ImageStatus, fmt: Format) 
     judged = status in (ImageStatus.OK, ImageStatus.BREACH)
     if fmt is Format.SARIF:  # findings are results; an image not judged a notification
         assert ("charts/api" in rendered) is not judged
-    elif fmt is Format.JUNIT:  # an image not judged is an <error>, never a pass
+    elif fmt is Format.JUNIT:  # an image not judged is an <error> (or skipped), never a pass
         assert "charts/api" in rendered
-        assert (f'type="{status.value}"' in rendered) is not judged
+        if status is ImageStatus.NOT_SCANNABLE:  # a registry report accepts it: skipped
+            assert "<skipped " in rendered and 'skipped="1"' in rendered
+            assert 'type="not_scannable"' not in rendered
+        else:
+            assert (f'type="{status.value}"' in rendered) is not judged
     elif fmt is not Format.CSV:  # the CSV lists findings: a row per finding, none here
         assert "charts/api" in rendered
 
@@ -74,3 +79,15 @@ def test_not_an_image_in_the_table() -> None:
     assert "not an image" in rendered
     assert "a Helm chart, not a container image" in rendered
     assert "rescan" not in rendered
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_junit_not_scannable_is_an_error_when_strict_or_asked_for_by_reference(strict) -> None:
+    """Skipped in a registry-wide report; an <error> with --strict, or when the image was
+    asked for by reference (report --image, scan), as the exit code says (3)."""
+    result = result_of(ImageStatus.NOT_SCANNABLE)
+    if not strict:
+        result = dataclasses.replace(result, references=True)
+    rendered = text(FORMATTERS[ReportResult][Format.JUNIT](result, View(strict=strict)))
+    assert 'type="not_scannable"' in rendered and 'errors="1"' in rendered
+    assert "<skipped " not in rendered and 'skipped="0"' in rendered
