@@ -7,7 +7,9 @@ error values themselves live in :mod:`ecrscan.core.errors` (re-exported here).""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -22,10 +24,12 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from ecrscan.core.errors import (
     DEADLINE_REACHED,
     INTERRUPTED,
+    NOT_AWS,
     AwsError,
     ErrorKind,
 )
@@ -45,6 +49,8 @@ __all__ = [
     "SetupKind",
     "classify",
     "client_error",
+    "not_aws",
+    "parser_error",
     "problem_of",
     "setup_failure",
 ]
@@ -100,6 +106,49 @@ def client_error(exc: ClientError, operation: str) -> AwsError:
         Problem(code=error.get("Code", "Unknown"), message=condensed(error.get("Message", ""))),
         operation,
     )
+
+
+# The key each operation's answer always holds (AWS returns it even when empty): an
+# answer without it did not come from the service (a proxy's ``{}``, an HTML page that
+# botocore's JSON parser reads as ``{"message": ...}``), never an empty result.
+ALWAYS_ANSWERED = {
+    ("ecr", "describe_repositories"): "repositories",
+    ("ecr", "describe_images"): "imageDetails",
+    ("ecr", "describe_image_scan_findings"): "imageScanStatus",
+    ("ecr", "start_image_scan"): "imageScanStatus",
+    ("ecr", "batch_get_image"): "images",
+    ("inspector2", "list_coverage"): "coveredResources",
+    ("inspector2", "list_finding_aggregations"): "responses",
+    ("ecs", "describe_services"): "services",
+    ("ecs", "describe_task_definition"): "taskDefinition",
+    ("organizations", "list_accounts"): "Accounts",
+    ("ec2", "describe_regions"): "Regions",
+}
+_JSON_PROTOCOLS = frozenset({"json", "rest-json"})
+_NOT_AWS = "the endpoint did not answer like AWS"
+
+
+def not_aws(service: Any, operation: str, response: Mapping[str, Any]) -> AwsError | None:
+    """The :class:`AwsError` (kind ``PROTOCOL``) of a successful answer of ``operation``
+    of ``service`` (a botocore service model) that is not the service's: a JSON service
+    answering another content type, or an answer without the key
+    :data:`ALWAYS_ANSWERED` names; ``None`` for a good answer."""
+    headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    content_type = str(headers.get("content-type", "")).split(";")[0].strip()
+    if service.protocol in _JSON_PROTOCOLS and content_type and "json" not in content_type:
+        detail = condensed(content_type)
+    else:
+        key = ALWAYS_ANSWERED.get((service.service_name, operation))
+        if key is None or key in response:
+            return None
+        detail = f"no '{key}' in the answer"
+    return AwsError(ErrorKind.PROTOCOL, Problem(NOT_AWS, f"{_NOT_AWS}: {detail}"), operation)
+
+
+def parser_error(exc: ResponseParserError, operation: str) -> AwsError:
+    """botocore could not parse the answer (an HTML page where XML was expected)."""
+    detail = condensed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return AwsError(ErrorKind.PROTOCOL, Problem(NOT_AWS, f"{_NOT_AWS}: {detail}"), operation)
 
 
 # botocore errors of one call that survived botocore's own retries.  They become

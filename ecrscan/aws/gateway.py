@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, READS, Timeouts, make_client
 from ecrscan.aws.errors import (
@@ -24,6 +25,8 @@ from ecrscan.aws.errors import (
     AwsError,
     ErrorKind,
     client_error,
+    not_aws,
+    parser_error,
 )
 from ecrscan.aws.throttle import STOPPED, BudgetSpent, Throttle
 from ecrscan.core.problem import Problem
@@ -150,7 +153,12 @@ class Gateway:
             except TRANSPORT_ERRORS as exc:
                 problem = Problem(type(exc).__name__, str(exc))
                 raise AwsError(ErrorKind.NETWORK, problem, operation) from exc
+            except ResponseParserError as exc:
+                raise parser_error(exc, operation) from exc
             self.throttle.success()
+            wrong = not_aws(client.meta.service_model, operation, response)
+            if wrong is not None:
+                raise wrong
             return response
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "DEADLINE_REACHED",
     "IMAGE_NOT_FOUND",
     "INTERRUPTED",
+    "NOT_AWS",
     "AccountQuotaExceeded",
     "AwsError",
     "ErrorKind",
@@ -24,6 +25,8 @@ __all__ = [
 # The code of a call not made because the run's deadline left no time (kind THROTTLED:
 # it can succeed later).
 DEADLINE_REACHED = "DeadlineReached"
+# The code of an answer not in the service's protocol (kind PROTOCOL).
+NOT_AWS = "NotAws"
 # The code of a call not made because the run was stopped (a signal): kind INTERRUPTED.
 INTERRUPTED = "Interrupted"
 IMAGE_NOT_FOUND = "image not found"  # the reason a requested image id is skipped
@@ -43,6 +46,7 @@ class ErrorKind(enum.Enum):
     NETWORK = "network"  # connection refused/reset, read timeout, truncated response
     INTERRUPTED = "interrupted"  # not sent: the run was stopped (a signal)
     CONDITION_FAILED = "condition_failed"  # a conditional write lost: the item changed
+    PROTOCOL = "protocol"  # a 200 answer not in the service's protocol (a proxy's page, {})
     OTHER = "other"
 
     @property

@@ -1,11 +1,13 @@
 """A TCP listener on loopback for end-to-end tests of what reaches "AWS": it counts the
 connections it accepts and either closes them at once (a sentinel: did any call go
-out?) or holds them open without answering (a black hole: does the run end in time?)."""
+out?) or holds them open without answering (a black hole: does the run end in time?);
+:class:`Answering` answers every request 200 with a fixed body (a proxy, not AWS)."""
 
 from __future__ import annotations
 
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Listener:
@@ -46,3 +48,40 @@ class Listener:
         for conn in self._open:
             conn.close()
         self.sock.close()
+
+
+class Answering:
+    """An HTTP server on loopback that answers every request ``200`` with ``body`` as
+    ``content_type`` (a proxy's page, a JSON ``{}``), counting the requests."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        self.requests = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                owner.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
