@@ -27,10 +27,12 @@ says what is wrong.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ecrscan.core import boundedjson
 from ecrscan.core.durations import DurationError, parse_duration
 from ecrscan.core.model import Repository
 from ecrscan.core.targets import check_regions, parse_role_arn
@@ -38,6 +40,7 @@ from ecrscan.core.targets import check_regions, parse_role_arn
 IMAGES_PER_JOB = 100  # one DescribeImages call (100 ids at most) per job
 _KEYS = ("repositoryName", "registryId", "expiry", "images", "roleArn", "region")
 _IMAGE_ID_KEYS = ("imageDigest", "imageTag")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class JobError(ValueError):
@@ -143,9 +146,11 @@ def parse_job(body: object) -> Job:
             raise TypeError(
                 f"the JSON object must be str, bytes or bytearray, not {type(body).__name__}"
             )
-        data = json.loads(body)
-    except (TypeError, json.JSONDecodeError) as exc:
+        data = boundedjson.loads(body)
+    except TypeError as exc:
         raise JobError(f"job body is not valid JSON ({exc}): {_excerpt(body)}") from None
+    except boundedjson.JSONLimitError as exc:
+        raise JobError(f"job body is {exc}: {_excerpt(body)}") from None
     if not isinstance(data, dict):
         raise JobError(f"job body must be a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(_KEYS))
@@ -212,6 +217,12 @@ def _image_ids(value: Any) -> tuple[dict[str, str], ...]:
             raise JobError(
                 f"bad image id {item!r}: expected an object with imageDigest and/or "
                 "imageTag strings"
+            )
+        digest = item.get("imageDigest")
+        if digest is not None and not _DIGEST.fullmatch(digest):
+            raise JobError(
+                f"bad image id {item!r}: imageDigest must be sha256: followed by 64 "
+                "lowercase hex digits"
             )
         ids.append(dict(item))
     return tuple(ids)

@@ -92,6 +92,10 @@ def _run_job(
     except JobError as exc:
         runtime.log(context, "ERROR", "malformed job", messageId=message_id, error=str(exc))
         return False
+    except Exception as exc:  # any body the parser chokes on fails only its own message
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        runtime.log(context, "ERROR", "malformed job", messageId=message_id, error=error)
+        return False
     expiry_text = job.expiry or default_expiry
     # One deadline for the job: no check or scan starts, and no throttling backoff
     # sleeps, past what is left of the invocation minus the margin.

@@ -177,11 +177,21 @@ def _conclude(
 
 
 def _overrides(event: Any) -> dict[str, str]:
-    """The event keys a scheduled or manual invocation may set."""
+    """The event keys a manual invocation may set; any other key is refused (a typo must
+    not widen the run to every repository).  The schedule's EventBridge event
+    (``source`` ``aws.events``) sets none."""
     if event is None:
         return {}
     if not isinstance(event, Mapping):
         raise ConfigurationError(f"the event must be a JSON object, got {type(event).__name__}")
+    if event.get("source") == "aws.events":
+        return {}
+    unknown = sorted(str(k) for k in event if k not in OVERRIDES)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown event key {unknown[0][:80]!r} (allowed: {', '.join(OVERRIDES)}): "
+            "nothing was queued"
+        )
     found = {}
     for key in OVERRIDES:
         value = event.get(key)

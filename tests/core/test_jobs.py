@@ -16,18 +16,20 @@ from tests.support.sqs import FlakySqs, drain
 # -- the job format ------------------------------------------------------------------
 
 
+AB = "sha256:" + "ab" * 32
+ONE = "sha256:" + "1" * 64
+
+
 def test_job_body_round_trips_and_omits_unset_keys():
     assert json.loads(job_body("team/api")) == {"repositoryName": "team/api"}
-    body = job_body("team/api", "123456789012", "1m2w", [{"imageDigest": "sha256:ab"}])
+    body = job_body("team/api", "123456789012", "1m2w", [{"imageDigest": AB}])
     assert json.loads(body) == {
         "repositoryName": "team/api",
         "registryId": "123456789012",
         "expiry": "1m2w",
-        "images": [{"imageDigest": "sha256:ab"}],
+        "images": [{"imageDigest": AB}],
     }
-    assert parse_job(body) == Job(
-        "team/api", "123456789012", "1m2w", ({"imageDigest": "sha256:ab"},)
-    )
+    assert parse_job(body) == Job("team/api", "123456789012", "1m2w", ({"imageDigest": AB},))
 
 
 def test_repository_jobs_one_per_repository():
@@ -42,9 +44,9 @@ def test_repository_jobs_one_per_repository():
 def test_parse_job_accepts_tags_and_digests():
     job = parse_job(
         '{"repositoryName": "app", "images": [{"imageTag": "v1"}, '
-        '{"imageDigest": "sha256:1", "imageTag": "v2"}]}'
+        f'{{"imageDigest": "{ONE}", "imageTag": "v2"}}]}}'
     )
-    assert job.images == ({"imageTag": "v1"}, {"imageDigest": "sha256:1", "imageTag": "v2"})
+    assert job.images == ({"imageTag": "v1"}, {"imageDigest": ONE, "imageTag": "v2"})
     assert job.expiry is None and job.registry_id is None
 
 
@@ -200,3 +202,48 @@ def test_a_job_may_name_its_region(region: str) -> None:
 def test_a_bad_region_is_a_malformed_job(region: object) -> None:
     with pytest.raises(JobError, match="region must be an AWS region name"):
         parse_job(json.dumps({"repositoryName": "team/api", "region": region}))
+
+
+# -- hostile bodies (issue 18) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested deeper than"),
+        ('{"repositoryName": "app", "x": ' + "[" * 5_000 + "]" * 5_000 + "}", "nested deeper"),
+        ('{"repositoryName": "app", "registryId": ' + "9" * 5_000 + "}", "digits"),
+        ('{"repositoryName": "app", "n": 1.' + "5" * 5_000 + "}", "digits"),
+        ('{"repositoryName": "app", "n": 1e999999}', "digits"),
+        ('{"repositoryName": "' + "a" * 300_000 + '"}', "bytes"),
+        ('{"repositoryName": "app", "n": NaN}', "not valid JSON"),
+    ],
+    ids=["deep-list", "deep-value", "long-int", "long-float", "huge-exponent", "size", "nan"],
+)
+def test_a_hostile_body_is_a_malformed_job_not_a_crash(body: str, message: str) -> None:
+    with pytest.raises(JobError, match=message):
+        parse_job(body)
+    with pytest.raises(JobError, match=message):
+        parse_job(body.encode())
+
+
+def test_brackets_inside_strings_do_not_count_as_depth() -> None:
+    body = json.dumps({"repositoryName": "[" * 200 + '{\\"' + "}" * 3})
+    assert parse_job(body).repository_name.startswith("[" * 200)
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "sha256:zz",
+        "sha256:",
+        "sha256:" + "A" * 64,
+        "sha256:" + "0" * 63,
+        "md5:" + "0" * 64,
+        "0" * 64,
+    ],
+)
+def test_a_malformed_image_digest_is_a_malformed_job(digest: str) -> None:
+    with pytest.raises(JobError, match="imageDigest must be sha256: followed by 64"):
+        parse_job(job_body("app", images=[{"imageDigest": digest}]))
+    assert parse_job(job_body("app", images=[{"imageDigest": "sha256:" + "0" * 64}])).images

@@ -177,6 +177,11 @@ def test_repositories_handler_retries_transient_entry_failures(registry, sqs, se
         ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, {"expiry": "soon"}, "event key expiry"),
         ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, {"jobsQueueUrl": 5}, "jobsQueueUrl must be a string"),
         ({"IMAGES_SCAN_JOBS_QUEUE_URL": "u"}, ["not", "an", "object"], "must be a JSON object"),
+        (
+            {"IMAGES_SCAN_JOBS_QUEUE_URL": "u"},
+            {"repositoriesFilterRegex": "^app$"},
+            r"unknown event key 'repositoriesFilterRegex'.*repositoriesFilterRegexp",
+        ),
     ],
 )
 def test_repositories_handler_configuration_errors(session, monkeypatch, env, event, message):
@@ -230,6 +235,29 @@ def test_images_handler_reports_exactly_the_failed_messages(registry, repos, ses
     assert logs["m4"]["message"] == "job done" and logs["m4"]["counts"]["skipped"] == 1
     assert logs["m4"]["notFound"] == [f"no image app@{MISSING_DIGEST}"]
     assert "bad expiry" in logs["m5"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("poison", "error"),
+    [
+        ('{"repositoryName": "app", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper"),
+        ('{"repositoryName": "app", "registryId": ' + "9" * 5_000 + "}", "digits"),
+        (job_body("app", images=[{"imageDigest": "sha256:zz"}]), "imageDigest must be sha256"),
+    ],
+    ids=["deep", "digits", "bad-digest"],
+)
+def test_a_poison_message_fails_only_itself(registry, repos, session, capsys, poison, error):
+    started_at = datetime.today()  # moto's clock for StartImageScan (naive local)
+    event = sqs_event(job_body("app"), poison, job_body("web"))
+    response = images.handler(event, FakeContext())
+
+    assert failures(response) == ["m1"]
+    assert last_scan(registry, "app", repos["new"]) is not None  # m0 ran
+    assert last_scan(registry, "web", repos["old"]) >= started_at  # m2 ran
+    logs = {line["messageId"]: line for line in log_lines(capsys) if "messageId" in line}
+    assert logs["m0"]["message"] == "job done" and logs["m2"]["message"] == "job done"
+    assert logs["m1"]["message"] == "malformed job" and error in logs["m1"]["error"]
+    assert len(logs["m1"]["error"]) < 400  # an excerpt of the body, not all of it
 
 
 def test_images_handler_only_the_listed_images(registry, repos, session):
