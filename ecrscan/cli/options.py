@@ -147,8 +147,8 @@ def output_problem(value: str) -> str:
     size, limit = len(os.fsencode(target.name)), name_limit(parent)
     if size > limit:
         return f"file name too long: {size} bytes (the limit is {limit})"
-    try:
-        mode: int | None = os.stat(target).st_mode
+    try:  # through links: /dev/stdout's target in a pipeline, "pipe:[N]", is no path
+        mode: int | None = os.stat(value).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as exc:  # a directory that cannot be entered, a file as a directory
@@ -158,7 +158,7 @@ def output_problem(value: str) -> str:
     if mode is not None and stat.S_ISSOCK(mode):
         return f"{value!r} is a socket (give a file, a FIFO or a device)"
     if mode is not None and not stat.S_ISREG(mode):  # a FIFO or a device: written through
-        return "" if os.access(target, os.W_OK) else f"cannot write {value!r}: permission denied"
+        return "" if os.access(value, os.W_OK) else f"cannot write {value!r}: permission denied"
     if not parent.is_dir():
         return f"directory {str(parent)!r} does not exist"
     try:

@@ -47,15 +47,14 @@ def emit(output: Path | None, rendered: Any) -> None:
 def write_output(path: Path, rendered: Any) -> None:
     """``path``'s final target (links followed) written through when it is an existing
     node that is not a regular file, else atomically."""
-    target = Path(os.path.realpath(path))
     try:
-        mode = os.stat(target).st_mode
+        mode = os.stat(path).st_mode  # through links, /proc's too (/dev/stdout in a pipeline)
     except FileNotFoundError:
         mode = stat.S_IFREG  # a new file
     if stat.S_ISREG(mode):
-        write_atomically(target, rendered)
+        write_atomically(Path(os.path.realpath(path)), rendered)
     else:
-        with open(target, "w", encoding="utf-8") as stream:
+        with open(path, "w", encoding="utf-8") as stream:
             _render(stream, rendered)
 
 

@@ -316,3 +316,18 @@ def test_a_path_the_system_refuses_to_look_at_is_a_usage_error(tmp_path: Path, m
     monkeypatch.undo()
     assert result.exit_code == 2, result.output
     assert "Permission denied" in result.stderr and "--output" in result.stderr
+
+
+def test_a_pipe_behind_a_proc_link_is_written_through(registry: FakeRegistry) -> None:
+    # /dev/stdout in a pipeline: a link to /proc/self/fd/1, whose target "pipe:[N]" is no path
+    read_end, write_end = os.pipe()
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(os.fdopen(read_end, "rb").read()))
+    reader.start()
+    try:
+        result = invoke(["repos", "--format", "json", "-o", f"/proc/self/fd/{write_end}"])
+    finally:
+        os.close(write_end)
+        reader.join(timeout=10)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(received[0])["count"] == 1
