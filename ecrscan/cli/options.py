@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 import click
 
+from ecrscan.cli.output import name_limit
 from ecrscan.core.control import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ecrscan.core.durations import parse_timeout
 from ecrscan.core.imageref import parse_image_ref
@@ -125,8 +127,9 @@ def concurrency_option(help_text: str) -> Decorator:
 
 def check_output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     """The ``--output`` destination, checked before any AWS call: ``None`` for stdout
-    (no option, or ``-``); otherwise a file path that is not empty, not a directory, in
-    an existing directory where a file can be created (tried, then removed)."""
+    (no option, or ``-``); otherwise a path whose target (links followed) is a writable
+    FIFO or device, or a file whose name fits the file system, not a directory, in an
+    existing directory where a file can be created (tried, then removed)."""
     if value is None or value == "-":
         return None
     problem = output_problem(value)
@@ -139,10 +142,23 @@ def output_problem(value: str) -> str:
     """Why ``value`` cannot receive the output ("" when it can)."""
     if not value.strip():
         return "empty path (give a file name, or - for stdout)"
-    path = Path(value)
-    if path.is_dir():
+    target = Path(os.path.realpath(value))  # a link's target is what gets written
+    parent = target.parent
+    size, limit = len(os.fsencode(target.name)), name_limit(parent)
+    if size > limit:
+        return f"file name too long: {size} bytes (the limit is {limit})"
+    try:  # through links: /dev/stdout's target in a pipeline, "pipe:[N]", is no path
+        mode: int | None = os.stat(value).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:  # a directory that cannot be entered, a file as a directory
+        return f"cannot use {value!r}: {exc.strerror or exc}"
+    if mode is not None and stat.S_ISDIR(mode):
         return f"{value!r} is a directory"
-    parent = path.absolute().parent
+    if mode is not None and stat.S_ISSOCK(mode):
+        return f"{value!r} is a socket (give a file, a FIFO or a device)"
+    if mode is not None and not stat.S_ISREG(mode):  # a FIFO or a device: written through
+        return "" if os.access(value, os.W_OK) else f"cannot write {value!r}: permission denied"
     if not parent.is_dir():
         return f"directory {str(parent)!r} does not exist"
     try:
@@ -157,8 +173,9 @@ def output_problem(value: str) -> str:
 def output_options(
     kind: type,
     command: str,
-    output_help: str = "Write the output to FILE instead of stdout; the file is written once "
-    "the run is done, whole or not at all.",
+    output_help: str = "Write the output to FILE instead of stdout, once the run is done: a "
+    "file is replaced whole or not at all; a link's target is written; a FIFO or device "
+    "is written through.",
 ) -> Decorator:
     """``--format`` (the formats the render registry has for results of type ``kind``)
     and ``--output``; their environment variables are the command's

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -19,16 +20,20 @@ from ecrscan.core.coverage import Coverage
 from ecrscan.core.words import plural
 from ecrscan.render.coverage import STAGES
 
+TEMPORARY_RANDOM = 8  # the characters tempfile.mkstemp adds to a name
+
 
 def emit(output: Path | None, rendered: Any) -> None:
     """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout.
 
     A file is written atomically: to a temporary file in the same directory, then
     renamed over ``output``, so a failed or interrupted run leaves the old file or a
-    complete new one, never half of one."""
+    complete new one, never half of one.  A symbolic link is followed: its target is
+    written, the link stays.  A FIFO or a device (``/dev/stdout``, ``/dev/null``) is
+    written through, as a shell redirection does: renaming over it would replace it."""
     if output is not None:
         try:
-            write_atomically(output, rendered)
+            write_output(output, rendered)
         except OSError as exc:
             raise IncompleteError(f"cannot write {output}: {exc.strerror or exc}") from None
         return
@@ -39,14 +44,26 @@ def emit(output: Path | None, rendered: Any) -> None:
         Console(file=sys.stdout, width=None if tty else 200).print(rendered)
 
 
+def write_output(path: Path, rendered: Any) -> None:
+    """``path``'s final target (links followed) written through when it is an existing
+    node that is not a regular file, else atomically."""
+    try:
+        mode = os.stat(path).st_mode  # through links, /proc's too (/dev/stdout in a pipeline)
+    except FileNotFoundError:
+        mode = stat.S_IFREG  # a new file
+    if stat.S_ISREG(mode):
+        write_atomically(Path(os.path.realpath(path)), rendered)
+    else:
+        with open(path, "w", encoding="utf-8") as stream:
+            _render(stream, rendered)
+
+
 def write_atomically(path: Path, rendered: Any) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.absolute().parent, prefix=f".{path.name}.")
+    directory = path.absolute().parent
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(path, directory))
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            if isinstance(rendered, str):
-                stream.write(rendered)
-            else:
-                Console(file=stream, width=160, no_color=True).print(rendered)
+            _render(stream, rendered)
             stream.flush()
             os.fsync(stream.fileno())
         if path.exists():  # keep the file's permissions, as an in-place write would
@@ -58,6 +75,32 @@ def write_atomically(path: Path, rendered: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _render(stream: TextIO, rendered: Any) -> None:
+    if isinstance(rendered, str):
+        stream.write(rendered)
+    else:
+        Console(file=stream, width=160, no_color=True).print(rendered)
+
+
+def name_limit(directory: Path) -> int:
+    """The longest file name, in bytes, ``directory``'s file system takes (255 when it
+    cannot tell)."""
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _temporary_prefix(path: Path, directory: Path) -> str:
+    """``.NAME.`` with NAME shortened so that the temporary name (the prefix and
+    mkstemp's 8 random characters) fits wherever ``path``'s own name fits."""
+    room = name_limit(directory) - len(".") - len(".") - TEMPORARY_RANDOM
+    stem = path.name
+    while len(os.fsencode(stem)) > room:
+        stem = stem[:-1]
+    return f".{stem}."
 
 
 def _umask() -> int:
