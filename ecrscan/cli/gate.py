@@ -266,7 +266,11 @@ def resolve_thresholds(fail_on: str | None, specs: Sequence[str]) -> Thresholds:
     try:
         return base.with_overrides(specs)
     except ThresholdError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--threshold'") from None
+        # with the option itself, so that the error names ECRSCAN_THRESHOLD when set there
+        ctx = click.get_current_context(silent=True)
+        params = ctx.command.params if ctx else ()
+        param = next((p for p in params if p.name == "threshold_specs"), None)
+        raise click.BadParameter(str(exc), ctx, param, param_hint="'--threshold'") from None
 
 
 def check_only_changed(only_changed: bool, publishing: bool, table: str | None) -> None:

@@ -9,6 +9,7 @@ value (``-v`` adds up).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -80,8 +81,24 @@ def _after(apply: Apply) -> Callable[[click.Context, click.Parameter, Any], None
 
 
 def _regions(app: AppContext, values: tuple[str, ...] | str) -> None:
-    app.regions = check_regions(split_list((values,) if isinstance(values, str) else values))
-    app.region = app.regions[0]
+    regions = check_regions(split_list((values,) if isinstance(values, str) else values))
+    if not regions:  # --region '' (or only commas and spaces)
+        raise ValueError("no region given: expected a name such as eu-west-1")
+    app.regions = regions
+    app.region = regions[0]
+
+
+def _env_region(ctx: click.Context) -> None:
+    """A region from AWS_REGION / AWS_DEFAULT_REGION must look like one too: a usage
+    error naming the variable, before botocore sees it (``us-east-1; rm -rf /``)."""
+    if ctx.get_parameter_source("region") is not click.core.ParameterSource.ENVIRONMENT:
+        return
+    name = next(n for n in REGION.envvar if os.environ.get(n))  # Click's choice: the first set
+    try:
+        check_regions([os.environ[name]])
+    except ValueError as exc:
+        hint = f"'--region' (set by the environment variable {name})"
+        raise click.BadParameter(str(exc), ctx=ctx, param_hint=hint) from None
 
 
 def _endpoint(app: AppContext, url: str) -> None:
@@ -198,6 +215,7 @@ def cli(ctx: click.Context, /, region: tuple[str, ...], **values: Any) -> None:
             _regions(app, region)
         except ValueError as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--region'") from None
+    _env_region(ctx)
     app.profile = values["profile"] or app.profile
     if values["endpoint_url"] is not None:
         app.endpoint_url = check_endpoint(ctx, values["endpoint_url"])

@@ -116,7 +116,10 @@ def check_endpoint_url(url: str) -> str:
     ``https://`` with a host and, if any, a port number."""
     if not url.isprintable() or any(c.isspace() for c in url):
         return "is not a URL: it contains spaces or control characters"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[::1": an unclosed IPv6 address
+        return f"is not a URL: {exc}"
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return "is not a URL: expected http://HOST[:PORT] or https://HOST[:PORT]"
     try:

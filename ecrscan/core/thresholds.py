@@ -30,7 +30,7 @@ def _default_limits() -> dict[Severity, int | None]:
 
 def parse_limit(text: str, what: str = "threshold") -> int | None:
     value = str(text).strip().lower()
-    if value in ("off", "none", "disabled", "-"):
+    if value == "off":  # the one word: "none", "disabled" or "-" would hide a typo
         return None
     if not _WHOLE.fullmatch(value):  # int() would take "１", "1_000" and 5,000 digits
         raise ThresholdError(f"invalid {what} {text!r}: expected a whole number >= 0 or 'off'")

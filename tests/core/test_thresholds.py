@@ -144,7 +144,18 @@ def test_evaluate_defaults_leave_informational_undefined_untriaged_off():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0", 0), ("12", 12), (" 3 ", 3), ("off", None), ("OFF", None), ("none", None)],
+    [("0", 0), ("12", 12), (" 3 ", 3), ("off", None), ("OFF", None), (" Off ", None)],
 )
 def test_parse_limit(text, expected):
     assert parse_limit(text) == expected
+
+
+@pytest.mark.parametrize("word", ["none", "None", "disabled", "-", "no", "false", "null", "0ff"])
+def test_off_is_the_only_word(word):
+    """Issue 18: ``none``, ``disabled`` and ``-`` used to switch a level off silently."""
+    with pytest.raises(ThresholdError, match="expected a whole number >= 0 or 'off'"):
+        parse_limit(word)
+    with pytest.raises(ThresholdError, match="HIGH environment variable"):
+        Thresholds.from_env({"HIGH": word})
+    with pytest.raises(ThresholdError, match=f"invalid threshold {word!r}"):
+        Thresholds().with_overrides([f"LOW={word}"])

@@ -131,6 +131,27 @@ CASES = [
         "'repository'",
     ),
     ("negative --threshold", lambda p: ["report", "--threshold", "HIGH=-1"], {}, ">= 0"),
+    ("none as a --threshold", lambda p: ["report", "--threshold", "HIGH=none"], {}, "'none'"),
+    (
+        "disabled in ECRSCAN_THRESHOLD",
+        lambda p: ["report"],
+        {"ECRSCAN_THRESHOLD": "LOW=disabled"},
+        "ECRSCAN_THRESHOLD",
+    ),
+    ("- in HIGH", lambda p: ["scan", "team/api:v1"], {"HIGH": "-"}, "HIGH environment variable"),
+    ("empty --region", lambda p: ["--region", "", "repos"], {}, "'--region'"),
+    (
+        "unclosed IPv6 address in --endpoint-url",
+        lambda p: ["--endpoint-url", "http://[::1", "repos"],
+        {},
+        "'--endpoint-url'",
+    ),
+    (
+        "a command in AWS_REGION",
+        lambda p: ["repos"],
+        {"AWS_REGION": "us-east-1; rm -rf /"},
+        "AWS_REGION",
+    ),
 ]
 
 
@@ -142,7 +163,8 @@ def test_bad_input_is_one_line_exit_2_and_no_aws_call(
     assert proc.returncode == 2, (case, proc.stderr)
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("ecrscan: usage error: ") and names in lines[0], lines[0]
+    assert lines[0].startswith(("ecrscan: usage error: ", "ecrscan: configuration error: "))
+    assert names in lines[0], lines[0]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert sentinel.connections == 0, f"{case}: an AWS call was made"
 

@@ -548,6 +548,9 @@ def test_reporter_malformed_event_raises_a_clear_error(session):
     ("env", "message"),
     [
         ({"HIGH": "many"}, "HIGH environment variable"),
+        ({"HIGH": "none"}, "HIGH environment variable 'none'"),
+        ({"MEDIUM": "disabled"}, "MEDIUM environment variable 'disabled'"),
+        ({"LOW": "-"}, "LOW environment variable '-'"),
         ({"NOTIFY_ON_SCAN_FAILURE": "sometimes"}, "NOTIFY_ON_SCAN_FAILURE"),
         ({}, "ECR_SNS_REPORT_TOPIC_ARN is not set"),
     ],
