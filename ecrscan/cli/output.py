@@ -17,6 +17,7 @@ from rich.console import Console
 from ecrscan.cli.app import AppContext, IncompleteError, log
 from ecrscan.core.coverage import Coverage
 from ecrscan.core.words import plural
+from ecrscan.render.controls import Escaped, escape_controls
 from ecrscan.render.coverage import STAGES
 
 
@@ -25,7 +26,10 @@ def emit(output: Path | None, rendered: Any) -> None:
 
     A file is written atomically: to a temporary file in the same directory, then
     renamed over ``output``, so a failed or interrupted run leaves the old file or a
-    complete new one, never half of one."""
+    complete new one, never half of one.  A rich renderable (the table format) is
+    printed with the control characters of its text escaped."""
+    if not isinstance(rendered, str):
+        rendered = Escaped(rendered)
     if output is not None:
         try:
             write_atomically(output, rendered)
@@ -69,12 +73,12 @@ def _umask() -> int:
 def warn(app: AppContext, message: str) -> None:
     """A notice on stderr (not with ``--quiet``)."""
     if not app.quiet:
-        click.echo(f"ecrscan: {message}", err=True)
+        click.echo(f"ecrscan: {escape_controls(message)}", err=True)
 
 
 def error(message: str) -> None:
     """An error on stderr (also with ``--quiet``)."""
-    click.echo(f"ecrscan: error: {message}", err=True)
+    click.echo(f"ecrscan: error: {escape_controls(message)}", err=True)
 
 
 def log_calls(gateways: Iterable[Any]) -> None:
