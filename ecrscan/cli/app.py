@@ -29,6 +29,7 @@ from ecrscan.core.errors import FatalError
 from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import check_endpoint_url
+from ecrscan.render.controls import escape_controls
 
 log = logging.getLogger("ecrscan")
 
@@ -39,7 +40,7 @@ class IncompleteError(click.ClickException):
     exit_code = EXIT_INCOMPLETE
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"ecrscan: error: {self.format_message()}", err=True)
+        click.echo(f"ecrscan: error: {escape_controls(self.format_message())}", err=True)
 
 
 def conclude(code: int, failure: str | None = None) -> None:
@@ -59,7 +60,9 @@ class ConfigError(click.ClickException):
     exit_code = EXIT_USAGE
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"ecrscan: configuration error: {self.format_message()}", err=True)
+        click.echo(
+            f"ecrscan: configuration error: {escape_controls(self.format_message())}", err=True
+        )
 
 
 class RunControls(TypedDict):

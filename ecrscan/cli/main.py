@@ -21,6 +21,7 @@ from ecrscan.cli.rescan import rescan_cmd
 from ecrscan.cli.scan import scan_cmd
 from ecrscan.core.exits import EXIT_BREACH, EXIT_INCOMPLETE, EXIT_OK
 from ecrscan.engine.runner import GRACE_SECONDS
+from ecrscan.render.controls import escape_controls
 
 cli.add_command(repos)
 cli.add_command(rescan_cmd)
@@ -60,7 +61,9 @@ def _run(app: AppContext) -> int:
         source = env_source(getattr(exc, "param", None))
         origin = f" (set by the environment variable {source})" if source else ""
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        click.echo(f"ecrscan: usage error: {exc.format_message()}{origin}{hint}", err=True)
+        click.echo(
+            escape_controls(f"ecrscan: usage error: {exc.format_message()}{origin}{hint}"), err=True
+        )
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()

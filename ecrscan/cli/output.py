@@ -18,6 +18,7 @@ from rich.console import Console
 from ecrscan.cli.app import AppContext, IncompleteError, log
 from ecrscan.core.coverage import Coverage
 from ecrscan.core.words import plural
+from ecrscan.render.controls import Escaped, escape_controls
 from ecrscan.render.coverage import STAGES
 
 TEMPORARY_RANDOM = 8  # the characters tempfile.mkstemp adds to a name
@@ -30,7 +31,11 @@ def emit(output: Path | None, rendered: Any) -> None:
     renamed over ``output``, so a failed or interrupted run leaves the old file or a
     complete new one, never half of one.  A symbolic link is followed: its target is
     written, the link stays.  A FIFO or a device (``/dev/stdout``, ``/dev/null``) is
-    written through, as a shell redirection does: renaming over it would replace it."""
+    written through, as a shell redirection does: renaming over it would replace it.
+    A rich renderable (the table format) is printed with the control characters of its
+    text escaped."""
+    if not isinstance(rendered, str):
+        rendered = Escaped(rendered)
     if output is not None:
         try:
             write_output(output, rendered)
@@ -112,12 +117,12 @@ def _umask() -> int:
 def warn(app: AppContext, message: str) -> None:
     """A notice on stderr (not with ``--quiet``)."""
     if not app.quiet:
-        click.echo(f"ecrscan: {message}", err=True)
+        click.echo(f"ecrscan: {escape_controls(message)}", err=True)
 
 
 def error(message: str) -> None:
     """An error on stderr (also with ``--quiet``)."""
-    click.echo(f"ecrscan: error: {message}", err=True)
+    click.echo(f"ecrscan: error: {escape_controls(message)}", err=True)
 
 
 def log_calls(gateways: Iterable[Any]) -> None:

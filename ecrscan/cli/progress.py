@@ -20,6 +20,7 @@ from rich.progress import (
 
 from ecrscan.engine.runner import Event
 from ecrscan.engine.wait import WaitUpdate
+from ecrscan.render.controls import escape_controls
 
 
 class ProgressDisplay:
@@ -73,7 +74,7 @@ class ProgressDisplay:
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False)
         else:
-            click.echo(message, err=True)
+            click.echo(escape_controls(message), err=True)
 
     def callback(self, event: Event, amount: int) -> None:
         progress = self._progress
@@ -122,7 +123,7 @@ class WaitLines:
                 f"{update.label} {update.status} {span(update.waited)}, "
                 f"timeout in {span(update.remaining)}"
             )
-        click.echo(f"ecrscan: {text}", err=True)
+        click.echo(f"ecrscan: {escape_controls(text)}", err=True)
 
 
 def span(seconds: float) -> str:

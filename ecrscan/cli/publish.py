@@ -23,6 +23,7 @@ from ecrscan.engine import publish as engine_publish
 from ecrscan.engine.notify import Batch
 from ecrscan.engine.ports import Message
 from ecrscan.engine.publish import publish_all
+from ecrscan.render.controls import escape_controls
 from ecrscan.render.sns import SnsMessage, build_messages
 
 
@@ -149,4 +150,4 @@ def _tell(app: AppContext, batch: Batch, table: str) -> None:
 
 
 def caution(message: str) -> None:
-    click.echo(f"ecrscan: warning: {message}", err=True)
+    click.echo(f"ecrscan: warning: {escape_controls(message)}", err=True)

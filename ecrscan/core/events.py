@@ -83,6 +83,8 @@ def parse_scan_event(event: Any) -> ScanEvent:
     repository = _required_text(detail, "repository-name", kind[1])
     if repository.startswith("arn:"):
         repository, account, region = _parse_repository_arn(repository)
+    elif not account:
+        account = _resource_account(event, repository, region)
     return ScanEvent(
         source=kind[0],
         detail_type=kind[1],
@@ -189,6 +191,22 @@ def _parse_repository_arn(arn: str) -> tuple[str, str, str]:
     return parts[5].removeprefix("repository/"), parts[4], parts[3]
 
 
+def _resource_account(event: Mapping[str, Any], repository: str, region: str) -> str:
+    """The account of the event's ``resources`` ARN of this repository ("" when none
+    names it): an event without ``account`` keeps the same notify state key."""
+    resources = event.get("resources")
+    for arn in resources if isinstance(resources, list) else ():
+        if not isinstance(arn, str) or not arn.startswith("arn:"):
+            continue
+        try:
+            name, account, arn_region = _parse_repository_arn(arn)
+        except EventError:
+            continue
+        if name == repository and (not region or arn_region == region):
+            return account
+    return ""
+
+
 def _tags(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -198,7 +216,8 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 def _counts(value: Any) -> dict[str, int]:
-    """Severity counts; ``TOTAL`` and keys that are no severity are dropped."""
+    """Severity counts; ``TOTAL`` and keys that are no severity are dropped.  Keys are
+    read in any case; one level named twice (``CRITICAL`` and ``critical``) is malformed."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -208,6 +227,8 @@ def _counts(value: Any) -> dict[str, int]:
         name = str(key).upper()
         if name not in _SEVERITIES:
             continue
+        if name in counts:  # "CRITICAL" and "critical": which one is meant is unknown
+            raise EventError(f"detail.finding-severity-counts names {name} more than once")
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
             raise EventError(
                 f"detail.finding-severity-counts.{key} must be a whole number >= 0, got {number!r}"

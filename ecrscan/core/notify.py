@@ -120,8 +120,9 @@ class Record:
 
 
 def state_key(account: str, region: str, repository: str, digest: str) -> str:
-    """The record key of one image: ``account/region/repository@digest``."""
-    return f"{account}/{region}/{repository}@{digest}"
+    """The record key of one image: ``account/region/repository@digest`` (the digest
+    lower-cased: the same image has one key whatever case an event wrote it in)."""
+    return f"{account}/{region}/{repository}@{digest.lower()}"
 
 
 def report_key(report: ImageReport, default_region: str = "") -> str:

@@ -16,6 +16,7 @@ from rich.console import RenderableType
 
 from ecrscan.core.model import QueuedJobs, ReportResult, RepositoryListing, RescanResult
 from ecrscan.core.view import DEFAULT_VIEW, View
+from ecrscan.render.controls import escape_controls
 from ecrscan.render.csv import report_csv
 from ecrscan.render.json import queued_json, report_json, repositories_json, rescan_json
 from ecrscan.render.junit import report_junit
@@ -46,7 +47,7 @@ FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
     ReportResult: {
         Format.TABLE: report_table,
         Format.JSON: report_json,
-        Format.MARKDOWN: report_markdown,
+        Format.MARKDOWN: lambda result, view: escape_controls(report_markdown(result, view)),
         Format.SARIF: report_sarif,
         Format.JUNIT: report_junit,
         Format.CSV: report_csv,

@@ -493,3 +493,26 @@ def test_installed_command_needs_no_aws_at_all(tmp_path):
         timeout=60,
     )
     assert failed.returncode == 3 and "scan failed" in failed.stderr
+
+
+# -- issue 18: control characters from an event never reach the terminal raw -------------
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_control_characters_in_the_event_are_escaped_in_human_output(fmt, tmp_path):
+    hostile = "app\x1b]0;owned\x07\x1b[2J\rx\x9b"
+    event = variant(ECR_SAMPLE, repository_name=hostile, image_tags=["v1\x1b[31m"])
+    result = run(["--event", str(event_file(tmp_path, event)), "--format", fmt])
+    assert result.exit_code == 1, result.output
+    for raw in ("\x1b", "\x07", "\r", "\x9b"):
+        assert raw not in result.stdout and raw not in result.stderr
+    assert "app\\x1b]0;owned" in result.stdout  # rich drops BEL and CR itself
+    assert "\\x9b" in result.stdout and "v1\\x1b[31m" in result.stdout
+
+
+def test_control_characters_stay_intact_in_json(tmp_path):
+    event = variant(ECR_SAMPLE, repository_name="app\x1b[2J")
+    result = run(["--event", str(event_file(tmp_path, event)), "--format", "json"])
+    (image,) = json.loads(result.stdout)["images"]
+    assert image["repository"] == "app\x1b[2J"
+    assert "\x1b" not in result.stdout  # the encoder escapes it

@@ -167,3 +167,41 @@ def test_unknown_count_keys_are_dropped():
         variant(ECR_SAMPLE, finding_severity_counts={"high": 2, "TOTAL": 2, "NOVEL": 4})
     )
     assert scan.counts == {"HIGH": 2}
+
+
+# -- issue 18: duplicate count keys that differ only in case --------------------------------
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {"CRITICAL": 10, "critical": 0},
+        {"critical": 0, "CRITICAL": 10},
+        {"Critical": 10, "critical": 3},
+    ],
+)
+def test_duplicate_count_keys_differing_in_case_are_malformed(counts):
+    with pytest.raises(EventError, match=r"CRITICAL.*more than once"):
+        parse_scan_event(variant(ECR_SAMPLE, finding_severity_counts=counts))
+
+
+def test_one_lower_case_count_key_is_still_read():
+    scan = parse_scan_event(variant(ECR_SAMPLE, finding_severity_counts={"critical": 2}))
+    assert scan.counts == {"CRITICAL": 2}
+
+
+# -- issue 18: the account from the repository ARN when the event lacks it ------------------
+
+
+def test_a_missing_account_is_read_from_the_resources_arn():
+    event = load_event(ECR_SAMPLE)
+    del event["account"]
+    scan = parse_scan_event(event)
+    assert (scan.registry_id, scan.region) == ("123456789012", "us-east-1")
+
+
+def test_a_resources_arn_of_another_repository_is_not_used():
+    event = load_event(ECR_SAMPLE)
+    del event["account"]
+    event["resources"] = ["arn:aws:ecr:us-east-1:999999999999:repository/other"]
+    assert parse_scan_event(event).registry_id == ""

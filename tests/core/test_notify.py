@@ -130,6 +130,12 @@ def test_keys_name_account_region_repository_and_digest():
     assert report_key(elsewhere, "eu-west-1") == KEY.replace("us-east-1", "eu-west-1")
 
 
+def test_keys_do_not_change_with_the_digest_case():
+    report = image_report()
+    upper = replace(report, image=replace(report.image, digest=report.image.digest.upper()))
+    assert report_key(upper) == report_key(report) == KEY
+
+
 def test_fingerprint_text_round_trips():
     for fp in (breach(CRITICAL=3, HIGH=1), WITHIN, replace(breach(), findings="0f" * 16)):
         assert Fingerprint.parse(fp.text) == fp
