@@ -7,14 +7,13 @@ that only counts connections: a case that reached AWS would show up there.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.env import ecrscan_command
+from tests.support.env import ecrscan_command, isolated_env
 from tests.support.listener import Listener
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
@@ -28,17 +27,7 @@ def sentinel() -> Iterator[Listener]:
 
 
 def run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
-    base.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_MAX_ATTEMPTS="1",
-        HOME=str(tmp_path),
-    )
-    base.update(env)
+    base = isolated_env(tmp_path, AWS_MAX_ATTEMPTS="1", **env)
     return subprocess.run(
         [ecrscan_command(), *args], env=base, capture_output=True, text=True, timeout=60
     )

@@ -4,7 +4,6 @@ with one line naming the endpoint (the bound with the default timeouts is docume
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ecrscan.aws.clients import DEFAULT_TIMEOUTS, READ_ATTEMPTS, Timeouts
-from tests.support.env import ecrscan_command
+from tests.support.env import ecrscan_command, isolated_env
 from tests.support.listener import Listener
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
@@ -29,16 +28,7 @@ def black_hole() -> Iterator[Listener]:
 def run(
     args: list[str], url: str, tmp_path: Path
 ) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_ENDPOINT_URL=url,
-        HOME=str(tmp_path),
-    )
+    env = isolated_env(tmp_path, AWS_ENDPOINT_URL=url)
     started = time.monotonic()
     proc = subprocess.run(
         [ecrscan_command(), "--connect-timeout", "1", "--read-timeout", "1", *args],

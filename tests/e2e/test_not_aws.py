@@ -4,29 +4,20 @@ one line and exit 3, never an empty registry (issue 18)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.env import ecrscan_command
+from tests.support.env import ecrscan_command, isolated_env
 from tests.support.listener import Answering
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 
 
 def run(args: list[str], url: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        HOME=str(home),
-    )
+    env = isolated_env(home)
     command = [ecrscan_command(), "--endpoint-url", url, *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 

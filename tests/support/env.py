@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 REGION = "us-east-1"
 
 
@@ -18,3 +21,20 @@ def ecrscan_command() -> str:
     if not found:
         raise RuntimeError("the ecrscan command is not installed: pip install -e '.[test]'")
     return found
+
+
+def isolated_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an installed-command run that reaches no real AWS: this
+    process's variables without AWS_* and ECRSCAN_*, test credentials, no config or
+    credentials file, ``home`` as HOME, then ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECRSCAN_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        HOME=str(home),
+    )
+    env.update(extra)
+    return env
