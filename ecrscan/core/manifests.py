@@ -34,6 +34,12 @@ class Resolved:
     unreadable: tuple[tuple[Image, Problem], ...] = ()  # indexes whose entries are unknown
 
 
+def platform_digests(entries: Iterable[IndexEntry]) -> list[str]:
+    """The digests of the platform images among an index's entries (not its
+    attestations), each once, in the index's order."""
+    return list(dict.fromkeys(e.digest for e in entries if e.kind is Kind.IMAGE))
+
+
 def indexes_of(images: Iterable[Image]) -> list[Image]:
     """The image indexes among ``images`` (whose entries the caller reads)."""
     return [image for image in images if image.kind is Kind.INDEX]
@@ -50,7 +56,7 @@ def resolve(
     platforms: dict[str, tuple[str, list[Image]]] = {}  # digest -> (platform, indexes)
     attestations: set[str] = set()
     unreadable: list[tuple[Image, Problem]] = []
-    indexes = sorted(indexes_of(images), key=_newest_first)
+    indexes = sorted(indexes_of(images), key=newest_first)
     for index in indexes:
         listed = entries.get(index.digest)
         if isinstance(listed, Problem) or listed is None:
@@ -90,7 +96,8 @@ def _platform_image(image: Image, platform: str, indexes: list[Image]) -> Image:
     )
 
 
-def _newest_first(image: Image) -> tuple[float, str]:
+def newest_first(image: Image) -> tuple[float, str]:
+    """Sort key: the most recently pushed image first (then by digest)."""
     pushed = image.pushed_at.timestamp() if image.pushed_at else 0.0
     return (-pushed, image.digest)
 

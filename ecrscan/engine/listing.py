@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ecrscan.core.artifacts import IndexEntry, Kind
-from ecrscan.core.manifests import indexes_of, resolve
+from ecrscan.core.manifests import indexes_of, platform_digests, resolve
 from ecrscan.core.model import Image, ImageLookup, Repository
 from ecrscan.core.problem import Problem
 from ecrscan.engine.ports import EcrReads
@@ -50,15 +50,9 @@ def _by_ids(gateway: EcrReads, repo: Repository, ids: Sequence[dict[str, str]]) 
     if not indexes:
         return lookup
     entries: Entries = gateway.index_entries(repo, indexes)
-    wanted = [
-        {"imageDigest": entry.digest}
-        for listed in entries.values()
-        if not isinstance(listed, Problem)
-        for entry in listed
-        if entry.kind is Kind.IMAGE
-    ]
     named = {image.digest for image in lookup.images}
-    wanted = list({w["imageDigest"]: w for w in wanted if w["imageDigest"] not in named}.values())
+    listed = [e for index in entries.values() if not isinstance(index, Problem) for e in index]
+    wanted = [{"imageDigest": d} for d in platform_digests(listed) if d not in named]
     platforms = gateway.find_images(repo, wanted).images if wanted else ()
     artifacts = [i for i in lookup.images if i.kind is not Kind.INDEX and not i.kind.scannable]
     images = [i for i in lookup.images if i.kind.scannable or i.kind is Kind.INDEX]

@@ -15,7 +15,7 @@ from dataclasses import replace
 from ecrscan.core.artifacts import Kind
 from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.imageref import ImageRef
-from ecrscan.core.manifests import indexes_of, resolve
+from ecrscan.core.manifests import indexes_of, newest_first, platform_digests, resolve
 from ecrscan.core.model import Image, Repository
 from ecrscan.core.problem import Problem
 from ecrscan.engine.ports import EcrReads
@@ -34,7 +34,7 @@ def images_of(gateway: EcrReads, ref: ImageRef) -> tuple[Image, ...]:
     if not isinstance(listed, tuple):
         problem = listed or Problem("NotRead", "the index was not read")
         raise AwsError(ErrorKind.OTHER, _about_index(ref, problem), "batch_get_image")
-    digests = list(dict.fromkeys(e.digest for e in listed if e.kind is Kind.IMAGE))
+    digests = platform_digests(listed)
     if not digests:
         problem = Problem("EmptyIndex", f"{ref}: the image index lists no platform image")
         raise AwsError(ErrorKind.OTHER, problem, "batch_get_image")
@@ -65,15 +65,10 @@ def platform_images(gateway: EcrReads, repository: Repository) -> dict[str, Imag
     BatchGetImage (its newest :data:`MAX_INDEXES` indexes).  What the reporter function
     names an untagged platform image by (``team/api:v1 (linux/arm64)``)."""
     images = list(gateway.images(repository))
-    indexes = sorted(indexes_of(images), key=_newest_first)[:MAX_INDEXES]
+    indexes = sorted(indexes_of(images), key=newest_first)[:MAX_INDEXES]
     if not indexes:
         return {}
     entries = gateway.index_entries(repository, indexes)
     others = [image for image in images if image.kind is not Kind.INDEX]
     platforms = resolve([*indexes, *others], entries).images  # only the indexes read
     return {image.digest: image for image in platforms if image.platform}
-
-
-def _newest_first(image: Image) -> tuple[float, str]:
-    pushed = image.pushed_at.timestamp() if image.pushed_at else 0.0
-    return (-pushed, image.digest)
