@@ -6,6 +6,7 @@ alone prints the short help on stdout and exits 0 (as pip does)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -34,6 +35,10 @@ def command(name: str) -> click.Command:
     found = cli.commands[name] if name else cli
     assert isinstance(found, click.Command)
     return found
+
+
+def names(envvar: str | Sequence[str] | None) -> list[str]:
+    return [envvar] if isinstance(envvar, str) else list(envvar or ())
 
 
 def records(name: str) -> list[tuple[click.Parameter, str, Any]]:
@@ -77,15 +82,14 @@ def test_help_names_every_environment_variable_and_default(name: str) -> None:
     assert shown
     text = " ".join(help_of([name] if name else []).output.split())
     for param, help_text, default in shown:
-        envvars = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
-        for envvar in envvars:
+        for envvar in names(param.envvar):
             assert envvar in help_text, f"{name} {param.opts}: {envvar} not in its help"
             assert envvar in text
         if isinstance(default, str | int | float) and not isinstance(default, bool) and default:
             assert str(default) in help_text, f"{name} {param.opts}: default not named"
     # An option without a variable of its own is a global option given after the
     # command (the group reads the variables): its help names the group's.
-    group = {tuple(p.opts): p.envvar for p in cli.params}
+    group = {tuple(p.opts): names(p.envvar) for p in cli.params}
     for param, help_text, _ in shown:
         if param.envvar or param.name in ("help", "version"):
             continue
@@ -172,3 +176,20 @@ def test_a_flag_variable_still_accepts_its_words(value: str) -> None:
     assert ctx is not None
     flag = next(p for p in command("report").params if p.name == "latest")
     assert flag.type.convert(value, flag, ctx) is True
+
+
+@pytest.mark.parametrize(
+    ("option", "variable", "value", "expected"),
+    [
+        ("regions", "ECRSCAN_REGIONS", "eu-west-1,us-east-1 ap-south-1", 3),
+        ("ous", "ECRSCAN_OUS", "ou-ab12-cdefgh12, r-ab12", 2),
+    ],
+)
+def test_list_variables_take_commas_or_spaces_as_their_help_says(
+    option: str, variable: str, value: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+    ctx = command("rescan").make_context("rescan", [])
+    assert len(ctx.params[option]) == expected
+    (help_text,) = [text for p, text, _ in records("rescan") if p.name == option]
+    assert f"Env: {variable} (commas or spaces)." in help_text
