@@ -193,3 +193,10 @@ def test_list_variables_take_commas_or_spaces_as_their_help_says(
     assert len(ctx.params[option]) == expected
     (help_text,) = [text for p, text, _ in records("rescan") if p.name == option]
     assert f"Env: {variable} (commas or spaces)." in help_text
+
+
+@pytest.mark.parametrize("name", ["report", "scan"])
+def test_help_says_which_options_list_findings_as_details_does(name: str) -> None:
+    helps = {p.name: text for p, text, _ in records(name)}
+    for option in ("ignore_file", "ignore_unfixed"):
+        assert "lists" in helps[option] and "--details" in helps[option]
