@@ -6,7 +6,8 @@ One table, several readers, each checked by a test:
 * every operation the gateways call (``_call``/``_pages`` and direct client calls in
   ``ecrscan/aws``, found with :mod:`ast`) is in :data:`OPERATIONS`, and its action is
   needed by some command or function (``tests/aws/test_permissions.py``);
-* each command's ``--help`` names exactly :func:`command_actions` (same test module);
+* the commands' ``--help`` name no action and point to ``docs/iam.md`` (same test
+  module; the one list is the page);
 * ``docs/iam.md`` (and the IAM notes of the command pages and of ``docs/lambda.md``)
   lists what each command and function needs (``tests/docs/test_iam_page.py``);
 * ``template.yaml`` grants each function exactly :data:`FUNCTIONS`, for every

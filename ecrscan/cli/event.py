@@ -94,22 +94,14 @@ def event_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "event_source",
             env="ECRSCAN_EVENT",
             metavar="FILE",
-            help="Evaluate this EventBridge scan event (ECR Image Scan or Inspector2 Scan; "
-            "'-' reads stdin) exactly as the deployed reporter function does: same "
-            "thresholds, verdict and exit codes (a FAILED scan exits 3, a malformed event "
-            "2), and with --publish the same SNS message. No AWS call is made unless "
-            "--publish. The event names its image and carries its counts, so options that "
-            "look images up (--image, --latest, --wait, --details, --ignore-file, ...) "
-            "cannot be combined with it, nor the formats that list findings (sarif, csv).",
+            help="Judge this EventBridge scan event ('-': stdin) as the reporter function.",
         ),
         env_option(
             "--notify-on-scan-failure",
             "notify_failures",
             env="NOTIFY_ON_SCAN_FAILURE",
             is_flag=True,
-            help="With --event and --publish: also publish when the event's scan did not "
-            "complete (FAILED), as the reporter function does with "
-            "NOTIFY_ON_SCAN_FAILURE=true.",
+            help="With --event: also publish a failed scan.",
         ),
     )(wrapper)
 

@@ -140,31 +140,26 @@ _JUDGING = (
         multiple=True,
         env="ECRSCAN_THRESHOLD",
         env_note="space-separated",
-        metavar="LEVEL=N|off",
-        help="Tolerate up to N findings at LEVEL (N+1 breaches); 'off' ignores the level. "
-        "Repeatable. Levels: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED UNTRIAGED. "
-        "Defaults: 0 for CRITICAL, HIGH, MEDIUM, LOW (env CRITICAL, HIGH, MEDIUM, LOW), off "
-        "for the rest.",
+        metavar="LEVEL=N",
+        help="Tolerate N findings at LEVEL, or off (repeatable).",
     ),
     level_option(
         "--fail-on",
         "ECRSCAN_FAIL_ON",
-        "Shorthand: threshold 0 at LEVEL and above, off below (replaces the defaults; "
-        "--threshold still overrides single levels).",
+        "Threshold 0 at LEVEL and above, off below.",
     ),
     env_option(
         "--ignore-file",
         env="ECRSCAN_IGNORE_FILE",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="TOML file of accepted findings ([[ignore]] id, reason, optional until date and "
-        "repository regex). Ignored findings leave the counts thresholds see and stay in "
-        "every output, marked. Expired entries warn and do not apply.",
+        metavar="FILE",
+        help="Accepted findings (TOML); lists findings as --details.",
     ),
     env_option(
         "--details",
         env="ECRSCAN_DETAILS",
         is_flag=True,
-        help="Read every finding (all pages) and list the findings of breaching images.",
+        help="List the findings of breaching images.",
     ),
 )
 # How the report is published and what it lists.
@@ -174,39 +169,31 @@ _PUBLISHING = (
         "publish_",
         env="ECRSCAN_PUBLISH",
         is_flag=True,
-        help="Publish one SNS message listing every breaching image (nothing when none "
-        "breaches) to --sns-topic-arn.",
+        help="Publish breaches to SNS.",
     ),
     env_option(
         "--publish-always",
         env="ECRSCAN_PUBLISH_ALWAYS",
         is_flag=True,
-        help="Like --publish, but also publish when nothing breaches.",
+        help="Publish even when nothing breaches.",
     ),
     env_option(
         "--sns-topic-arn",
         env="ECR_SNS_REPORT_TOPIC_ARN",
         metavar="ARN",
-        help="The SNS topic for --publish.",
+        help="The SNS topic.",
     ),
     env_option(
         "--only-changed",
         env="ECRSCAN_ONLY_CHANGED",
         is_flag=True,
-        help="With --publish: publish only what changed since the last notification "
-        "recorded in --state-table (images that newly breach or whose counts or findings "
-        "changed, and images back within thresholds), then record it; an unchanged breach "
-        "is published again once its record is older than --state-ttl. The same table "
-        "and rules as the reporter function (NotifyOn=change). When the table cannot be "
-        "read, every breach is published, with a warning.",
+        help="Publish only what changed since the last notification.",
     ),
     env_option(
         "--state-table",
         env="ECRSCAN_STATE_TABLE",
         metavar="TABLE",
-        help="The DynamoDB table of --only-changed, a name or an ARN (the stack output "
-        "NotifyStateTableName, shared with the reporter function); a name is looked up "
-        "in the SNS topic's region, an ARN in its own.",
+        help="The DynamoDB table of --only-changed (name or ARN).",
     ),
     env_option(
         "--state-ttl",
@@ -215,29 +202,24 @@ _PUBLISHING = (
         default=DEFAULT_STATE_TTL,
         show_default=True,
         callback=checked(Duration.parse),
-        help="With --only-changed: how long a notification counts; an unchanged breach is "
-        "published again after it (mo, w, d, h, min: 30d, 2w).",
+        help="Re-publish an unchanged breach after it.",
     ),
     env_option(
         "--only-breaches",
         env="ECRSCAN_ONLY_BREACHES",
         is_flag=True,
-        help="List only the images that breach a threshold or could not be assessed "
-        "(the verdict, the totals and the exit code still cover every image).",
+        help="List only the images that breach or were not assessed.",
     ),
     level_option(
         "--severity",
         "ECRSCAN_SEVERITY",
-        "List only the findings at LEVEL and above (thresholds still count every level; "
-        "this changes what is listed, not what breaches).",
+        "List only the findings at LEVEL and above.",
     ),
     env_option(
         "--ignore-unfixed",
         env="ECRSCAN_IGNORE_UNFIXED",
         is_flag=True,
-        help="Findings without an available fix (enhanced scanning: fixAvailable NO) "
-        "do not count against thresholds; they stay listed, marked. Reads every "
-        "finding. Basic scans say nothing about fixes: their findings all count.",
+        help="Unfixed findings do not count; lists as --details.",
     ),
 )
 

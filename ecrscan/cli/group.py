@@ -19,7 +19,8 @@ import click
 from ecrscan import __version__
 from ecrscan.cli.app import AppContext, Seconds, aws_errors, check_endpoint, split_list
 from ecrscan.cli.diagnostics import configure_logging, set_verbosity
-from ecrscan.cli.options import Decorator, stack
+from ecrscan.cli.helptext import Group
+from ecrscan.cli.options import FLAG, Decorator, stack
 from ecrscan.core.control import DEFAULT_TIMEOUTS
 from ecrscan.core.targets import check_regions
 
@@ -48,9 +49,10 @@ class GlobalOption:
             *self.decls, envvar=envvar, help=f"{self.help} Env: {env}.", **self.settings
         )
 
-    def after(self, multiple: bool = False) -> Decorator:
+    def after(self, multiple: bool = False, shown: str = "") -> Decorator:
         """The option after the command; ``multiple``: it may be repeated (each value
-        kept, for the command to judge)."""
+        kept, for the command to judge); ``shown``: its help in the command's help (else
+        only the group's lists it)."""
         settings = {k: v for k, v in self.settings.items() if k in ("type", "metavar")}
         if multiple:
             settings["multiple"] = True
@@ -63,7 +65,8 @@ class GlobalOption:
             f"after_{self.dest}",
             expose_value=False,
             callback=_after(self.apply),
-            help=f"{self.help} (also before the command)",
+            help=f"{shown} Env: {', '.join(self.envvar)}.",
+            hidden=not shown,
             **settings,
         )
 
@@ -112,7 +115,7 @@ def _verbose(app: AppContext, count: int) -> None:
 
 REGION = GlobalOption(
     ("--region",),
-    "AWS region; rescan and report take it repeated to audit several regions.",
+    "AWS region (rescan and report: repeatable).",
     ("AWS_REGION", "AWS_DEFAULT_REGION"),
     _regions,
     {"metavar": "REGION"},
@@ -168,19 +171,19 @@ GLOBALS = (
         "No progress bar and no notices; errors only.",
         ("ECRSCAN_QUIET",),
         lambda app, value: setattr(app, "quiet", True),
-        {"is_flag": True},
+        {"is_flag": True, "type": FLAG},
     ),
 )
 
 # Every command takes the global options after it too; repos also takes --region (rescan
 # and report have a repeatable --region of their own).
 global_options = stack(*(option.after() for option in GLOBALS))
-region_option = REGION.after(multiple=True)
+region_option = REGION.after(multiple=True, shown="The AWS region.")
 # Below the command's own options: the global ones, the run's context, AWS errors.
 command_setup = stack(global_options, click.pass_obj, aws_errors)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @stack(
     click.option(
         *REGION.decls,
@@ -194,18 +197,17 @@ command_setup = stack(global_options, click.pass_obj, aws_errors)
 @click.version_option(__version__, "--version", prog_name="ecrscan")
 @click.pass_context
 def cli(ctx: click.Context, /, region: tuple[str, ...], **values: Any) -> None:
-    """Keep AWS ECR vulnerability scans honest.
-
-    \b
-    ecrscan repos                  list repositories (regex filters)
-    ecrscan rescan --expiry 7d     rescan images whose last scan is older than 7 days
-    ecrscan report --fail-on HIGH  findings against thresholds (the CI gate)
-    ecrscan scan IMAGE             scan one image now, wait, judge it (the CI step)
+    """Keep AWS ECR vulnerability scans honest: rescan stale images, judge findings.
 
     Credentials come from the standard AWS chain (environment, profile, SSO, instance
-    role).  Global options go before or after the command.  Exit codes: 0 done, 1
-    findings above thresholds (report, scan), 2 usage or configuration error, 3 an AWS
-    or runtime error left the work incomplete.
+    role).  Exit codes: 0 done, 1 findings above thresholds, 2 usage error, 3 the work
+    is incomplete (docs/exit-codes.md).  Docs: docs/index.md.
+
+    \b
+    Examples:
+      ecrscan rescan --expiry 7d --dry-run
+      ecrscan report --fail-on HIGH --latest
+      ecrscan scan "$REPO:$GIT_SHA" --fail-on HIGH
     """
     app = ctx.ensure_object(AppContext)
     app.region = (region[0] if region else None) or app.region

@@ -24,7 +24,7 @@ from ecrscan.cli.output import name_limit
 from ecrscan.core.control import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ecrscan.core.durations import parse_timeout
 from ecrscan.core.imageref import parse_image_ref
-from ecrscan.render.formats import PURPOSE, Format, formats_for
+from ecrscan.render.formats import Format, formats_for
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -58,12 +58,28 @@ def env_option(
     help names: "... Env: A, else B (note)."."""
     names = [env] if isinstance(env, str) else list(env)
     note = f" ({env_note})" if env_note else ""
+    if kwargs.get("is_flag"):
+        kwargs.setdefault("type", FLAG)
     return click.option(
         *decls,
         envvar=names[0] if len(names) == 1 else names,
         help=f"{help} Env: {', else '.join(names)}{note}.",
         **kwargs,
     )
+
+
+class Flag(click.types.BoolParamType):
+    """An on/off value (a flag's environment variable) whose error says what is accepted
+    (Click's lists an empty string among its "recognized values")."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if self.str_to_bool(value) is None:
+            self.fail(f"{value!r} is not on or off: use {ON_OFF}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+ON_OFF = "1, true, yes, on or 0, false, no, off"
+FLAG = Flag()
 
 
 def stack(*decorators: Decorator) -> Decorator:
@@ -109,8 +125,7 @@ allow_empty_option = env_option(
     "--allow-empty",
     env="ECRSCAN_ALLOW_EMPTY",
     is_flag=True,
-    help="Accept an empty scope (the filters, --in-use or --pulled-within leave no image): "
-    "exit 0 instead of 3. Without it, an empty scope is never a pass.",
+    help="An empty scope (no image to check) exits 0, not 3.",
 )
 
 
@@ -119,6 +134,7 @@ def concurrency_option(help_text: str) -> Decorator:
         "--concurrency",
         env="ECRSCAN_CONCURRENCY",
         type=click.IntRange(1, MAX_CONCURRENCY),
+        metavar="N",
         default=DEFAULT_CONCURRENCY,
         show_default=True,
         help=help_text,
@@ -173,9 +189,7 @@ def output_problem(value: str) -> str:
 def output_options(
     kind: type,
     command: str,
-    output_help: str = "Write the output to FILE instead of stdout, once the run is done: a "
-    "file is replaced whole or not at all; a link's target is written; a FIFO or device "
-    "is written through.",
+    output_help: str = "Write to FILE, not stdout (replaced whole).",
 ) -> Decorator:
     """``--format`` (the formats the render registry has for results of type ``kind``)
     and ``--output``; their environment variables are the command's
@@ -186,8 +200,8 @@ def output_options(
     formats = formats_for(kind)
     format_envvars = (f"ECRSCAN_{command.upper()}_FORMAT", "ECRSCAN_FORMAT")
     output_envvars = (f"ECRSCAN_{command.upper()}_OUTPUT", "ECRSCAN_OUTPUT")
-    format_help = "Output format: " + ", ".join(PURPOSE[f] for f in formats) + "."
     names = [f.value for f in formats]
+    format_help = f"{names[0]} (default), {', '.join(names[1:])}."
 
     def check_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
         text = str(value).strip().lower()
@@ -210,9 +224,8 @@ def output_options(
             "--format",
             "fmt",
             env=format_envvars,
-            metavar=f"[{'|'.join(names)}]",
+            metavar=f"[{'|'.join(names)}]" if len(names) < 3 else "FORMAT",
             default=Format.TABLE.value,
-            show_default=True,
             callback=check_format,
             help=format_help,
         ),

@@ -19,6 +19,7 @@ from ecrscan.cli.app import AppContext
 from ecrscan.cli.event import event_options
 from ecrscan.cli.gate import GateOptions, finish, gate_options
 from ecrscan.cli.group import command_setup
+from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import (
     TimeoutParam,
     allow_empty_option,
@@ -40,13 +41,22 @@ from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices, artifacts_text
 
 
-@click.command("report")
+@click.command(
+    "report",
+    cls=Command,
+    examples=(
+        "ecrscan report --fail-on HIGH --latest",
+        'ecrscan report --image "$REPO:$GIT_SHA" --wait --format sarif -o out.sarif',
+        "ecrscan report --organization --all-regions --in-use ecs --only-breaches",
+    ),
+    docs="docs/commands/report.md",
+)
 @selection_options
 @env_option(
     "--latest",
     env="ECRSCAN_LATEST",
     is_flag=True,
-    help="Only the most recently pushed image of each repository.",
+    help="Newest image per repository.",
 )
 @env_option(
     "--image",
@@ -56,18 +66,13 @@ from ecrscan.render.notices import all_notices, artifacts_text
     multiple=True,
     metavar="REF",
     callback=image_refs_callback,
-    help="Report exactly this image instead of the registry (repeatable): repo:tag, "
-    "repo@sha256:..., repo:tag@sha256:..., a bare repo (= repo:latest), or a full URI "
-    "<account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest] whose account and "
-    "region are used. --filter, --exclude and --latest do not apply.",
+    help="Exactly this image (repo:tag, repo@digest, URI).",
 )
 @env_option(
     "--wait",
     env="ECRSCAN_WAIT",
     is_flag=True,
-    help="Poll images whose scan is IN_PROGRESS or PENDING (and never-scanned images "
-    "pushed in the last 15 minutes, for scan-on-push) with backoff until the scan ends "
-    "or --timeout passes.",
+    help="Wait for scans in progress.",
 )
 @env_option(
     "--timeout",
@@ -75,16 +80,13 @@ from ecrscan.render.notices import all_notices, artifacts_text
     type=TimeoutParam(),
     default="10min",
     show_default=True,
-    help="How long --wait polls: units h (hours), min (minutes), s (seconds), e.g. 90s, "
-    "10min, 1h30min; a bare number is seconds ('m' means months, so 30m is refused).",
+    help="How long --wait waits (90s, 10min, 1h).",
 )
 @env_option(
     "--strict",
     env="ECRSCAN_STRICT",
     is_flag=True,
-    help="Every image that could not be judged exits 3, images ECR cannot scan "
-    "(UNSUPPORTED_IMAGE: no package manager, as scratch or distroless) too; without it a "
-    "registry report lists them as not scannable and does not exit 3 for them.",
+    help="Unscannable images exit 3 too.",
 )
 @allow_empty_option
 @gate_options("report")
@@ -103,47 +105,7 @@ def report(
     concurrency: int,
     gate: GateOptions,
 ) -> None:
-    """Check image scan findings against per-severity thresholds (a CI gate).
-
-    Reports every image of the region's repositories (--filter/--exclude, --latest), or
-    exactly the --image references.  Counts come from each image's last scan; findings
-    are read when --details, --ignore-file, or a format that lists findings (sarif, csv)
-    needs them.  Nothing is scanned: run `ecrscan rescan` first, or use --wait.
-    With --event FILE, one EventBridge scan event is judged instead, exactly as the
-    deployed reporter function judges it, without any AWS call (unless --publish).
-
-    \b
-    Exit codes:
-      0  every image within thresholds
-      1  at least one image breaches a threshold
-      2  usage or configuration error (no AWS call was made)
-      3  AWS/runtime error, or the audit is incomplete: an image never scanned, its
-         scan failed or still pending, or unreadable; the filters matched no image
-         ("nothing to report"); or --publish failed (outranks 1); with --strict,
-         an image ECR cannot scan (listed as not scannable otherwise)
-
-    \b
-    Example (CI gate on the image just pushed):
-      ecrscan report --image "$REPO:$GIT_SHA" --wait --timeout 15min --fail-on HIGH \\
-          --format sarif --output ecrscan.sarif
-
-    Registry reports can cover several regions (--region repeated) and accounts
-    (--role-arn), and only the images ECS uses (--in-use) or pulled lately
-    (--pulled-within); each image names its account and region, and what was left out
-    is listed.  A failing account or region does not stop the others (exit 3).
-
-    IAM: ecr:DescribeRepositories and ecr:DescribeImages (whole registry) or
-    ecr:DescribeImages (--image), ecr:DescribeImageScanFindings, ecr:BatchGetImage
-    (image indexes: their platform images); a whole ENHANCED
-    registry is read in bulk with ecr:GetRegistryScanningConfiguration,
-    inspector2:ListCoverage and inspector2:ListFindingAggregations; sns:Publish with
-    --publish; --only-changed: dynamodb:BatchGetItem, dynamodb:GetItem, dynamodb:PutItem
-    and dynamodb:DeleteItem on the state table; --in-use: read-only ECS calls (see
-    --in-use); --role-arn: sts:AssumeRole; --organization: organizations:ListAccounts
-    (--ou: organizations:ListAccountsForParent,
-    organizations:ListOrganizationalUnitsForParent) and sts:AssumeRole on the --role-name
-    role; --all-regions: ec2:DescribeRegions.
-    """
+    """Judge each image's last scan against per-severity thresholds (the CI gate)."""
     # Every check that can fail without AWS comes first: exit 2, no call made.
     thresholds = gate.thresholds()
     rules = gate.ignore_rules()

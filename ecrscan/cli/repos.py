@@ -8,6 +8,7 @@ import click
 
 from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.group import command_setup, region_option
+from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import output_options
 from ecrscan.cli.output import emit, log_calls
 from ecrscan.cli.selection import filter_options
@@ -18,7 +19,15 @@ from ecrscan.engine.registry import list_repositories
 from ecrscan.render.formats import render
 
 
-@click.command()
+@click.command(
+    cls=Command,
+    examples=(
+        "ecrscan repos",
+        "ecrscan repos --filter '^team-a/' --exclude sandbox",
+        "ecrscan repos --region eu-west-1 --format json -o repos.json",
+    ),
+    docs="docs/commands/repos.md",
+)
 @filter_options
 @region_option
 @output_options(RepositoryListing, "repos")
@@ -26,10 +35,7 @@ from ecrscan.render.formats import render
 def repos(
     app: AppContext, include: str | None, exclude: tuple[str, ...], fmt: str, output: Path | None
 ) -> None:
-    """List the region's repositories (every page), filtered by regular expressions.
-
-    IAM: ecr:DescribeRepositories.
-    """
+    """List the region's repositories, filtered by regular expressions."""
     if len(app.regions) > 1:
         raise click.UsageError("repos lists one region: give --region once")
     repo_filter = RepositoryFilter.compile(include, exclude)

@@ -12,6 +12,7 @@ from ecrscan.aws.sqs import JobQueue
 from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.gate import EMPTY_HINT
 from ecrscan.cli.group import command_setup
+from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import allow_empty_option, concurrency_option, env_option, output_options
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
@@ -32,27 +33,32 @@ from ecrscan.render.formats import Format, formats_for, render
 from ecrscan.render.notices import all_notices, artifacts_text
 
 
-@click.command("rescan")
+@click.command(
+    "rescan",
+    cls=Command,
+    examples=(
+        "ecrscan rescan --expiry 7d --dry-run",
+        "ecrscan rescan --filter '^team-a/' --region eu-west-1 --region us-east-1",
+        'ecrscan rescan --organization --all-regions --via-queue "$QUEUE_URL"',
+    ),
+    docs="docs/commands/rescan.md",
+)
 @expiry_option
 @selection_options
 @env_option(
     "--dry-run",
     env="ECRSCAN_DRY_RUN",
     is_flag=True,
-    help="Plan only: read scan states and report what is due, start nothing.",
+    help="Plan only: list what is due, start nothing.",
 )
 @allow_empty_option
-@concurrency_option("Parallel AWS calls. Throttling slows every worker down together.")
+@concurrency_option("Parallel AWS calls per account and region.")
 @env_option(
     "--via-queue",
     "via_queue",
     env="ECRSCAN_VIA_QUEUE",
     metavar="URL",
-    help="Scan nothing here: send one job per (account, region, repository) to this SQS "
-    "queue (the deployed images function's jobs queue) and print how many were queued; "
-    "with --organization, --role-arn, --all-regions or several --region, each job names "
-    "the account, the role and (when not the queue's) the region. Jobs carry --expiry "
-    "only when you set it. IAM: ecr:DescribeRepositories, sqs:SendMessage.",
+    help="Send one job per repository to this SQS queue instead.",
 )
 @output_options(RescanResult, "rescan")
 @command_setup
@@ -67,25 +73,9 @@ def rescan_cmd(
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Start scans for images whose last scan is older than --expiry.
+    """Start scans for the images whose last scan is older than --expiry.
 
-    Due: never scanned, last scan FAILED, or COMPLETE longer ago than --expiry.  Images
-    with a scan IN_PROGRESS/PENDING, unsupported, too large or archived are left alone;
-    on an ENHANCED (Amazon Inspector) registry no scans are started.  A scan refused
-    because the image was already scanned in the last 24 h counts as "already scanned".
-
-    With --in-use, --pulled-within, several --region or --role-arn, only the images in
-    scope are checked; each result names its account and region, and what was left out
-    is listed.  A failing account or region does not stop the others (exit 3).
-
-    IAM: ecr:DescribeRepositories, ecr:DescribeImages, ecr:DescribeImageScanFindings,
-    ecr:BatchGetImage (image indexes: their platform images),
-    ecr:GetRegistryScanningConfiguration, and ecr:StartImageScan (not with --dry-run);
-    an ENHANCED registry is read in bulk with inspector2:ListCoverage and
-    inspector2:ListFindingAggregations; --in-use: read-only ECS calls (see --in-use);
-    --role-arn: sts:AssumeRole; --organization: organizations:ListAccounts (--ou:
-    organizations:ListAccountsForParent, organizations:ListOrganizationalUnitsForParent)
-    and sts:AssumeRole on the --role-name role; --all-regions: ec2:DescribeRegions.
+    Due: never scanned, last scan failed, or completed before --expiry.
     """
     controls = app.controls(concurrency)
     plan = make_plan(app, selection)

@@ -10,6 +10,7 @@ from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.gate import GateOptions, finish, gate_options
 from ecrscan.cli.group import command_setup, region_option
+from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import TimeoutParam, checked, concurrency_option, env_option
 from ecrscan.cli.output import emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
@@ -23,7 +24,16 @@ from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
 
 
-@click.command("scan")
+@click.command(
+    "scan",
+    cls=Command,
+    examples=(
+        'ecrscan scan "$REPO:$GIT_SHA" --fail-on HIGH',
+        'ecrscan scan "$REPO:$GIT_SHA" --format sarif --output ecrscan.sarif',
+        "ecrscan scan api:1.4 worker:1.4 --expiry 1d --threshold HIGH=2",
+    ),
+    docs="docs/commands/scan.md",
+)
 @click.argument(
     "images",
     nargs=-1,
@@ -37,8 +47,7 @@ from ecrscan.render.notices import all_notices
     env="ECRSCAN_SCAN_EXPIRY",
     metavar="DURATION",
     callback=checked(lambda v: None if v is None else Duration.parse(v)),
-    help="Start no scan when the image's last completed scan is newer than DURATION "
-    "(e.g. 1d, 12h); its findings are judged instead. Default: always scan now.",
+    help="Scan only if the last scan is older (1d, 12h). Default: always.",
 )
 @env_option(
     "--timeout",
@@ -46,8 +55,7 @@ from ecrscan.render.notices import all_notices
     type=TimeoutParam(),
     default="15min",
     show_default=True,
-    help="How long to wait for the scans: h, min, s (e.g. 90s, 15min, 1h); a bare number "
-    "is seconds. What has not finished by then is reported as pending (exit 3).",
+    help="How long to wait for the scans (90s, 15min, 1h).",
 )
 @gate_options("scan")
 @region_option
@@ -61,32 +69,10 @@ def scan_cmd(
     concurrency: int,
     gate: GateOptions,
 ) -> None:
-    """Scan images now, wait for the scans and judge them against thresholds: the CI
-    step for the image a pipeline just pushed.
+    """Scan images now, wait, and judge them against thresholds (the CI step).
 
-    REF is repo:tag, repo@sha256:..., or a full URI
-    <account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest] (env ECRSCAN_SCAN_IMAGES,
-    space-separated).  A basic scan is started unless the last completed scan is newer
-    than --expiry; when the once-a-day scan quota refuses it, the scan of the last 24 h
-    is used.  On a registry with enhanced scanning (Amazon Inspector) nothing is started
-    and its findings are awaited.  Without a terminal, one line per state change (and at
-    least one every 30 s) tells how the scans stand.
-
-    \b
-    Exit codes (as report):
-      0  every image within thresholds
-      1  at least one image breaches a threshold
-      2  usage or configuration error (no AWS call was made)
-      3  a scan did not finish in time, failed, or an image could not be read
-
-    \b
-    Example:
-      ecrscan scan "$REPO:$GIT_SHA" --fail-on HIGH --format sarif --output ecrscan.sarif
-
-    IAM: ecr:DescribeImages, ecr:DescribeImageScanFindings, ecr:StartImageScan,
-    ecr:BatchGetImage (image indexes), ecr:GetRegistryScanningConfiguration;
-    sns:Publish with --publish; --only-changed: dynamodb:BatchGetItem, dynamodb:GetItem,
-    dynamodb:PutItem and dynamodb:DeleteItem on the state table.
+    REF: repo:tag, repo@sha256:..., or an image URI (env ECRSCAN_SCAN_IMAGES,
+    space-separated).
     """
     if len(app.regions) > 1:
         raise click.UsageError(

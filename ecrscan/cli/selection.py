@@ -64,7 +64,7 @@ def account_option(decl: str, help: str) -> Decorator:
         env=f"ECRSCAN_{name.upper()}",
         env_note="space-separated",
         callback=checked(_account_patterns),
-        metavar="ID|REGEX",
+        metavar="ID",
         help=help,
     )
 
@@ -97,9 +97,8 @@ expiry_option = env_option(
     show_default=True,
     callback=checked(_duration),
     metavar="DURATION",
-    help="Rescan images whose last scan is older than this. One or more <integer><unit> "
-    "with units mo (calendar months; m too), w (weeks), d (days), h (hours), min "
-    "(minutes): 7d, 36h, 1mo2w.",
+    help="Rescan images whose last scan is older than this: units mo (m), w, d, h, min "
+    "(7d, 36h, 1mo2w).",
 )
 
 filter_options = stack(
@@ -109,8 +108,7 @@ filter_options = stack(
         env="REPOSITORIES_FILTER_REGEXP",
         callback=checked(_include),
         metavar="REGEX",
-        help="Keep repositories whose name REGEX finds a match in (re.search: 'app' "
-        "matches 'my-app-api'; anchor with '^app$' for an exact name).",
+        help="Keep repositories whose name REGEX finds a match in (re.search).",
     ),
     env_option(
         "--exclude",
@@ -120,7 +118,7 @@ filter_options = stack(
         env_note="space-separated",
         callback=checked(_exclude),
         metavar="REGEX",
-        help="Drop repositories whose name matches REGEX (re.search). Repeatable.",
+        help="Drop repositories matching REGEX; repeatable.",
     ),
 )
 
@@ -134,7 +132,7 @@ def list_option(
         decl,
         name,
         env=env,
-        env_note="comma-separated",
+        env_note="commas or spaces",
         multiple=True,
         callback=checked(lambda values: check(split_list(values))),
         **kwargs,
@@ -148,8 +146,7 @@ target_options = stack(
         env="ECRSCAN_REGIONS",
         check=check_regions,
         metavar="REGION",
-        help="Audit this region; repeatable (--region eu-west-1 --region us-east-1) or "
-        "comma-separated. Default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region.",
+        help="Audit this region (repeatable).",
     ),
     list_option(
         "--role-arn",
@@ -157,31 +154,22 @@ target_options = stack(
         env="ECRSCAN_ROLE_ARNS",
         check=lambda arns: tuple(role.arn for role in check_role_arns(arns)),
         metavar="ARN",
-        help="Also audit the account of this IAM role, through sts:AssumeRole (session name "
-        "ecrscan-<version>-<time>). Repeatable, one role per account; your own account is "
-        "audited too.",
+        help="Also audit this role's account (repeatable).",
     ),
     env_option(
         "--in-use",
         "in_use",
         env="ECRSCAN_IN_USE",
         type=click.Choice([m.value for m in InUseMode], case_sensitive=False),
-        help="Only images ECS uses: 'ecs' = referenced by ACTIVE task definitions, "
-        "'ecs-services' = by the task definitions of services with running or desired "
-        "tasks. Tags resolve to the images carrying them now; non-ECR images are listed as "
-        "skipped, other accounts' and regions' images as out of scope. IAM: "
-        "ecs:ListTaskDefinitions, ecs:DescribeTaskDefinition (ecs-services: also "
-        "ecs:ListClusters, ecs:ListServices, ecs:DescribeServices).",
+        metavar="MODE",
+        help="Only images ECS uses: ecs or ecs-services.",
     ),
     env_option(
         "--organization",
         "organization",
         is_flag=True,
         env="ECRSCAN_ORGANIZATION",
-        help="Audit every ACTIVE account of your AWS Organization (organizations:ListAccounts; "
-        "run from the management account or a delegated administrator), each through the "
-        "role --role-name; your own account with your credentials. Failed accounts are "
-        "named in the output (exit 3); the others complete.",
+        help="Audit every ACTIVE account of the organization.",
     ),
     list_option(
         "--ou",
@@ -189,8 +177,7 @@ target_options = stack(
         env="ECRSCAN_OUS",
         check=check_ou_ids,
         metavar="OU_ID",
-        help="With --organization: only the accounts under this organizational unit (or "
-        "root) and its children, recursively. Repeatable.",
+        help="Only the accounts under this OU (repeatable).",
     ),
     env_option(
         "--role-name",
@@ -200,38 +187,32 @@ target_options = stack(
         show_default=True,
         callback=checked(check_role_name),
         metavar="NAME",
-        help="With --organization: the role assumed in each account "
-        "(arn:aws:iam::<account>:role/NAME; a path may come first: path/NAME). The docs "
-        "have a StackSet that creates it with exactly the permissions ecrscan needs.",
+        help="The role assumed in each account (path/NAME too).",
     ),
     account_option(
         "--accounts",
-        "With --organization: only these accounts: a 12-digit id, or a regular expression "
-        "searched in the account's name. Repeatable.",
+        "Only these accounts (an id, or a regex on the name).",
     ),
     account_option(
         "--exclude-accounts",
-        "With --organization: leave these accounts out (an id, or a regex searched in the "
-        "name). Repeatable.",
+        "Leave these accounts out (an id, or a name regex).",
     ),
     env_option(
         "--all-regions",
         "all_regions",
         is_flag=True,
         env="ECRSCAN_ALL_REGIONS",
-        help="Audit every region each account has enabled (ec2:DescribeRegions), instead "
-        "of --region. With --organization, --role-arn, or your account alone.",
+        help="Audit every region each account has enabled.",
     ),
     env_option(
         "--max-concurrency",
         "max_concurrency",
         env="ECRSCAN_MAX_CONCURRENCY",
         type=click.IntRange(1, 512),
+        metavar="N",
         default=DEFAULT_MAX_CONCURRENCY,
         show_default=True,
-        help="AWS calls in flight over the whole run: accounts and regions run side by "
-        "side, each with --concurrency calls, as many as fit (each account-region has its "
-        "own rate limits and backs off alone).",
+        help="AWS calls in flight in all.",
     ),
     env_option(
         "--pulled-within",
@@ -239,9 +220,7 @@ target_options = stack(
         env="ECRSCAN_PULLED_WITHIN",
         callback=checked(_optional_duration),
         metavar="DURATION",
-        help="Only images whose last recorded pull (lastRecordedPullTime, updated by AWS "
-        "about once a day) is within DURATION (same grammar as --expiry: 30d, 1mo2w). "
-        "Images never pulled are left out and counted.",
+        help="Only images pulled within DURATION (30d, 1mo2w).",
     ),
 )
 

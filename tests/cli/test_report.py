@@ -267,6 +267,28 @@ def test_details_and_ignore_file(registry: FakeRegistry, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
 
 
+def test_an_ignore_file_lists_the_findings_of_breaching_images(
+    registry: FakeRegistry, tmp_path: Path
+) -> None:
+    """As --help and the docs say: with --ignore-file (and no --details) the table lists
+    the findings of each breaching image, where the ignored ones show with their reason."""
+    image(
+        registry,
+        "app",
+        "v1",
+        {"HIGH": 2},
+        findings=[finding("CVE-1", "HIGH"), finding("CVE-2", "HIGH")],
+    )
+    ignore = tmp_path / "ignore.toml"
+    ignore.write_text('[[ignore]]\nid = "CVE-1"\nreason = "not reachable"\n')
+    plain = invoke(["report"], env={"COLUMNS": "120"})
+    assert plain.exit_code == 1 and "CVE-2" not in plain.stdout
+    result = invoke(["report", "--ignore-file", str(ignore)], env={"COLUMNS": "120"})
+    assert result.exit_code == 1, result.output
+    assert "CVE-2" in result.stdout
+    assert "CVE-1" in result.stdout and "not reachable" in result.stdout
+
+
 def test_env_vars_configure_the_report(registry: FakeRegistry, tmp_path: Path) -> None:
     image(registry, "app", "v1", {"HIGH": 3, "LOW": 9})
     image(registry, "other", "v1", {"CRITICAL": 1})

@@ -220,7 +220,7 @@ def test_help_explains_the_options() -> None:
     assert "--only-changed" in text and "Env: ECRSCAN_ONLY_CHANGED." in text
     assert (
         "--state-table TABLE" in text
-        and "a name or an ARN" in text
+        and "(name or ARN)" in text
         and "Env: ECRSCAN_STATE_TABLE." in text
     )
     assert "Env: ECRSCAN_STATE_TTL, else NOTIFY_STATE_TTL." in text

@@ -77,7 +77,7 @@ def test_version_and_help() -> None:
         "--concurrency",
         "--format",
         "--output",
-        "IAM",
+        "docs/iam.md",
     ):
         assert text in result.output
     assert "--filter" in invoke(["repos", "--help"]).output
