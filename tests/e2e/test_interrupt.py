@@ -6,10 +6,13 @@ has seen the calls, or the command has written the line that says so on stderr."
 
 from __future__ import annotations
 
+import array
+import fcntl
 import json
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -204,3 +207,36 @@ def test_report_wait_stops_polling_and_reports_what_it_has(
     doc = json.loads(out)
     assert doc["complete"] is False and "interrupted by SIGTERM" in doc["reason"]
     assert [i["status"] for i in doc["images"]] == ["pending"]
+
+
+def test_a_signal_during_the_final_write_leaves_the_whole_record(
+    server_registry: FakeRegistry, server_env: dict[str, str]
+) -> None:
+    """The record (~150 KB) fills the pipe, the reader waits until the command is blocked
+    writing, then SIGINT: the record still arrives whole, and the exit code is its own."""
+    for repo in range(6):
+        server_registry.create_repo(f"team/service-{repo}")
+        for n in range(50):
+            server_registry.push(f"team/service-{repo}", f"v{n}")
+    env = {**server_env, "PYTHONUNBUFFERED": "1"}  # the container's setting
+    proc = subprocess.Popen(
+        [ecrscan_command(), "rescan", "--dry-run", "--format", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+
+    def pipe_full() -> bool:
+        waiting = array.array("i", [0])
+        fcntl.ioctl(proc.stdout, termios.FIONREAD, waiting)
+        return waiting[0] >= 65536 or proc.poll() is not None
+
+    wait_until(pipe_full, "the record never filled the pipe", timeout=60)
+    assert proc.poll() is None, "the command finished before the test could signal it"
+    time.sleep(0.2)  # blocked in the write
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    doc = json.loads(out)
+    assert len(doc["images"]) == 300
+    assert proc.returncode == doc["exit_code"], err.decode()
