@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from moto.ecr.models import ECRBackend
 
-from tests.support.env import ecrscan_command
+from tests.support.env import ecrscan_command, isolated_env
 from tests.support.registry import FakeRegistry
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
@@ -240,3 +240,40 @@ def test_a_signal_during_the_final_write_leaves_the_whole_record(
     doc = json.loads(out)
     assert len(doc["images"]) == 300
     assert proc.returncode == doc["exit_code"], err.decode()
+
+
+def caught_signals(pid: int) -> int:
+    """The mask of signals ``pid`` has handlers for (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16)
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_start_up_exits_with_one_line(tmp_path, signum: int) -> None:
+    """Sent as soon as the command handles SIGTERM (its first act), while it is still
+    importing: one line on stderr, no traceback, exit 128 + the signal, nothing written."""
+    proc = subprocess.Popen(
+        [ecrscan_command(), "repos", "--format", "json"],
+        env=isolated_env(tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sigterm = 1 << (signal.SIGTERM - 1)
+    wait_until(
+        lambda: bool(caught_signals(proc.pid) & sigterm) or proc.poll() is not None,
+        "the command never handled SIGTERM",
+        timeout=10,
+    )
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    name = signal.Signals(signum).name
+    assert err == f"ecrscan: {name} before the run started: exiting, nothing was done\n"
+    assert proc.returncode == 128 + signum
+    assert out == ""
