@@ -9,6 +9,7 @@ from __future__ import annotations
 import array
 import fcntl
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -167,6 +168,28 @@ def test_a_signal_writes_the_partial_record(
     assert all(i["detail"].startswith("interrupted") for i in rest)
     assert doc["totals"]["started"] == len(recorded)
     assert doc["totals"]["not_started"] == len(rest)
+    assert_the_line_counts_the_record(err, doc, name)
+
+
+def assert_the_line_counts_the_record(err: str, doc: dict[str, Any], name: str) -> None:
+    """The stderr line of an interrupted rescan gives the record's own counts, in its
+    own words: started, due but not started, not checked (a missing part is 0)."""
+    line = next(
+        x for x in err.splitlines() if x.startswith(f"ecrscan: error: interrupted by {name}")
+    )
+    images = doc["images"]
+    left = [i for i in images if i["outcome"] == "not_started"]
+    record = {
+        "started": sum(1 for i in images if i["outcome"] == "started"),
+        "due but not started": sum(1 for i in left if i["decision"] == "due"),
+        "not checked": sum(1 for i in left if i["decision"] != "due"),
+    }
+    said = {}
+    for words in record:
+        found = re.search(rf"(\d+) (?:scans?|images?) {words}\b", line)
+        said[words] = int(found.group(1)) if found else 0
+    assert said == record, line
+    assert record["not checked"] > 0 or record["due but not started"] > 0
 
 
 def test_a_second_signal_exits_at_once(
