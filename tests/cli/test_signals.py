@@ -14,11 +14,17 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from ecrscan.aws.throttle import Stop
+from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.output import emit
+from tests.support.cli_sessions import Sessions
+from tests.support.registry import FakeRegistry
 
 MAIN = importlib.import_module("ecrscan.cli.main")
 PIPE_BUFFER = 65536
@@ -82,3 +88,55 @@ def test_the_first_signal_during_the_write_does_not_cut_the_record(
     assert json.loads(pipe.received)["exit_code"] == 0
     name = signal.Signals(signum).name
     assert f"ecrscan: {name}" in capfd.readouterr().err
+
+
+# -- an interrupted scan keeps what it did ----------------------------------------------
+
+REPOSITORIES = ("team/api", "team/web", "team/db", "team/mq")
+
+
+def test_an_interrupted_scan_records_every_scan_it_started(registry: FakeRegistry) -> None:
+    """SIGINT once the third scan is started: those three images are in the record with
+    their digests, pending (the scan this run started), and the fourth, which the run
+    never reached, is the only one "not read: interrupted"."""
+    digests = {}
+    for name in REPOSITORIES:
+        registry.create_repo(name)
+        digests[name] = registry.push(name, "v1")
+    stop, sessions = Stop(), Sessions()
+    sent: list[str] = []
+
+    def on_start(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params["imageId"]["imageDigest"])
+        if len(sent) == 3:
+            stop.set("SIGINT")
+
+    sessions.hooks.append(("provide-client-params.ecr.StartImageScan", on_start))
+    app = AppContext(session_factory=sessions, stop=stop)
+    refs = [f"{name}:v1" for name in REPOSITORIES]
+    result = CliRunner().invoke(
+        cli, ["scan", *refs, "--concurrency", "1", "--format", "json"], obj=app
+    )
+
+    document = json.loads(result.stdout)
+    assert result.exit_code == document["exit_code"] == 3, result.stderr
+    assert document["reason"] == "interrupted by SIGINT: a partial record"
+    images = {i["reference"]: i for i in document["images"]}
+    assert sorted(images) == sorted(refs)
+    started = {r: i for r, i in images.items() if i["status"] == "pending"}
+    assert len(started) == 3
+    for reference, image in started.items():
+        assert image["digest"] == digests[reference.split(":")[0]]
+        assert image["scan_status"] == "IN_PROGRESS"
+        assert image["error"] is None
+    assert {i["digest"] for i in started.values()} == set(sent)
+    [rest] = [i for r, i in images.items() if r not in started]
+    assert rest["status"] == "error"
+    assert rest["error"] == {"code": "Interrupted", "message": "not read: interrupted"}
+    scanned = {
+        image.image_digest
+        for name in REPOSITORIES
+        for image in registry.backend.repositories[name].images
+        if image.last_scan is not None
+    }
+    assert scanned == set(sent)  # the record names exactly the scans the server saw
