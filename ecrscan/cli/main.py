@@ -40,16 +40,18 @@ def main() -> None:
 
     SIGINT and SIGTERM stop the run: nothing new starts, the calls in flight may finish,
     and the command writes the partial record and exits 3; a second signal exits at once
-    (130 or 143)."""
+    (130 or 143).  A signal while the record is written does not cut it (see
+    ``output.write_stdout``): the exit code stays the record's."""
     app = AppContext()
     with _stop_on_signals(app):
         code = _run(app)
-    if app.stop.is_set():
-        # Calls abandoned after the grace may still hold worker threads, which the
-        # interpreter would wait for: the record is written, so leave now.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        if app.stop.is_set():
+            # Calls abandoned after the grace may still hold worker threads, which the
+            # interpreter would wait for: the record is written, so leave now (a signal
+            # meanwhile is still the run's, never the start-up handler's).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
     sys.exit(code)
 
 

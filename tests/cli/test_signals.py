@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,3 +141,34 @@ def test_an_interrupted_scan_records_every_scan_it_started(registry: FakeRegistr
         if image.last_scan is not None
     }
     assert scanned == set(sent)  # the record names exactly the scans the server saw
+
+
+def test_an_interrupted_scan_keeps_the_state_it_read(registry: FakeRegistry) -> None:
+    """With --expiry, an image scanned an hour ago is not scanned again: the state read
+    (one HIGH finding) is judged in the record even though the stop came before the
+    report could read anything; the interrupt still makes the run exit 3."""
+    registry.create_repo("team/api")
+    fresh = registry.push("team/api", "v1")
+    registry.set_scan(
+        "team/api", fresh, completed_at=datetime.now(UTC) - timedelta(hours=1), counts={"HIGH": 1}
+    )
+    registry.create_repo("team/web")
+    started = registry.push("team/web", "v1")
+    stop, sessions = Stop(), Sessions()
+    sessions.hooks.append(
+        ("provide-client-params.ecr.StartImageScan", lambda **_: stop.set("SIGTERM"))
+    )
+    app = AppContext(session_factory=sessions, stop=stop)
+    refs = ["team/api:v1", "team/web:v1"]
+    args = ["scan", *refs, "--expiry", "7d", "--concurrency", "1", "--format", "json"]
+    result = CliRunner().invoke(cli, args, obj=app)
+
+    document = json.loads(result.stdout)
+    assert result.exit_code == document["exit_code"] == 3, result.stderr
+    images = {i["reference"]: i for i in document["images"]}
+    assert images["team/api:v1"]["digest"] == fresh
+    assert images["team/api:v1"]["status"] == "breach"
+    assert images["team/api:v1"]["counts"]["HIGH"] == 1
+    assert images["team/api:v1"]["scan_status"] == "COMPLETE"
+    assert images["team/web:v1"]["digest"] == started
+    assert images["team/web:v1"]["status"] == "pending"
