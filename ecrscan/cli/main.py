@@ -15,6 +15,7 @@ import click
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.group import cli
 from ecrscan.cli.options import env_source
+from ecrscan.cli.output import WRITING
 from ecrscan.cli.report import report
 from ecrscan.cli.repos import repos
 from ecrscan.cli.rescan import rescan_cmd
@@ -105,12 +106,18 @@ def _stop_on_signals(app: AppContext) -> Iterator[None]:
             os.write(2, f"ecrscan: {name} again: exiting now, without a record\n".encode())
             os._exit(128 + signum)
         app.stop.set(name)
-        os.write(
-            2,
-            f"ecrscan: {name}: starting nothing new; the calls in flight get up to "
-            f"{GRACE_SECONDS:g} s, then the partial record is written ({name} again exits "
-            "at once)\n".encode(),
-        )
+        if WRITING.is_set():
+            message = (
+                f"ecrscan: {name}: the record is being written: it is finished first "
+                f"({name} again exits at once)"
+            )
+        else:
+            message = (
+                f"ecrscan: {name}: starting nothing new; the calls in flight get up to "
+                f"{GRACE_SECONDS:g} s, then the partial record is written ({name} again "
+                "exits at once)"
+            )
+        os.write(2, f"{message}\n".encode())
 
     previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:

@@ -9,6 +9,7 @@ import select
 import stat
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +26,10 @@ from ecrscan.render.coverage import STAGES
 
 TEMPORARY_RANDOM = 8  # the characters tempfile.mkstemp adds to a name
 
+# Set while the record is being written: a first signal then lets the write finish (the
+# signal handler reads it to say so).
+WRITING = threading.Event()
+
 
 def emit(output: Path | None, rendered: Any) -> None:
     """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout.
@@ -35,7 +40,15 @@ def emit(output: Path | None, rendered: Any) -> None:
     written, the link stays.  A FIFO or a device (``/dev/stdout``, ``/dev/null``) is
     written through, as a shell redirection does: renaming over it would replace it.
     A rich renderable (the table format) is printed with the control characters of its
-    text escaped."""
+    text escaped.  While it writes, :data:`WRITING` is set."""
+    WRITING.set()
+    try:
+        _emit(output, rendered)
+    finally:
+        WRITING.clear()
+
+
+def _emit(output: Path | None, rendered: Any) -> None:
     if not isinstance(rendered, str):
         rendered = Escaped(rendered)
     if output is not None:

@@ -88,7 +88,8 @@ def test_the_first_signal_during_the_write_does_not_cut_the_record(
     assert pipe.received.decode() == record
     assert json.loads(pipe.received)["exit_code"] == 0
     name = signal.Signals(signum).name
-    assert f"ecrscan: {name}" in capfd.readouterr().err
+    said = f"ecrscan: {name}: the record is being written: it is finished first"
+    assert said in capfd.readouterr().err
 
 
 # -- an interrupted scan keeps what it did ----------------------------------------------

@@ -263,6 +263,7 @@ def test_a_signal_during_the_final_write_leaves_the_whole_record(
     doc = json.loads(out)
     assert len(doc["images"]) == 300
     assert proc.returncode == doc["exit_code"], err.decode()
+    assert b"ecrscan: SIGINT: the record is being written: it is finished first" in err
 
 
 def caught_signals(pid: int) -> int:
