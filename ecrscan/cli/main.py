@@ -15,6 +15,7 @@ import click
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.group import cli
 from ecrscan.cli.options import env_source
+from ecrscan.cli.output import WRITING
 from ecrscan.cli.report import report
 from ecrscan.cli.repos import repos
 from ecrscan.cli.rescan import rescan_cmd
@@ -40,16 +41,18 @@ def main() -> None:
 
     SIGINT and SIGTERM stop the run: nothing new starts, the calls in flight may finish,
     and the command writes the partial record and exits 3; a second signal exits at once
-    (130 or 143)."""
+    (130 or 143).  A signal while the record is written does not cut it (see
+    ``output.write_stdout``): the exit code stays the record's."""
     app = AppContext()
     with _stop_on_signals(app):
         code = _run(app)
-    if app.stop.is_set():
-        # Calls abandoned after the grace may still hold worker threads, which the
-        # interpreter would wait for: the record is written, so leave now.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        if app.stop.is_set():
+            # Calls abandoned after the grace may still hold worker threads, which the
+            # interpreter would wait for: the record is written, so leave now (a signal
+            # meanwhile is still the run's, never the start-up handler's).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
     sys.exit(code)
 
 
@@ -103,12 +106,18 @@ def _stop_on_signals(app: AppContext) -> Iterator[None]:
             os.write(2, f"ecrscan: {name} again: exiting now, without a record\n".encode())
             os._exit(128 + signum)
         app.stop.set(name)
-        os.write(
-            2,
-            f"ecrscan: {name}: starting nothing new; the calls in flight get up to "
-            f"{GRACE_SECONDS:g} s, then the partial record is written ({name} again exits "
-            "at once)\n".encode(),
-        )
+        if WRITING.is_set():
+            message = (
+                f"ecrscan: {name}: the record is being written: it is finished first "
+                f"({name} again exits at once)"
+            )
+        else:
+            message = (
+                f"ecrscan: {name}: starting nothing new; the calls in flight get up to "
+                f"{GRACE_SECONDS:g} s, then the partial record is written ({name} again "
+                "exits at once)"
+            )
+        os.write(2, f"{message}\n".encode())
 
     previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:

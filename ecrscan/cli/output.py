@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
+import select
 import stat
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +26,10 @@ from ecrscan.render.coverage import STAGES
 
 TEMPORARY_RANDOM = 8  # the characters tempfile.mkstemp adds to a name
 
+# Set while the record is being written: a first signal then lets the write finish (the
+# signal handler reads it to say so).
+WRITING = threading.Event()
+
 
 def emit(output: Path | None, rendered: Any) -> None:
     """Write a string (JSON, CSV ...) or a rich renderable to ``output`` or stdout.
@@ -33,7 +40,15 @@ def emit(output: Path | None, rendered: Any) -> None:
     written, the link stays.  A FIFO or a device (``/dev/stdout``, ``/dev/null``) is
     written through, as a shell redirection does: renaming over it would replace it.
     A rich renderable (the table format) is printed with the control characters of its
-    text escaped."""
+    text escaped.  While it writes, :data:`WRITING` is set."""
+    WRITING.set()
+    try:
+        _emit(output, rendered)
+    finally:
+        WRITING.clear()
+
+
+def _emit(output: Path | None, rendered: Any) -> None:
     if not isinstance(rendered, str):
         rendered = Escaped(rendered)
     if output is not None:
@@ -42,11 +57,38 @@ def emit(output: Path | None, rendered: Any) -> None:
         except OSError as exc:
             raise IncompleteError(f"cannot write {output}: {exc.strerror or exc}") from None
         return
-    if isinstance(rendered, str):
-        click.echo(rendered, nl=False)
-    else:
+    if not isinstance(rendered, str):
         tty = sys.stdout.isatty()
-        Console(file=sys.stdout, width=None if tty else 200).print(rendered)
+        console = Console(file=sys.stdout, width=None if tty else 200)
+        with console.capture() as captured:
+            console.print(rendered)
+        rendered = captured.get()
+    write_stdout(rendered)
+
+
+def write_stdout(text: str) -> None:
+    """``text`` on stdout, whole.  An unbuffered stdout (PYTHONUNBUFFERED=1) hands text
+    straight to the raw stream, whose write may take only part of it (a pipe write that a
+    signal interrupts returns after 64 KiB) and the text layer drops the rest: so the
+    bytes go to the binary stream here, until every one is taken."""
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    if binary is None:  # not a file (a StringIO)
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if codecs.lookup(encoding).name == "ascii":  # as click.echo does: never fail on a name
+        encoding = "utf-8"
+    data = memoryview(text.encode(encoding, errors="replace"))
+    while data:
+        taken = binary.write(data)
+        if taken is None:  # a non-blocking stdout that is full: wait for room
+            select.select([], [binary], [])
+            continue
+        data = data[taken:]
+    binary.flush()
 
 
 def write_output(path: Path, rendered: Any) -> None:

@@ -19,7 +19,7 @@ from ecrscan.cli.progress import ProgressDisplay
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
 from ecrscan.core.durations import Duration
 from ecrscan.core.exits import EXIT_INCOMPLETE
-from ecrscan.core.model import QueuedJobs, RescanResult
+from ecrscan.core.model import Decision, Outcome, QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
 from ecrscan.core.view import View, exit_code
@@ -121,20 +121,26 @@ def _show(app: AppContext, result: RescanResult) -> None:
 
 
 def _incomplete_message(result: RescanResult) -> str:
+    """What was left undone, in the record's own counts and words: started, due but not
+    started (a due image whose scan was not started), not checked (an image the run did
+    not get to: its decision is ``skipped``, "not checked")."""
     summary = summarize(result)["TOTAL"]
     errors = sum(1 for r in result.repositories if r.error)
+    left = [i for r in result.repositories for i in r.images if i.outcome is Outcome.NOT_STARTED]
+    due = sum(1 for i in left if i.verdict.decision is Decision.DUE)
     counted = (
         (errors, "repository", "failed"),
         (summary["failed"], "image", "failed"),
-        (summary["not_started"], "due scan", "not started"),
+        (due, "image", "due but not started"),
+        (len(left) - due, "image", "not checked"),
     )
     parts = [f"{plural(n, noun)} {verb}" for n, noun, verb in counted if n]
     targets = coverage_incomplete(result.coverage)
     if targets:
         parts.append(targets)
     if result.interrupted:
-        parts.append(f"{plural(summary['started'], 'scan')} started before the stop (all recorded)")
-        return f"interrupted by {result.interrupted}: " + ", ".join(parts)
+        started = f"{plural(summary['started'], 'scan')} started before the stop (all recorded)"
+        return f"interrupted by {result.interrupted}: " + ", ".join([started, *parts])
     return "incomplete: " + ", ".join(parts)
 
 

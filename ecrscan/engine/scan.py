@@ -19,16 +19,18 @@ from datetime import datetime
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.core.durations import Duration
-from ecrscan.core.errors import AwsError
+from ecrscan.core.errors import INTERRUPTED, AwsError
 from ecrscan.core.imageref import ImageRef
-from ecrscan.core.model import Image, Outcome, ReportResult, ScanType
+from ecrscan.core.model import Image, ImageReport, Outcome, ReportResult, ScanState, ScanType
+from ecrscan.engine.inspect import ImageInspector, Subject, Waiting
 from ecrscan.engine.ports import Ecr, EcrReads
 from ecrscan.engine.references import images_of
-from ecrscan.engine.report import ReportSettings, build_report
+from ecrscan.engine.report import ReportSettings, build_report, expired_rules
 from ecrscan.engine.runner import ProgressCallback, bounded_pool, not_reached
 from ecrscan.engine.wait import Pacing
 
 RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
+STARTED_HERE = "started by this run"
 
 # the ECR gateway of (region, registry id) a scan starts scans in
 EcrFactory = Callable[[str | None, str | None], Ecr]
@@ -52,6 +54,12 @@ class Start:
     digest: str
     action: str  # "started", "running", "fresh", "continuous", "recent", or what failed
     expected: bool  # a scan is coming: wait for it even before it is registered
+    # What the run knows, kept for a record the stop leaves unread: the reference asked
+    # for, the image it names and its scan state (the state read, or the status that
+    # StartImageScan answered; None: none read).
+    asked: ImageRef | None = None
+    image: Image | None = None
+    state: ScanState | None = None
 
     @property
     def notice(self) -> str:
@@ -75,6 +83,8 @@ def scan(
     expected = frozenset(s.digest for s in starts if s.expected)
     report = replace(settings.report, wait=True, expected=expected)
     result = build_report(gateways, now, report, progress=progress, pacing=pacing)
+    if result.interrupted:
+        result = kept_starts(result, starts, _inspector(report, now), gateways)
     notices = tuple(s.notice for s in starts)
     return replace(result, notices=(*notices, *result.notices))
 
@@ -99,8 +109,9 @@ def start_scans(
             gateway = gateways(ref.region, ref.registry_id)
             expiry = settings.expiry.delta if settings.expiry else None
             runner.submit(ref, _start_ref, gateway, ref, types[id(gateway)], now, expiry)
-        for _, future in runner.completed():
+        for ref, future in runner.completed():
             for start in () if not_reached(future) else future.result():
+                start = replace(start, asked=ref)
                 starts.append(start)
                 if started is not None:
                     started(start)
@@ -138,28 +149,89 @@ def _start_one(
     now: datetime,
     expiry: relativedelta | None,
 ) -> Start | None:
+    def start(action: str, expected: bool, state: ScanState | None) -> Start:
+        return Start(name, image.digest, action, expected, image=image, state=state)
+
     try:
         if scan_type is ScanType.ENHANCED:
-            return Start(name, image.digest, "enhanced scanning: awaiting its findings", True)
+            return start("enhanced scanning: awaiting its findings", True, None)
         state = gateway.scan_state(image)
         status = (state.status or "").upper()
         if status in RUNNING:
-            return Start(name, image.digest, f"a scan is already {status}", True)
+            return start(f"a scan is already {status}", True, state)
         if (
             expiry is not None
             and status == "COMPLETE"
             and state.completed_at is not None
             and state.completed_at >= now - expiry
         ):
-            return Start(name, image.digest, "scanned within the expiry: not scanned again", False)
+            return start("scanned within the expiry: not scanned again", False, state)
         started = gateway.start_scan(image, since=now)
     except AwsError:
         return None  # the report reads it again and names the error
     if started.outcome is Outcome.STARTED:
-        return Start(name, image.digest, "scan started" + _detail(started.detail), True)
+        running = ScanState(started.status or "IN_PROGRESS", description=STARTED_HERE)
+        return start("scan started" + _detail(started.detail), True, running)
     if started.outcome is Outcome.ALREADY_SCANNED:
-        return Start(name, image.digest, "scanned in the last 24 h: that scan is used", True)
-    return Start(name, image.digest, f"scan not started: {started.detail}", False)
+        return start("scanned in the last 24 h: that scan is used", True, state)
+    return start(f"scan not started: {started.detail}", False, state)
+
+
+def kept_starts(
+    result: ReportResult, starts: list[Start], inspector: ImageInspector, gateways: EcrFactory
+) -> ReportResult:
+    """An interrupted run's record with what the starts knew: each reference the stop
+    left unread ("not read: interrupted") becomes the images its start looked up, judged
+    on the state the run read (a scan it started is pending).  Reads nothing."""
+    known: dict[str, list[tuple[ImageRef, Image, ScanState | None]]] = {}
+    for start in starts:
+        if start.asked is not None and start.image is not None:
+            known.setdefault(str(start.asked), []).append((start.asked, start.image, start.state))
+    images: list[ImageReport] = []
+    for report in result.images:
+        unread = report.error is not None and report.error.code == INTERRUPTED
+        mine = [
+            k
+            for k in known.get(report.reference, [])
+            if unread and (not report.image.digest or k[1].digest == report.image.digest)
+        ]
+        if not mine:
+            images.append(report)
+        for ref, image, state in mine:
+            gateway = gateways(ref.region, ref.registry_id)  # the one that started it
+            images.append(_as_it_stands(image, state, report, inspector, gateway))
+    return replace(result, images=tuple(images))
+
+
+def _as_it_stands(
+    image: Image,
+    state: ScanState | None,
+    unread: ImageReport,
+    inspector: ImageInspector,
+    gateway: Ecr,
+) -> ImageReport:
+    """The report of a started image from the state the run read; ``unread`` (its
+    "not read" entry) naming the image when it read none."""
+    if state is None:
+        return replace(unread, image=image)
+    subject = Subject(gateway, replace(image, summary=state), (), unread.reference)
+    judged = inspector.inspect(subject, first=True)
+    if isinstance(judged, Waiting):  # not with wait=False; for the type checker
+        judged = inspector.unfinished(judged)
+    return replace(judged, waited=True)
+
+
+def _inspector(settings: ReportSettings, now: datetime) -> ImageInspector:
+    """The judge of ``build_report``, without waiting: a scan still running is pending."""
+    active, _ = expired_rules(settings.ignore_rules, now)
+    return ImageInspector(
+        settings.thresholds,
+        active,
+        now,
+        settings.read_findings,
+        False,
+        settings.ignore_unfixed,
+    )
 
 
 def _detail(detail: str) -> str:

@@ -6,10 +6,14 @@ has seen the calls, or the command has written the line that says so on stderr."
 
 from __future__ import annotations
 
+import array
+import fcntl
 import json
+import re
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +22,7 @@ from typing import Any
 import pytest
 from moto.ecr.models import ECRBackend
 
-from tests.support.env import ecrscan_command
+from tests.support.env import ecrscan_command, isolated_env
 from tests.support.registry import FakeRegistry
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
@@ -164,6 +168,28 @@ def test_a_signal_writes_the_partial_record(
     assert all(i["detail"].startswith("interrupted") for i in rest)
     assert doc["totals"]["started"] == len(recorded)
     assert doc["totals"]["not_started"] == len(rest)
+    assert_the_line_counts_the_record(err, doc, name)
+
+
+def assert_the_line_counts_the_record(err: str, doc: dict[str, Any], name: str) -> None:
+    """The stderr line of an interrupted rescan gives the record's own counts, in its
+    own words: started, due but not started, not checked (a missing part is 0)."""
+    line = next(
+        x for x in err.splitlines() if x.startswith(f"ecrscan: error: interrupted by {name}")
+    )
+    images = doc["images"]
+    left = [i for i in images if i["outcome"] == "not_started"]
+    record = {
+        "started": sum(1 for i in images if i["outcome"] == "started"),
+        "due but not started": sum(1 for i in left if i["decision"] == "due"),
+        "not checked": sum(1 for i in left if i["decision"] != "due"),
+    }
+    said = {}
+    for words in record:
+        found = re.search(rf"(\d+) (?:scans?|images?) {words}\b", line)
+        said[words] = int(found.group(1)) if found else 0
+    assert said == record, line
+    assert record["not checked"] > 0 or record["due but not started"] > 0
 
 
 def test_a_second_signal_exits_at_once(
@@ -204,3 +230,74 @@ def test_report_wait_stops_polling_and_reports_what_it_has(
     doc = json.loads(out)
     assert doc["complete"] is False and "interrupted by SIGTERM" in doc["reason"]
     assert [i["status"] for i in doc["images"]] == ["pending"]
+
+
+def test_a_signal_during_the_final_write_leaves_the_whole_record(
+    server_registry: FakeRegistry, server_env: dict[str, str]
+) -> None:
+    """The record (~150 KB) fills the pipe, the reader waits until the command is blocked
+    writing, then SIGINT: the record still arrives whole, and the exit code is its own."""
+    for repo in range(6):
+        server_registry.create_repo(f"team/service-{repo}")
+        for n in range(50):
+            server_registry.push(f"team/service-{repo}", f"v{n}")
+    env = {**server_env, "PYTHONUNBUFFERED": "1"}  # the container's setting
+    proc = subprocess.Popen(
+        [ecrscan_command(), "rescan", "--dry-run", "--format", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+
+    def pipe_full() -> bool:
+        waiting = array.array("i", [0])
+        fcntl.ioctl(proc.stdout, termios.FIONREAD, waiting)
+        return waiting[0] >= 65536 or proc.poll() is not None
+
+    wait_until(pipe_full, "the record never filled the pipe", timeout=60)
+    assert proc.poll() is None, "the command finished before the test could signal it"
+    time.sleep(0.2)  # blocked in the write
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    doc = json.loads(out)
+    assert len(doc["images"]) == 300
+    assert proc.returncode == doc["exit_code"], err.decode()
+    assert b"ecrscan: SIGINT: the record is being written: it is finished first" in err
+
+
+def caught_signals(pid: int) -> int:
+    """The mask of signals ``pid`` has handlers for (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16)
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_start_up_exits_with_one_line(tmp_path, signum: int) -> None:
+    """Sent as soon as the command handles SIGTERM (its first act), while it is still
+    importing: one line on stderr, no traceback, exit 128 + the signal, nothing written."""
+    proc = subprocess.Popen(
+        [ecrscan_command(), "repos", "--format", "json"],
+        env=isolated_env(tmp_path, AWS_ENDPOINT_URL="http://127.0.0.1:9"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sigterm = 1 << (signal.SIGTERM - 1)
+    wait_until(
+        lambda: bool(caught_signals(proc.pid) & sigterm) or proc.poll() is not None,
+        "the command never handled SIGTERM",
+        timeout=10,
+    )
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    name = signal.Signals(signum).name
+    assert err == f"ecrscan: {name} before the run started: exiting, nothing was done\n"
+    assert proc.returncode == 128 + signum
+    assert out == ""
