@@ -58,7 +58,7 @@ def send_to_sns(
 
 def _send(app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]) -> int:
     ids = publish_all(_Topic(app, topic_arn, region), messages)
-    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+    warn(app, f"published {plural(len(ids), 'SNS message')} to {topic_arn}")
     return len(ids)
 
 
@@ -95,7 +95,8 @@ def publish_changes(
         error(f"publishing to {gate.topic_arn} failed: {exc.problem}")
         return dataclasses.replace(result, publish_error=exc.problem)
     if published.message_ids:
-        warn(app, f"published {len(published.message_ids)} SNS message(s) to {gate.topic_arn}")
+        sent = plural(len(published.message_ids), "SNS message")
+        warn(app, f"published {sent} to {gate.topic_arn}")
     else:
         log.info("nothing changed since the last notification: no SNS message published")
     _tell(app, published.batch, gate.table)

@@ -175,7 +175,8 @@ def _rescan_via_queue(
     sqs = app.client("sqs", MESSAGING, region=home)
     run = queue_jobs(jobs, JobQueue(sqs, queue_url, stop=app.stop))
     queued = run.queued_jobs(queue_url, app.region, expiry)
-    warn(app, f"queued {queued.sent} of {queued.repositories} repository jobs to {queue_url}")
+    planned = plural(queued.repositories, "repository job")
+    warn(app, f"queued {queued.sent} of {planned} to {queue_url}")
     for label, code, message in queued.failed_targets:
         error(f"{label}: not listed: {code}: {message}")
     if Format(fmt.lower()) in formats_for(QueuedJobs):

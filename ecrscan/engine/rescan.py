@@ -44,6 +44,7 @@ from ecrscan.core.model import (
 from ecrscan.core.policy import RepositoryFilter, apply_scan_type, decide
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
+from ecrscan.core.words import agree, plural
 from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
 from ecrscan.engine.listing import list_repository
 from ecrscan.engine.ports import Ecr
@@ -126,8 +127,9 @@ class _RunState:
             )
         if self.out_of_time:
             notices.append(
-                f"stopped at the deadline ({TIME_BUDGET_SPENT}): {self.out_of_time} images "
-                "were not checked or their scans not started, reported as not started"
+                f"stopped at the deadline ({TIME_BUDGET_SPENT}): "
+                f"{plural(self.out_of_time, 'image')} {agree(self.out_of_time, 'was')} not "
+                "checked or their scans not started, reported as not started"
             )
         return notices
 

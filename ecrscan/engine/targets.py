@@ -39,6 +39,7 @@ from ecrscan.core.model import ReportResult, RescanResult, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
 from ecrscan.core.targets import Target, TargetFailure, TargetKey, target_key
+from ecrscan.core.words import calls_text
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
 from ecrscan.engine.plan import InUseMode, Plan, scope_for
@@ -120,7 +121,7 @@ def over_targets(
     )
     for target in prepared.targets:
         where = "" if len(prepared.targets) == 1 else f" ({_label(target)})"
-        log.info("AWS calls%s: %s", where, connections.calls(target))
+        log.info("AWS calls%s: %s", where, calls_text(connections.calls(target)))
     return TargetRuns(runs, _coverage(plan, prepared, runs, failed))
 
 

@@ -68,12 +68,12 @@ def _in_use_notices(
     ]
     if coverage.skipped:
         notices.append(
-            f"--in-use: {len(coverage.skipped)} referenced images skipped (not in "
+            f"--in-use: {plural(len(coverage.skipped), 'referenced image')} skipped (not in "
             f"ECR, or not parseable): {_named(n.image for n in coverage.skipped)}"
         )
     if coverage.out_of_scope:
         notices.append(
-            f"--in-use: {len(coverage.out_of_scope)} referenced images out of scope "
+            f"--in-use: {plural(len(coverage.out_of_scope), 'referenced image')} out of scope "
             f"(other accounts or regions): {_named(n.image for n in coverage.out_of_scope)}"
         )
     references = [ref for s in scopes for ref in unmatched_references(s)]

@@ -67,7 +67,7 @@ def test_only_changes_are_published_run_after_run(registry: FakeRegistry, inbox)
     assert note["Subject"] == "ecrscan: 2 new or changed breaches [us-east-1]"
     assert "team/api:v1" in note["Message"] and "team/web:v1" in note["Message"]
     assert "--only-changed: 2 new, 0 changed, 0 back within thresholds" in first.stderr
-    assert "published 1 SNS message(s)" in first.stderr
+    assert "published 1 SNS message" in first.stderr
     assert len(items()) == 2  # breaching images only
 
     second = invoke(["report", *ONLY_CHANGED, "--format", "json"])
