@@ -318,8 +318,11 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
     return match.group(1)
 
 
-def finish(app: AppContext, result: ReportResult, view: View, waited: bool) -> None:
-    """The verdict on stderr, and the exit code the result decided (with ``view``)."""
+def finish(
+    app: AppContext, result: ReportResult, view: View, waited: bool, topic: str | None = None
+) -> None:
+    """The verdict on stderr, and the exit code the result decided (with ``view``);
+    ``topic``: the SNS topic the report was published to, named if that failed."""
     code = exit_code(result, view)
     if result.nothing_reported and not view.allow_empty:
         conclude(code, f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
@@ -327,13 +330,18 @@ def finish(app: AppContext, result: ReportResult, view: View, waited: bool) -> N
     if code != EXIT_INCOMPLETE:
         conclude(code)
     elif not complete(result, view):
-        conclude(code, incomplete_message(result, waited))
+        conclude(code, incomplete_message(result, waited, topic))
     else:
-        conclude(code, f"the report was not published: {result.publish_error}")
+        conclude(code, f"{_not_published(topic)}: {result.publish_error}")
 
 
-def incomplete_message(result: ReportResult, waited: bool) -> str:
-    """Why the audit is incomplete, naming the images (at most ``MAX_LISTED`` a group)."""
+def _not_published(topic: str | None) -> str:
+    return "the report was not published" + (f" to {topic}" if topic else "")
+
+
+def incomplete_message(result: ReportResult, waited: bool, topic: str | None = None) -> str:
+    """Why the audit is incomplete, naming the images (at most ``MAX_LISTED`` a group)
+    and the SNS ``topic`` the report was not published to."""
     groups = (
         (
             ImageStatus.PENDING,
@@ -363,7 +371,7 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
     if targets:
         parts.append(targets)
     if result.publish_error is not None:
-        parts.append(f"the report was not published ({result.publish_error})")
+        parts.append(f"{_not_published(topic)} ({result.publish_error})")
     if result.breached:
         n = len(result.breached)
         parts.append(f"{plural(n, 'image')} {'breaches' if n == 1 else 'breach'} thresholds")

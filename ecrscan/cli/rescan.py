@@ -176,7 +176,9 @@ def _rescan_via_queue(
     run = queue_jobs(jobs, JobQueue(sqs, queue_url, stop=app.stop))
     queued = run.queued_jobs(queue_url, app.region, expiry)
     planned = plural(queued.repositories, "repository job")
-    warn(app, f"queued {queued.sent} of {planned} to {queue_url}")
+    sent = f"queued {queued.sent} of {planned} to {queue_url}"
+    if not queued.failed:  # else the error line says it
+        warn(app, sent)
     for label, code, message in queued.failed_targets:
         error(f"{label}: not listed: {code}: {message}")
     if Format(fmt.lower()) in formats_for(QueuedJobs):
@@ -185,8 +187,7 @@ def _rescan_via_queue(
     if queued.failed:
         repository, code, message = queued.failed[0]
         problems.append(
-            f"{plural(len(queued.failed), 'job')} not queued "
-            f"(first: {repository}: {code}: {message})"
+            f"{sent}: {len(queued.failed)} not queued (first: {repository}: {code}: {message})"
         )
     if queued.failed_targets:
         problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")
