@@ -27,9 +27,8 @@ from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import plan_jobs, queue_jobs, queue_region
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
-from ecrscan.render.common import NOTHING_TO_RESCAN
 from ecrscan.render.formats import Format, formats_for, render
-from ecrscan.render.notices import all_notices, artifacts_text
+from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
 
 
 @click.command("rescan")
@@ -105,7 +104,7 @@ def rescan_cmd(
         audit = Audit(app.connections(), plan, app.clock(), display.callback)
         result = audit.rescan(settings)
     view = View("rescan", allow_empty=allow_empty)
-    _show(app, result)
+    _show(app, result, allow_empty)
     emit(output, render(fmt.lower(), result, view))
     code = exit_code(result, view)
     if code != EXIT_INCOMPLETE:
@@ -113,14 +112,16 @@ def rescan_cmd(
     elif result.incomplete:
         conclude(code, _incomplete_message(result))
     else:
-        conclude(code, f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
+        cause = empty_cause(result, selection.include, selection.exclude)
+        conclude(code, f"nothing to rescan: {cause} ({EMPTY_HINT})")
 
 
-def _show(app: AppContext, result: RescanResult) -> None:
-    """Failed targets, notices and repository errors on stderr."""
+def _show(app: AppContext, result: RescanResult, allow_empty: bool) -> None:
+    """Failed targets, notices and repository errors on stderr (an empty scope's last
+    line says what emptied it: not the scope's counts before it)."""
     coverage_errors(result.coverage)
     multi = result.coverage is not None and len(result.coverage.targets) > 1
-    for notice in all_notices(result):
+    for notice in all_notices(result, summaries=allow_empty or not result.nothing_checked):
         warn(app, notice)
     if result.artifacts:
         warn(app, artifacts_text(result.artifacts))

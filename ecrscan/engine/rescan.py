@@ -33,6 +33,7 @@ from ecrscan.core.model import (
     Image,
     ImageLookup,
     ImageResult,
+    Listed,
     Outcome,
     Repository,
     RepositoryResult,
@@ -52,7 +53,7 @@ from ecrscan.engine.registry import (
     ImageDone,
     NotReached,
     RepositoryFailed,
-    list_repositories,
+    listed_repositories,
     named_repositories,
     walk_registry,
 )
@@ -96,6 +97,7 @@ class _RunState:
         self.unreadable: set[str] = set()
         self.artifacts: Counter[Kind] = Counter()  # the listings' non-images, by kind
         self.listing_notices: list[str] = []  # image indexes that could not be read
+        self.listed_repositories: Listed | None = None  # None: named repositories
 
     def listed(self, lookup: ImageLookup) -> None:
         """What a repository's listing found besides the images (calling thread)."""
@@ -197,6 +199,7 @@ def rescan(
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",
         artifacts=dict(state.artifacts),
+        listed=state.listed_repositories,
     )
 
 
@@ -229,7 +232,7 @@ def _repositories(
     if settings.repositories:
         repositories, state.repo_errors = named_repositories(gateway, settings.repositories)
     else:
-        repositories = list_repositories(gateway, settings.filter)
+        repositories, state.listed_repositories = listed_repositories(gateway, settings.filter)
     return select_repositories(repositories, settings.scope, settings.filter, region)
 
 

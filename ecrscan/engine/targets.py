@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 from ecrscan.core.coverage import Coverage, TargetOutcome
 from ecrscan.core.inuse import InUseSet
-from ecrscan.core.model import ReportResult, RescanResult, ScanType
+from ecrscan.core.model import Listed, ReportResult, RescanResult, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
 from ecrscan.core.targets import Target, TargetFailure, TargetKey, target_key
@@ -95,6 +95,7 @@ class TargetRuns(Generic[R]):
             "coverage": self.coverage,
             "interrupted": next((r.interrupted for r in self.results if r.interrupted), ""),
             "artifacts": dict(sum((Counter(r.artifacts) for r in self.results), Counter())),
+            "listed": _listed(self.results),
         }
 
 
@@ -270,6 +271,12 @@ def _coverage(
         out_of_scope=in_use.out_of_scope if in_use else (),
         unreadable=in_use.failures if in_use else (),
     )
+
+
+def _listed(results: Sequence[RescanResult | ReportResult]) -> Listed | None:
+    """The repositories listed over every target (None when none was listed)."""
+    counts = [r.listed for r in results if r.listed is not None]
+    return sum(counts[1:], counts[0]) if counts else None
 
 
 def _label(target: Target) -> str:

@@ -209,8 +209,8 @@ def thresholds_text(result: ReportResult) -> str:
     return f"{text}; off: {', '.join(off)}" if off else text
 
 
-NOTHING_TO_REPORT = "nothing to report: the filters matched no image"
-NOTHING_TO_RESCAN = "nothing to rescan: the filters matched no image"
+NOTHING_TO_REPORT = "nothing to report: no image in scope"
+NOTHING_TO_RESCAN = "nothing to rescan: no image in scope"
 EMPTY_ACCEPTED = "accepted with --allow-empty"
 NOT_A_PASS = "not a pass"
 

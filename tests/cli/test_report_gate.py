@@ -67,7 +67,7 @@ def test_filters_matching_no_image_do_not_pass_the_gate(
     for args in (["--filter", "^nothing$"], ["--filter", "^empty$"]):
         result = invoke(["report", *args, "--format", "json", "-o", str(out)])
         assert result.exit_code == 3, result.output
-        assert "nothing to report: the filters matched no image" in result.stderr
+        assert "ecrscan: error: nothing to report: --filter " in result.stderr
         document = json.loads(out.read_text())
         assert (document["images"], document["exit_code"]) == ([], 3)
 
