@@ -10,6 +10,7 @@ _IRREGULAR = {
     "entry": "entries",
     "is": "are",
     "was": "were",
+    "does": "do",
     "breaches": "breach",
 }
 

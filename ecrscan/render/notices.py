@@ -124,6 +124,8 @@ def empty_cause(
     given = [f"--filter {include!r}"] if include else []
     given += [f"--exclude {', '.join(map(repr, exclude))}"] if exclude else []
     options, keep = " and ".join(given), agree(len(given), "keeps")
+    if not listed.kept and listed.repositories == 1:
+        return f"{options} {agree(len(given), 'does')} not keep the only repository {where}"
     if not listed.kept:
         return f"{options} {keep} none of the {_repositories(listed.repositories)} {where}"
     scoped = _scope_cause(coverage, result.scopes, listed.kept)

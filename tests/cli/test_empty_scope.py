@@ -45,6 +45,20 @@ def test_a_filter_that_keeps_no_repository(registry: FakeRegistry, command: str)
     )
 
 
+def test_a_filter_that_does_not_keep_the_only_repository(registry: FakeRegistry) -> None:
+    image(registry, "team/api", "v1", {"HIGH": 1})
+    result = invoke(["report", "--exclude", "api"])
+    assert last_line(result) == (
+        "ecrscan: error: nothing to report: --exclude 'api' does not keep the only repository "
+        f"in us-east-1{HINT}"
+    )
+    result = invoke(["report", "--filter", "^team/", "--exclude", "api"])
+    assert last_line(result) == (
+        "ecrscan: error: nothing to report: --filter '^team/' and --exclude 'api' do not keep "
+        f"the only repository in us-east-1{HINT}"
+    )
+
+
 def test_repositories_without_images(registry: FakeRegistry) -> None:
     image(registry, "team/api", "v1", {"HIGH": 1})
     registry.create_repo("empty")

@@ -18,6 +18,7 @@ def test_plural_and_agree() -> None:
     assert agree(0, "is") == "are"
     assert agree(1, "is") == "is"
     assert (agree(1, "was"), agree(3, "was")) == ("was", "were")
+    assert (agree(1, "does"), agree(2, "does")) == ("does", "do")
 
 
 def test_calls_text_names_operations_sorted_with_a_total() -> None:
