@@ -29,7 +29,7 @@ from typing import Any
 
 from ecrscan.aws.clients import STS, Timeouts, make_client, refreshing_session
 from ecrscan.aws.errors import AwsError, NoRegionError, problem_of
-from ecrscan.aws.organizations import OrganizationsGateway, RegionsGateway
+from ecrscan.aws.organizations import PARENT_NOT_FOUND, OrganizationsGateway, RegionsGateway
 from ecrscan.aws.sts import resolve_targets, role_credentials
 from ecrscan.core.errors import FatalError
 from ecrscan.core.organization import Account, OrgScope, partition_of, role_arn
@@ -156,6 +156,8 @@ def _members(
     try:
         accounts = org.accounts.select(gateway.accounts(org.ous))
     except AwsError as exc:
+        if exc.problem.code == PARENT_NOT_FOUND:  # named by the gateway: no permission hint
+            raise FatalError(exc.problem) from exc
         raise FatalError(Problem(exc.problem.code, f"{exc.problem.message} ({LIST_HINT})")) from exc
     if not accounts:
         raise FatalError(

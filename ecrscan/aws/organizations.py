@@ -8,9 +8,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ecrscan.aws.gateway import Gateway
+from ecrscan.core.errors import AwsError
 from ecrscan.core.organization import Account
+from ecrscan.core.problem import Problem
 
 PAGE_SIZE = 20  # ListAccounts / ListAccountsForParent: at most 20 a page
+PARENT_NOT_FOUND = "ParentNotFoundException"  # an --ou (or root) id the organization lacks
 
 
 class OrganizationsGateway(Gateway):
@@ -22,7 +25,8 @@ class OrganizationsGateway(Gateway):
     def accounts(self, ous: Sequence[str] = ()) -> Iterator[Account]:
         """Every account of the organization (ListAccounts), or every account under the
         organizational units ``ous`` and their children (ListAccountsForParent and
-        ListOrganizationalUnitsForParent), each as often as it is found."""
+        ListOrganizationalUnitsForParent), each as often as it is found.  A unit the
+        organization does not have raises :data:`PARENT_NOT_FOUND`, naming it."""
         if not ous:
             yield from self._accounts("list_accounts")
             return
@@ -32,14 +36,23 @@ class OrganizationsGateway(Gateway):
             if parent in seen:
                 continue
             seen.add(parent)
-            yield from self._accounts("list_accounts_for_parent", ParentId=parent)
-            for page in self._pages(
-                self._read,
-                "list_organizational_units_for_parent",
-                token="NextToken",
-                ParentId=parent,
-            ):
-                pending.extend(ou["Id"] for ou in page.get("OrganizationalUnits", []))
+            try:
+                yield from self._accounts("list_accounts_for_parent", ParentId=parent)
+                pending.extend(self._children(parent))
+            except AwsError as exc:
+                if exc.problem.code != PARENT_NOT_FOUND:
+                    raise
+                what = "root" if parent.startswith("r-") else "organizational unit"
+                missing = Problem(
+                    PARENT_NOT_FOUND, f"the {what} {parent} does not exist in the organization"
+                )
+                raise AwsError(exc.kind, missing, exc.operation) from exc
+
+    def _children(self, parent: str) -> Iterator[str]:
+        for page in self._pages(
+            self._read, "list_organizational_units_for_parent", token="NextToken", ParentId=parent
+        ):
+            yield from (ou["Id"] for ou in page.get("OrganizationalUnits", []))
 
     def _accounts(self, operation: str, **params: Any) -> Iterator[Account]:
         for page in self._pages(

@@ -300,22 +300,32 @@ def publish_region(topic_arn: str | None, wanted: bool) -> str | None:
     return match.group(1)
 
 
-def finish(app: AppContext, result: ReportResult, view: View, waited: bool) -> None:
-    """The verdict on stderr, and the exit code the result decided (with ``view``)."""
+def finish(
+    app: AppContext,
+    result: ReportResult,
+    view: View,
+    waited: bool,
+    topic: str | None = None,
+    empty: str = "",
+) -> None:
+    """The verdict on stderr, and the exit code the result decided (with ``view``);
+    ``topic``: the SNS topic the report was published to, named if that failed;
+    ``empty``: "nothing to report: " and what left no image to report, if nothing was."""
     code = exit_code(result, view)
     if result.nothing_reported and not view.allow_empty:
-        conclude(code, f"{NOTHING_TO_REPORT} ({EMPTY_HINT})")
+        conclude(code, f"{empty or NOTHING_TO_REPORT} ({EMPTY_HINT})")
     warn(app, f"{headline(result, view)} (thresholds: {thresholds_text(result)})")
     if code != EXIT_INCOMPLETE:
         conclude(code)
     elif not complete(result, view):
-        conclude(code, incomplete_message(result, waited))
+        conclude(code, incomplete_message(result, waited, topic))
     else:
-        conclude(code, f"the report was not published: {result.publish_error}")
+        conclude(code, f"the report was not published to {topic}: {result.publish_error}")
 
 
-def incomplete_message(result: ReportResult, waited: bool) -> str:
-    """Why the audit is incomplete, naming the images (at most ``MAX_LISTED`` a group)."""
+def incomplete_message(result: ReportResult, waited: bool, topic: str | None = None) -> str:
+    """Why the audit is incomplete, naming the images (at most ``MAX_LISTED`` a group)
+    and the SNS ``topic`` the report was not published to."""
     groups = (
         (
             ImageStatus.PENDING,
@@ -345,7 +355,7 @@ def incomplete_message(result: ReportResult, waited: bool) -> str:
     if targets:
         parts.append(targets)
     if result.publish_error is not None:
-        parts.append(f"the report was not published ({result.publish_error})")
+        parts.append(f"the report was not published to {topic} ({result.publish_error})")
     if result.breached:
         n = len(result.breached)
         parts.append(f"{plural(n, 'image')} {'breaches' if n == 1 else 'breach'} thresholds")

@@ -7,7 +7,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 import click
@@ -78,6 +78,7 @@ def _run(app: AppContext) -> int:
         # Without standalone mode, Click only calls sys.exit itself when stdout or stderr
         # is a closed pipe (`ecrscan report | head`), with 1: the output is incomplete.
         if exc.code == EXIT_BREACH:
+            _say_closed()
             return EXIT_INCOMPLETE
         return exc.code if isinstance(exc.code, int) else EXIT_INCOMPLETE
     except Exception as exc:  # the last line of defence: a bug exits 3
@@ -93,6 +94,15 @@ def _run(app: AppContext) -> int:
         )
         return EXIT_INCOMPLETE
     return code if isinstance(code, int) else EXIT_OK
+
+
+CLOSED_OUTPUT = "ecrscan: error: the output was closed before the whole record was written\n"
+
+
+def _say_closed() -> None:
+    """One line on stderr for a closed output, unless stderr is the closed pipe too."""
+    with suppress(OSError):
+        os.write(2, CLOSED_OUTPUT.encode())
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from ecrscan.cli.app import AppContext, IncompleteError, log
 from ecrscan.core.coverage import Coverage
-from ecrscan.core.words import plural
+from ecrscan.core.words import calls_text, plural
 from ecrscan.render.controls import Escaped, escape_controls
 from ecrscan.render.coverage import STAGES
 
@@ -172,7 +172,7 @@ def log_calls(gateways: Iterable[Any]) -> None:
     total: Counter[str] = Counter()
     for gateway in gateways:
         total.update(gateway.calls)
-    log.info("AWS calls: %s", dict(total))
+    log.info("AWS calls: %s", calls_text(total))
 
 
 def coverage_errors(coverage: Coverage | None) -> None:

@@ -13,7 +13,7 @@ from ecrscan.aws.clients import MESSAGING
 from ecrscan.aws.sns import SnsTopic
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
-from ecrscan.cli.output import error, warn
+from ecrscan.cli.output import warn
 from ecrscan.core.errors import AwsError
 from ecrscan.core.model import ImageReport, ReportResult
 from ecrscan.core.notify import Change
@@ -46,19 +46,18 @@ def publish_report(
 def send_to_sns(
     app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]
 ) -> Problem | None:
-    """Publish ``messages``; SNS's refusal (or a transport error) as a value, reported
-    on stderr, so the report still says what it found."""
+    """Publish ``messages``; SNS's refusal (or a transport error) as a value, so the
+    report still says what it found (the run's last line names it: :func:`finish`)."""
     try:
         _send(app, topic_arn, region, messages)
     except AwsError as exc:
-        error(f"publishing to {topic_arn} failed: {exc.problem}")
         return exc.problem
     return None
 
 
 def _send(app: AppContext, topic_arn: str, region: str, messages: Sequence[SnsMessage]) -> int:
     ids = publish_all(_Topic(app, topic_arn, region), messages)
-    warn(app, f"published {len(ids)} SNS message(s) to {topic_arn}")
+    warn(app, f"published {plural(len(ids), 'SNS message')} to {topic_arn}")
     return len(ids)
 
 
@@ -92,10 +91,10 @@ def publish_changes(
             compose=lambda batch: _messages(result, gate.publish_always, batch),
         )
     except AwsError as exc:
-        error(f"publishing to {gate.topic_arn} failed: {exc.problem}")
         return dataclasses.replace(result, publish_error=exc.problem)
     if published.message_ids:
-        warn(app, f"published {len(published.message_ids)} SNS message(s) to {gate.topic_arn}")
+        sent = plural(len(published.message_ids), "SNS message")
+        warn(app, f"published {sent} to {gate.topic_arn}")
     else:
         log.info("nothing changed since the last notification: no SNS message published")
     _tell(app, published.batch, gate.table)

@@ -38,7 +38,7 @@ from ecrscan.engine.report import ReportSettings, build_report
 from ecrscan.engine.targets import Audit
 from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
-from ecrscan.render.notices import all_notices, artifacts_text
+from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
 
 
 @click.command(
@@ -131,16 +131,19 @@ def report(
         timeout=timeout,
         **controls,
     )
-    result = _build(app, settings, plan)
+    result = _build(app, settings, plan, allow_empty)
     view = gate.view("report", allow_empty, strict)
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
         result = publish_report(app, result, gate, topic_region)
     emit(gate.output, render(gate.format, result, view))
-    finish(app, result, view, wait)
+    empty = "nothing to report: " + empty_cause(result, selection.include, selection.exclude)
+    finish(app, result, view, wait, gate.topic_arn, empty)
 
 
-def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResult:
+def _build(
+    app: AppContext, settings: ReportSettings, plan: Plan, allow_empty: bool
+) -> ReportResult:
     """The report of the --image references or of the plan's registries; what went
     wrong on the way on stderr."""
     gateways: list[EcrGateway] = []
@@ -163,7 +166,8 @@ def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResul
     if settings.images:
         log_calls(gateways)
     coverage_errors(result.coverage)
-    for notice in all_notices(result):
+    # an empty scope's last line says what emptied it: not the scope's counts before it
+    for notice in all_notices(result, summaries=allow_empty or not result.nothing_reported):
         warn(app, notice)
     if result.artifacts:
         warn(app, artifacts_text(result.artifacts))

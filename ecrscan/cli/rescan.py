@@ -28,9 +28,8 @@ from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import plan_jobs, queue_jobs, queue_region
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
-from ecrscan.render.common import NOTHING_TO_RESCAN
 from ecrscan.render.formats import Format, formats_for, render
-from ecrscan.render.notices import all_notices, artifacts_text
+from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
 
 
 @click.command(
@@ -95,7 +94,7 @@ def rescan_cmd(
         audit = Audit(app.connections(), plan, app.clock(), display.callback)
         result = audit.rescan(settings)
     view = View("rescan", allow_empty=allow_empty)
-    _show(app, result)
+    _show(app, result, allow_empty)
     emit(output, render(fmt.lower(), result, view))
     code = exit_code(result, view)
     if code != EXIT_INCOMPLETE:
@@ -103,14 +102,16 @@ def rescan_cmd(
     elif result.incomplete:
         conclude(code, _incomplete_message(result))
     else:
-        conclude(code, f"{NOTHING_TO_RESCAN} ({EMPTY_HINT})")
+        cause = empty_cause(result, selection.include, selection.exclude)
+        conclude(code, f"nothing to rescan: {cause} ({EMPTY_HINT})")
 
 
-def _show(app: AppContext, result: RescanResult) -> None:
-    """Failed targets, notices and repository errors on stderr."""
+def _show(app: AppContext, result: RescanResult, allow_empty: bool) -> None:
+    """Failed targets, notices and repository errors on stderr (an empty scope's last
+    line says what emptied it: not the scope's counts before it)."""
     coverage_errors(result.coverage)
     multi = result.coverage is not None and len(result.coverage.targets) > 1
-    for notice in all_notices(result):
+    for notice in all_notices(result, summaries=allow_empty or not result.nothing_checked):
         warn(app, notice)
     if result.artifacts:
         warn(app, artifacts_text(result.artifacts))
@@ -171,7 +172,10 @@ def _rescan_via_queue(
     sqs = app.client("sqs", MESSAGING, region=home)
     run = queue_jobs(jobs, JobQueue(sqs, queue_url, stop=app.stop))
     queued = run.queued_jobs(queue_url, app.region, expiry)
-    warn(app, f"queued {queued.sent} of {queued.repositories} repository jobs to {queue_url}")
+    planned = plural(queued.repositories, "repository job")
+    sent = f"queued {queued.sent} of {planned} to {queue_url}"
+    if not queued.failed:  # else the error line says it
+        warn(app, sent)
     for label, code, message in queued.failed_targets:
         error(f"{label}: not listed: {code}: {message}")
     if Format(fmt.lower()) in formats_for(QueuedJobs):
@@ -180,8 +184,7 @@ def _rescan_via_queue(
     if queued.failed:
         repository, code, message = queued.failed[0]
         problems.append(
-            f"{plural(len(queued.failed), 'job')} not queued "
-            f"(first: {repository}: {code}: {message})"
+            f"{sent}: {len(queued.failed)} not queued (first: {repository}: {code}: {message})"
         )
     if queued.failed_targets:
         problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")

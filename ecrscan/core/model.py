@@ -193,6 +193,18 @@ class RepositoryResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """A registry walk's repositories: ``repositories`` in the registry, ``kept`` by
+    the repository filter (before any image scope); summed over targets."""
+
+    repositories: int = 0
+    kept: int = 0
+
+    def __add__(self, other: Listed) -> Listed:
+        return Listed(self.repositories + other.repositories, self.kept + other.kept)
+
+
+@dataclass(frozen=True, slots=True)
 class RescanResult:
     """Everything one rescan run produced, in repository order."""
 
@@ -209,6 +221,7 @@ class RescanResult:
     # The manifests that are not images (signatures, attestations, SBOMs, charts ...),
     # counted by kind over the run: never scanned, never a failure.
     artifacts: Mapping[Kind, int] = field(default_factory=dict)
+    listed: Listed | None = None  # the repositories listed (None: named, not listed)
 
     @property
     def incomplete(self) -> bool:
@@ -318,6 +331,7 @@ class ReportResult:
     # The manifests that are not images, counted by kind (registry reports): out of
     # scope, never a failure.
     artifacts: Mapping[Kind, int] = field(default_factory=dict)
+    listed: Listed | None = None  # the repositories listed (None: named, not listed)
     # Made from references the user asked for (--image, scan), not a registry walk: an
     # image asked for explicitly that cannot be judged leaves the audit incomplete.
     references: bool = False

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ecrscan.core.errors import AwsError, ErrorKind, FatalError
-from ecrscan.core.model import Image, ImageLookup, Repository
+from ecrscan.core.model import Image, ImageLookup, Listed, Repository
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.problem import Problem
 from ecrscan.engine.ports import EcrReads
@@ -25,11 +25,19 @@ Result = TypeVar("Result")
 
 def list_repositories(gateway: EcrReads, repo_filter: RepositoryFilter) -> list[Repository]:
     """Every repository (all pages) whose name the filter keeps, sorted by name."""
+    return listed_repositories(gateway, repo_filter)[0]
+
+
+def listed_repositories(
+    gateway: EcrReads, repo_filter: RepositoryFilter
+) -> tuple[list[Repository], Listed]:
+    """:func:`list_repositories`, and how many there were before and after the filter."""
     try:
-        repos = [r for r in gateway.repositories() if repo_filter.matches(r.name)]
+        everything = list(gateway.repositories())
     except AwsError as exc:
         raise FatalError(exc.problem) from exc
-    return sorted(repos, key=lambda r: r.name)
+    repos = sorted((r for r in everything if repo_filter.matches(r.name)), key=lambda r: r.name)
+    return repos, Listed(len(everything), len(repos))
 
 
 def named_repositories(

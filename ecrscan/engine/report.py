@@ -45,6 +45,7 @@ from ecrscan.core.model import (
     Image,
     ImageLookup,
     ImageReport,
+    Listed,
     ReportResult,
     Repository,
 )
@@ -59,7 +60,7 @@ from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.registry import (
     ImageDone,
     RepositoryFailed,
-    list_repositories,
+    listed_repositories,
     walk_registry,
 )
 from ecrscan.engine.runner import (
@@ -165,12 +166,13 @@ def build_report(
     with bounded_pool(settings.concurrency, stop) as runner:
         scopes: list[RepoScope] = []
         artifacts: Counter[Kind] = Counter()
+        listed: list[Listed] = []
         if settings.images:
             done, waiting, more = _scan_references(settings, run, gateways, runner, notify)
             repository_errors: list[tuple[str, Problem]] = []
         else:
             done, waiting, more, repository_errors = _scan_registry(
-                settings, run, gateways, runner, notify, (scopes, artifacts)
+                settings, run, gateways, runner, notify, (scopes, artifacts, listed)
             )
         notices.extend(more)
         if waiting:
@@ -188,6 +190,7 @@ def build_report(
         interrupted=stop.reason if stop is not None and stop.is_set() else "",
         artifacts=dict(artifacts),
         references=bool(settings.images),
+        listed=listed[0] if listed else None,
     )
 
 
@@ -229,17 +232,18 @@ def _scan_registry(
     gateways: _Gateways,
     runner: BoundedRunner[Any],
     notify: ProgressCallback,
-    found: tuple[list[RepoScope], Counter[Kind]],
+    found: tuple[list[RepoScope], Counter[Kind], list[Listed]],
 ) -> tuple[Done, list[Waiting], list[str], list[tuple[str, Problem]]]:
     """Every (kept) image of the filtered repositories; ``found`` receives what the
-    image scope left out and the artifacts the listings counted."""
-    scopes, artifacts = found
+    image scope left out, the artifacts the listings counted and the repositories
+    listed."""
+    scopes, artifacts, listed = found
     gateway = gateways.get(None, None)
     region = gateway.region or ""
     scope = settings.scope
-    repositories, missing = select_repositories(
-        list_repositories(gateway, settings.filter), scope, settings.filter, region
-    )
+    kept, counted = listed_repositories(gateway, settings.filter)
+    listed.append(counted)
+    repositories, missing = select_repositories(kept, scope, settings.filter, region)
     scopes.extend(missing)
     in_use = scope is not None and scope.in_use is not None
     index, notices = read_bulk(

@@ -33,6 +33,7 @@ from ecrscan.core.model import (
     Image,
     ImageLookup,
     ImageResult,
+    Listed,
     Outcome,
     Repository,
     RepositoryResult,
@@ -44,6 +45,7 @@ from ecrscan.core.model import (
 from ecrscan.core.policy import RepositoryFilter, apply_scan_type, decide
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
+from ecrscan.core.words import agree, plural
 from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
 from ecrscan.engine.listing import list_repository
 from ecrscan.engine.ports import Ecr
@@ -51,7 +53,7 @@ from ecrscan.engine.registry import (
     ImageDone,
     NotReached,
     RepositoryFailed,
-    list_repositories,
+    listed_repositories,
     named_repositories,
     walk_registry,
 )
@@ -95,6 +97,7 @@ class _RunState:
         self.unreadable: set[str] = set()
         self.artifacts: Counter[Kind] = Counter()  # the listings' non-images, by kind
         self.listing_notices: list[str] = []  # image indexes that could not be read
+        self.listed_repositories: Listed | None = None  # None: named repositories
 
     def listed(self, lookup: ImageLookup) -> None:
         """What a repository's listing found besides the images (calling thread)."""
@@ -126,8 +129,9 @@ class _RunState:
             )
         if self.out_of_time:
             notices.append(
-                f"stopped at the deadline ({TIME_BUDGET_SPENT}): {self.out_of_time} images "
-                "were not checked or their scans not started, reported as not started"
+                f"stopped at the deadline ({TIME_BUDGET_SPENT}): "
+                f"{plural(self.out_of_time, 'image')} {agree(self.out_of_time, 'was')} not "
+                "checked or their scans not started, reported as not started"
             )
         return notices
 
@@ -195,6 +199,7 @@ def rescan(
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",
         artifacts=dict(state.artifacts),
+        listed=state.listed_repositories,
     )
 
 
@@ -227,7 +232,7 @@ def _repositories(
     if settings.repositories:
         repositories, state.repo_errors = named_repositories(gateway, settings.repositories)
     else:
-        repositories = list_repositories(gateway, settings.filter)
+        repositories, state.listed_repositories = listed_repositories(gateway, settings.filter)
     return select_repositories(repositories, settings.scope, settings.filter, region)
 
 

@@ -35,10 +35,11 @@ from typing import Any, Generic, TypeVar
 
 from ecrscan.core.coverage import Coverage, TargetOutcome
 from ecrscan.core.inuse import InUseSet
-from ecrscan.core.model import ReportResult, RescanResult, ScanType
+from ecrscan.core.model import Listed, ReportResult, RescanResult, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
 from ecrscan.core.targets import Target, TargetFailure, TargetKey, target_key
+from ecrscan.core.words import calls_text
 from ecrscan.engine.discovery import discover_targets
 from ecrscan.engine.fanout import run_per_target
 from ecrscan.engine.plan import InUseMode, Plan, scope_for
@@ -94,6 +95,7 @@ class TargetRuns(Generic[R]):
             "coverage": self.coverage,
             "interrupted": next((r.interrupted for r in self.results if r.interrupted), ""),
             "artifacts": dict(sum((Counter(r.artifacts) for r in self.results), Counter())),
+            "listed": _listed(self.results),
         }
 
 
@@ -120,7 +122,7 @@ def over_targets(
     )
     for target in prepared.targets:
         where = "" if len(prepared.targets) == 1 else f" ({_label(target)})"
-        log.info("AWS calls%s: %s", where, connections.calls(target))
+        log.info("AWS calls%s: %s", where, calls_text(connections.calls(target)))
     return TargetRuns(runs, _coverage(plan, prepared, runs, failed))
 
 
@@ -269,6 +271,12 @@ def _coverage(
         out_of_scope=in_use.out_of_scope if in_use else (),
         unreadable=in_use.failures if in_use else (),
     )
+
+
+def _listed(results: Sequence[RescanResult | ReportResult]) -> Listed | None:
+    """The repositories listed over every target (None when none was listed)."""
+    counts = [r.listed for r in results if r.listed is not None]
+    return sum(counts[1:], counts[0]) if counts else None
 
 
 def _label(target: Target) -> str:

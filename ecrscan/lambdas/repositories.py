@@ -17,6 +17,7 @@ from ecrscan.core.jobs import SendReport
 from ecrscan.core.organization import OrgScope
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.targets import Target, TargetQuery, default_session_name
+from ecrscan.core.words import plural
 from ecrscan.engine.jobplan import InUsePlan, plan_in_use_jobs
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import JobPlan, plan_jobs, queue_jobs
@@ -93,8 +94,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if jobs.failures:
         runtime.log(context, "ERROR", "organization incomplete", **result)
         raise OrganizationIncomplete(
-            f"{len(jobs.failures)} account/region target(s) not listed, {report.sent} jobs "
-            f"queued for the rest (first: {result['unreachable'][0]})"
+            f"{plural(len(jobs.failures), 'account/region target')} not listed, "
+            f"{plural(report.sent, 'job')} queued for the rest (first: {result['unreachable'][0]})"
         )
     return result
 
@@ -163,15 +164,15 @@ def _conclude(
         )
         first = report.failed[0]
         raise JobsNotQueued(
-            f"{len(report.failed)} of {jobs} jobs could not be queued to "
+            f"{len(report.failed)} of {plural(jobs, 'job')} could not be queued to "
             f"{queue_url} (first: {first.code}: {first.message})"
         )
     if plan is not None and plan.incomplete:
         runtime.log(context, "ERROR", "in-use discovery incomplete", **result, **details)
         failures = plan.failures()
         raise DiscoveryIncomplete(
-            f"ECS discovery incomplete, {report.sent} jobs queued for the rest: "
-            f"{len(failures)} failure(s) (first: {failures[0]})"
+            f"ECS discovery incomplete, {plural(report.sent, 'job')} queued for the rest: "
+            f"{plural(len(failures), 'failure')} (first: {failures[0]})"
         )
     runtime.log(context, "INFO", "jobs queued", **result, **details)
 

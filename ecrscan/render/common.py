@@ -85,9 +85,12 @@ def image_label(report: ImageReport) -> str:
 
 def image_name(report: ImageReport) -> str:
     """:func:`image_label` plus the short digest for a tagged image:
-    ``repo:tag (0123456789ab)``; an untagged image's label names its digest already."""
+    ``repo:tag (0123456789ab)``; an untagged image's label names its digest already,
+    an image that could not be read has none."""
     label = image_label(report)
-    return f"{label} ({short_digest(report.image.digest)})" if report.image.tags else label
+    if report.image.tags and report.image.digest:
+        return f"{label} ({short_digest(report.image.digest)})"
+    return label
 
 
 def image_uri(report: ImageReport, default_region: str | None = None) -> str:
@@ -206,8 +209,8 @@ def thresholds_text(result: ReportResult) -> str:
     return f"{text}; off: {', '.join(off)}" if off else text
 
 
-NOTHING_TO_REPORT = "nothing to report: the filters matched no image"
-NOTHING_TO_RESCAN = "nothing to rescan: the filters matched no image"
+NOTHING_TO_REPORT = "nothing to report: no image in scope"
+NOTHING_TO_RESCAN = "nothing to rescan: no image in scope"
 EMPTY_ACCEPTED = "accepted with --allow-empty"
 NOT_A_PASS = "not a pass"
 

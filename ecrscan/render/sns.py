@@ -21,7 +21,7 @@ from ecrscan.core.events import ScanEvent
 from ecrscan.core.model import ImageReport, ImageStatus
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
-from ecrscan.core.words import plural
+from ecrscan.core.words import agree, plural
 from ecrscan.render.common import (
     count,
     ignored_count,
@@ -170,7 +170,7 @@ def _image_block(report: ImageReport, thresholds: Thresholds, region: str | None
         lines.append(f"  {severity.value:<14}{value:>6}   threshold {shown}{flag}")
     ignored = ignored_count(report)
     if ignored:
-        lines.append(f"  ignored: {ignored} finding(s) by the ignore file")
+        lines.append(f"  ignored: {plural(ignored, 'finding')} by the ignore file")
     return "\n".join(lines) + "\n"
 
 
@@ -248,8 +248,8 @@ class _Builder:
             text = self._change_summary(where)
         elif breached:
             text = (
-                f"{breached} of {plural(self.total, 'image')} breach vulnerability "
-                f"thresholds{where}"
+                f"{breached} of {plural(self.total, 'image')} {agree(breached, 'breaches')} "
+                f"vulnerability thresholds{where}"
             )
         else:
             text = f"no image breaches vulnerability thresholds{where} ({self.total} checked)"

@@ -58,7 +58,7 @@ def test_vv_logs_requests_without_credentials(server_env: dict[str, str], moto_s
         timeout=60,
         check=False,
     )
-    assert "AWS calls: {'describe_repositories': 1}" in done.stderr
+    assert "AWS calls: DescribeRepositories 1 (1 in total)" in done.stderr
     assert "X-Amz-Security-Token" not in done.stderr
 
 
@@ -152,11 +152,16 @@ def test_v_logs_the_aws_calls_of_repos_and_report_image(registry: FakeRegistry) 
     registry.push("app", "v1")
     result = invoke(["-v", "repos"])
     assert result.exit_code == 0
-    assert "ecrscan: AWS calls: {'describe_repositories': 1}" in result.stderr
+    assert "ecrscan: AWS calls: DescribeRepositories 1 (1 in total)" in result.stderr
     result = invoke(["-v", "report", "--image", "app:v1"])
-    assert "ecrscan: AWS calls: {'describe_images': 1, 'describe_image_scan_findings': 1}" in (
-        result.stderr
+    assert (
+        "ecrscan: AWS calls: DescribeImageScanFindings 1, DescribeImages 1 (2 in total)"
+        in result.stderr
     )
+    result = invoke(["-v", "report"])  # a registry report: the calls of its target
+    (line,) = [line for line in result.stderr.splitlines() if "AWS calls" in line]
+    assert line.startswith("ecrscan: AWS calls: ") and "DescribeRepositories 1, " in line
+    assert line.endswith(" in total)") and "_" not in line and "{" not in line
     assert "AWS calls" not in invoke(["repos"]).stderr  # only with -v
 
 

@@ -358,7 +358,7 @@ def test_publish_sends_breaches_to_sns(registry: FakeRegistry, subscribed_queue)
         ["report", "--publish", "--format", "json"], env={"ECR_SNS_REPORT_TOPIC_ARN": topic}
     )
     assert result.exit_code == 1
-    assert f"published 1 SNS message(s) to {topic}" in result.stderr
+    assert f"published 1 SNS message to {topic}" in result.stderr
     (notification,) = received(sqs, queue_url)
     assert notification["TopicArn"] == topic
     subject = notification["Subject"]

@@ -386,7 +386,7 @@ def test_publish_sends_the_reporter_message(topic, monkeypatch, tmp_path):
     assert len(by_function) == 1 and by_command == by_function
     subject, message = by_command[0]
     assert "my-repository-name" in subject and "CRITICAL" in message
-    assert f"published 1 SNS message(s) to {topic[0]}" in result.stderr
+    assert f"published 1 SNS message to {topic[0]}" in result.stderr
 
 
 def test_failed_scan_is_published_only_when_asked_as_by_the_reporter(topic, monkeypatch, tmp_path):

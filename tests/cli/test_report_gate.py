@@ -67,7 +67,7 @@ def test_filters_matching_no_image_do_not_pass_the_gate(
     for args in (["--filter", "^nothing$"], ["--filter", "^empty$"]):
         result = invoke(["report", *args, "--format", "json", "-o", str(out)])
         assert result.exit_code == 3, result.output
-        assert "nothing to report: the filters matched no image" in result.stderr
+        assert "ecrscan: error: nothing to report: --filter " in result.stderr
         document = json.loads(out.read_text())
         assert (document["images"], document["exit_code"]) == ([], 3)
 
@@ -92,8 +92,24 @@ def test_publish_failure_makes_the_json_exit_code_3(registry: FakeRegistry, tmp_
     assert document["exit_code"] == result.exit_code
     assert document["complete"] is True and document["totals"]["breach"] == 1
     assert document["publish_error"]["code"] == "NotFound"
-    assert f"publishing to {MISSING_TOPIC} failed: NotFound" in result.stderr
-    assert "the report was not published" in result.stderr
+    # one line says it, naming the topic
+    assert [line for line in result.stderr.splitlines() if "publish" in line] == [
+        f"ecrscan: error: the report was not published to {MISSING_TOPIC}: "
+        "NotFound: Endpoint does not exist"
+    ]
+
+
+def test_publish_failure_of_an_incomplete_audit_is_said_once(registry: FakeRegistry) -> None:
+    image(registry, "app", "v1", {"HIGH": 1})
+    image(registry, "app", "v2", None)  # never scanned
+    result = invoke(["report", "--publish", "--sns-topic-arn", MISSING_TOPIC])
+    assert result.exit_code == 3
+    (line,) = [line for line in result.stderr.splitlines() if "publish" in line]
+    assert line.startswith("ecrscan: error: incomplete audit: never scanned")
+    assert (
+        f"; the report was not published to {MISSING_TOPIC} "
+        "(NotFound: Endpoint does not exist); 1 image breaches thresholds"
+    ) in line
 
 
 def test_publish_failure_of_an_event_makes_the_json_exit_code_3(
@@ -134,7 +150,10 @@ def test_publish_failure_of_an_event_makes_the_json_exit_code_3(
         ]
     )
     assert result.exit_code == 3, result.output
-    assert f"publishing to {MISSING_TOPIC} failed: NotFound" in result.stderr
+    assert [line for line in result.stderr.splitlines() if "publish" in line] == [
+        f"ecrscan: error: the report was not published to {MISSING_TOPIC}: "
+        "NotFound: Endpoint does not exist"
+    ]
     document = json.loads(out.read_text())
     assert (document["exit_code"], document["publish_error"]["code"]) == (3, "NotFound")
 

@@ -90,7 +90,11 @@ def test_missing_queue_exits_3_naming_the_error(setup):
     doc = json.loads(result.stdout)
     assert doc["queued"] == 0 and len(doc["failed"]) == 3 and doc["exit_code"] == 3
     assert doc["failed"][0]["code"] == "AWS.SimpleQueueService.NonExistentQueue"
-    assert "3 jobs not queued" in result.stderr and "NonExistentQueue" in result.stderr
+    # one line says it: what was queued and what was not
+    assert result.stderr.splitlines() == [
+        f"ecrscan: error: queued 0 of 3 repository jobs to {missing}: 3 not queued (first: "
+        "team/api: AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist.)"
+    ]
 
 
 class FlakySession:
@@ -118,7 +122,10 @@ def test_entries_sqs_rejects_make_exit_3(setup):
     assert doc["failed"] == [
         {"repository": "team/web", "code": "InternalError", "message": "injected failure"}
     ]
-    assert "1 job not queued (first: team/web: InternalError" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"ecrscan: error: queued 2 of 3 repository jobs to {url}: 1 not queued (first: "
+        "team/web: InternalError: injected failure)"
+    ]
     assert sorted(parse_job(b).repository_name for b in drain(sqs, url)) == ["team/api", "tools/ci"]
 
 

@@ -131,6 +131,19 @@ def test_listing_the_organization_refused_stops_with_a_hint(org) -> None:
     assert "not mgmt" in result.stderr and "management account" in result.stderr
 
 
+@pytest.mark.parametrize("given", ["{missing}", "{prod},{missing}"])
+def test_an_ou_that_does_not_exist_is_named_without_a_permissions_hint(org, given) -> None:
+    missing = "ou-abcd-12345678"
+    result = invoke(
+        ["report", "--organization", "--ou", given.format(missing=missing, **vars(org))]
+    )
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "ecrscan: error: ParentNotFoundException: the organizational unit ou-abcd-12345678 "
+        "does not exist in the organization\n"
+    )
+
+
 def test_a_selection_of_no_account_is_worded_by_the_cli_not_the_engine(org) -> None:
     from ecrscan.aws.organization import NO_ACCOUNTS
 

@@ -10,11 +10,13 @@ import pytest
 
 from ecrscan.aws.sns import publish
 from ecrscan.core.model import Finding, ImageStatus, ScanState
+from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.render.sns import SNS_MAX_BYTES, SnsMessage, build_messages, subject_line
 from tests.support.report_samples import (
     CRITICAL_OPENSSL,
+    HIGH_CURL,
     HIGH_ZLIB,
     MEDIUM_BASH,
     NOW,
@@ -71,7 +73,7 @@ def test_single_image_for_the_reporter_lambda():
     text = body(message)
     assert set(text) == {"default", "email"}
     assert text["default"] == (
-        "ecrscan: 1 of 1 image breach vulnerability thresholds in us-east-1.\n"
+        "ecrscan: 1 of 1 image breaches vulnerability thresholds in us-east-1.\n"
         f"- team/web:2.0 ({image.image.digest[7:19]}): CRITICAL 1>0, HIGH 1>0\n"
     )
     email = text["email"]
@@ -91,7 +93,7 @@ def test_run_message_lists_breaches_and_unassessed_images():
     text = body(message)
     default, email = text["default"], text["email"]
     assert default.startswith(
-        "nightly audit: 1 of 5 images breach vulnerability thresholds; 2 not assessed."
+        "nightly audit: 1 of 5 images breaches vulnerability thresholds; 2 not assessed."
     )
     assert "team/web:2.0" in default and "team/api" not in default and "team/worker" not in default
     assert re.search(r"^- legacy/app@sha256:\w{12}: no scan", default, re.M)
@@ -101,7 +103,35 @@ def test_run_message_lists_breaches_and_unassessed_images():
 def test_ignored_findings_are_mentioned():
     image = report("team/web", ("1",), (CRITICAL_OPENSSL, replace(HIGH_ZLIB, ignored="fp")))
     [message] = build_messages([image], THRESHOLDS)
-    assert "ignored: 1 finding(s) by the ignore file" in body(message)["email"]
+    assert "ignored: 1 finding by the ignore file" in body(message)["email"]
+    both = replace(CRITICAL_OPENSSL, ignored="fp")
+    image = report("team/web", ("1",), (both, replace(HIGH_ZLIB, ignored="fp"), HIGH_CURL))
+    [message] = build_messages([image], THRESHOLDS)
+    assert "ignored: 2 findings by the ignore file" in body(message)["email"]
+
+
+def test_the_verb_agrees_with_the_breaching_count():
+    reports = [*breaching(2), report("team/ok", ("1",), ())]
+    [message] = build_messages(reports, Thresholds(), region=REGION)
+    assert body(message)["default"].startswith(
+        "ecrscan: 2 of 3 images breach vulnerability thresholds in us-east-1."
+    )
+    [message] = build_messages([*breaching(1), report("team/ok", ("1",), ())], Thresholds())
+    assert body(message)["default"].startswith("ecrscan: 1 of 2 images breaches vulnerability")
+
+
+def test_an_unread_image_has_no_empty_parentheses():
+    unread = replace(
+        report(
+            "team/api", ("v1.4.2",), None, status=ImageStatus.ERROR, reference="team/api:v1.4.2"
+        ),
+        error=Problem("ImageNotFound", "no such image"),
+    )
+    unread = replace(unread, image=replace(unread.image, digest=""))
+    [message] = build_messages([unread], THRESHOLDS, always=True)
+    default = body(message)["default"]
+    assert "()" not in default and "()" not in body(message)["email"]
+    assert "\n- team/api:v1.4.2: " in default
 
 
 def test_several_breaching_images_subject_counts_them():
