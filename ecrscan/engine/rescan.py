@@ -334,7 +334,7 @@ def _start_scan(
     if _out_of_time(settings, state):
         return Outcome.NOT_STARTED, f"{TIME_BUDGET_SPENT}: scan not started before the deadline"
     try:
-        start = gateway.start_scan(image, since=now)
+        start = gateway.start_scan(image)
     except AccountQuotaExceeded as exc:
         state.stop_scans(exc.problem)
         return Outcome.NOT_STARTED, f"account scan quota exceeded ({exc.problem})"
