@@ -59,12 +59,17 @@ class FaultyServer:
 
     def attach(self, client: Any, run: str) -> None:
         """Tag ``client``'s requests as ``run``'s and put this server in front of moto."""
+        self.attach_events(client.meta.events, run)
+
+    def attach_events(self, events: Any, run: str) -> None:
+        """:meth:`attach` for an event emitter: a session's reaches every client it makes
+        afterwards."""
 
         def tag(request: Any, **_: Any) -> None:
             request.headers[RUN_HEADER] = run
 
-        client.meta.events.register_first("before-sign.ecr.*", tag)
-        client.meta.events.register_first("before-send.ecr.*", self)
+        events.register_first("before-sign.ecr.*", tag)
+        events.register_first("before-send.ecr.*", self)
 
     def _fault(self) -> str:
         with self._lock:
