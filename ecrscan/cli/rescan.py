@@ -72,7 +72,9 @@ def rescan_cmd(
     Due: never scanned, last scan FAILED, or COMPLETE longer ago than --expiry.  Images
     with a scan IN_PROGRESS/PENDING, unsupported, too large or archived are left alone;
     on an ENHANCED (Amazon Inspector) registry no scans are started.  A scan refused
-    because the image was already scanned in the last 24 h counts as "already scanned".
+    because the image was already scanned in the last 24 h counts as "already scanned"; a
+    scan whose reply was lost and that the scan state shows started meanwhile (this run's
+    or another run's) counts as "scanned meanwhile".
 
     With --in-use, --pulled-within, several --region or --role-arn, only the images in
     scope are checked; each result names its account and region, and what was left out
