@@ -288,7 +288,7 @@ def _check_image(
         return ImageResult(image, scan_state, verdict)
     if settings.dry_run:
         return ImageResult(image, scan_state, verdict, Outcome.PLANNED, "dry run")
-    outcome, detail = _start_scan(gateway, image, now, settings, state)
+    outcome, detail = _start_scan(gateway, image, settings, state)
     return ImageResult(image, scan_state, verdict, outcome, detail)
 
 
@@ -321,7 +321,7 @@ def _read_state(
 
 
 def _start_scan(
-    gateway: Ecr, image: Image, now: datetime, settings: RescanSettings, state: _RunState
+    gateway: Ecr, image: Image, settings: RescanSettings, state: _RunState
 ) -> tuple[Outcome, str]:
     """Start the scan of a due image, unless the run already knows it cannot."""
     if state.quota_problem is not None:
