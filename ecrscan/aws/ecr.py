@@ -9,17 +9,20 @@ Retries are configured per call kind (:mod:`ecrscan.aws.clients`): reads go thro
 client with botocore's ``standard`` retries, and whatever throttling survives them
 through the shared :class:`~ecrscan.aws.throttle.Throttle` gate; ``StartImageScan`` goes
 through a client with botocore retries switched off (the per-image 24 h quota error is a
-``LimitExceededException``, which botocore would retry in vain), so its throttling and
-5xx errors are retried through the shared gate only.
+``LimitExceededException``, which botocore would retry in vain, and a 5xx may come after
+AWS carried the call out), so only its throttling is retried, through the shared gate;
+after a 5xx or a lost connection the scan state is read first
+(:mod:`ecrscan.aws.scan_start`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from ecrscan.aws import scan_start
 from ecrscan.aws.clients import NO_RETRIES
 from ecrscan.aws.ecr_records import (
     ImageIndex,
@@ -32,6 +35,7 @@ from ecrscan.aws.ecr_records import (
 from ecrscan.aws.errors import AwsError, ErrorKind
 from ecrscan.aws.gateway import Gateway
 from ecrscan.aws.inspector2 import InspectorGateway
+from ecrscan.aws.scan_start import MAX_START_CALLS
 from ecrscan.aws.throttle import Throttle
 from ecrscan.core.artifacts import INDEX_TYPES, IndexEntry, NotAnIndex, parse_index
 from ecrscan.core.errors import IMAGE_NOT_FOUND, AccountQuotaExceeded
@@ -53,6 +57,7 @@ from ecrscan.core.problem import Problem
 __all__ = [
     "DESCRIBE_IDS_BATCH",
     "IMAGE_NOT_FOUND",
+    "MAX_START_CALLS",
     "PAGE_SIZE",
     "AccountQuotaExceeded",
     "EcrGateway",
@@ -60,9 +65,13 @@ __all__ = [
 
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
 DESCRIBE_IDS_BATCH = 100  # DescribeImages and BatchGetImage take at most 100 imageIds a call
-# StartImageScan retries throttling only at first: a server error may come after AWS
-# carried the call out (see EcrGateway.start_scan).
+# StartImageScan is retried on throttling only: after a server error AWS may have
+# carried the call out (see ecrscan.aws.scan_start).
 THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class EcrGateway(Gateway):
@@ -71,9 +80,17 @@ class EcrGateway(Gateway):
 
     SERVICE = "ecr"
 
-    def __init__(self, session: Any, *, registry_id: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        session: Any,
+        *,
+        registry_id: str | None = None,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        **options: Any,
+    ) -> None:
         super().__init__(session, **options)
         self.registry_id = registry_id
+        self._wall_clock = wall_clock  # when a StartImageScan is sent (scan_start)
         self._session = session
         self._writer: Any = None
         self._writer_lock = threading.Lock()
@@ -223,57 +240,25 @@ class EcrGateway(Gateway):
 
     # -- actions --------------------------------------------------------------------
 
-    def start_scan(self, image: Image, since: datetime | None = None) -> ScanStart:
+    def start_scan(self, image: Image) -> ScanStart:
         """StartImageScan by digest, with every outcome classified.
 
-        A server error or a dropped connection may come after AWS carried the call out
-        (the reply was lost), and a blind retry would then be refused by the per-image
-        quota and called "already scanned".  So after one, the image's scan state is
-        read first: a scan in progress, or completed at or after ``since`` (the run's
-        start), was started by this call ("reply lost; scan confirmed"); otherwise the
-        call is made once more.
+        Retried through the shared gate on throttling only.  A server error, timeout or
+        dropped connection leaves the outcome unknown (AWS may have carried the call
+        out): the image's scan state is read before every retry, and a scan it shows
+        since the call was sent is "scanned meanwhile", never claimed
+        (:mod:`ecrscan.aws.scan_start`).
 
         Raises :class:`AccountQuotaExceeded` for an account-level quota, and
         :class:`AwsError` for repository-fatal errors (access denied, repository gone).
         """
-        try:
-            response = self._call(
-                self._write, "start_image_scan", retry=THROTTLING_ONLY, **self._image(image)
-            )
-        except AwsError as exc:
-            if exc.kind not in (ErrorKind.SERVER, ErrorKind.NETWORK):
-                return self._refused(exc)
-            confirmed = self._confirm_started(image, since, exc)
-            if confirmed is not None:
-                return confirmed
-            try:
-                response = self._call(self._write, "start_image_scan", **self._image(image))
-            except AwsError as again:
-                return self._refused(again)
-        status = response.get("imageScanStatus", {}).get("status")
-        return ScanStart(Outcome.STARTED, "", status)
-
-    def _confirm_started(
-        self, image: Image, since: datetime | None, lost: AwsError
-    ) -> ScanStart | None:
-        """After a StartImageScan whose reply was lost: the start, when the scan state
-        shows it; a failure when the state cannot be read; ``None`` when the call was
-        not carried out (try again)."""
-        try:
-            state = self.scan_state(image)
-        except AwsError as exc:
-            detail = f"reply lost ({lost.problem}); could not read the scan state: {exc.problem}"
-            return ScanStart(Outcome.FAILED, detail)
-        status = (state.status or "").upper()
-        since = since.replace(microsecond=0) if since is not None else None  # AWS: to the second
-        recent = (
-            state.completed_at is not None and since is not None and state.completed_at >= since
+        params = self._image(image)
+        return scan_start.start_scan(
+            lambda: self._call(self._write, "start_image_scan", retry=THROTTLING_ONLY, **params),
+            lambda: self.scan_state(image),
+            self._refused,
+            self._wall_clock(),
         )
-        if status in ("IN_PROGRESS", "PENDING") or (status == "COMPLETE" and recent):
-            return ScanStart(
-                Outcome.STARTED, f"reply lost ({lost.problem.code}); scan confirmed", status
-            )
-        return None
 
     @staticmethod
     def _refused(exc: AwsError) -> ScanStart:

@@ -40,6 +40,8 @@ class Outcome(enum.Enum):
     STARTED = "started"
     PLANNED = "planned"  # --dry-run: would have started
     ALREADY_SCANNED = "already_scanned"  # per-image 24 h quota: AWS scanned it already
+    # the reply was lost and a scan started meanwhile: this run's call or another actor's
+    SCANNED_MEANWHILE = "scanned_meanwhile"
     NOT_STARTED = "not_started"  # account quota exhausted, or throttling budget spent
     SKIPPED = "skipped"  # AWS refused the image (gone, unsupported type, archived)
     FAILED = "failed"  # an error we could not classify as benign

@@ -13,6 +13,7 @@ SUMMARY_COLUMNS: Sequence[str] = (
     "started",
     "planned",
     "already_scanned",
+    "scanned_meanwhile",
     "not_started",
     "in_progress",
     "skipped",
@@ -44,6 +45,7 @@ def summary_row(repo: RepositoryResult) -> dict[str, int]:
         "started": repo.count(Outcome.STARTED),
         "planned": repo.count(Outcome.PLANNED),
         "already_scanned": repo.count(Outcome.ALREADY_SCANNED),
+        "scanned_meanwhile": repo.count(Outcome.SCANNED_MEANWHILE),
         "not_started": repo.count(Outcome.NOT_STARTED),
         "in_progress": repo.count(Decision.IN_PROGRESS),
         "skipped": sum(

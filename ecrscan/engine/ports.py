@@ -11,7 +11,6 @@ deadline values are :mod:`ecrscan.core.control`'s.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import Protocol
 
 from ecrscan.core.artifacts import IndexEntry
@@ -87,7 +86,7 @@ class EcrReads(Protocol):
 class Ecr(EcrReads, Protocol):
     """An ECR registry the engine may also start scans in (``rescan``)."""
 
-    def start_scan(self, image: Image, since: datetime | None = None) -> ScanStart: ...
+    def start_scan(self, image: Image) -> ScanStart: ...
 
 
 class EcsReads(Protocol):

@@ -293,7 +293,7 @@ def _check_image(
         return ImageResult(image, scan_state, verdict)
     if settings.dry_run:
         return ImageResult(image, scan_state, verdict, Outcome.PLANNED, "dry run")
-    outcome, detail = _start_scan(gateway, image, now, settings, state)
+    outcome, detail = _start_scan(gateway, image, settings, state)
     return ImageResult(image, scan_state, verdict, outcome, detail)
 
 
@@ -326,7 +326,7 @@ def _read_state(
 
 
 def _start_scan(
-    gateway: Ecr, image: Image, now: datetime, settings: RescanSettings, state: _RunState
+    gateway: Ecr, image: Image, settings: RescanSettings, state: _RunState
 ) -> tuple[Outcome, str]:
     """Start the scan of a due image, unless the run already knows it cannot."""
     if state.quota_problem is not None:
@@ -339,7 +339,7 @@ def _start_scan(
     if _out_of_time(settings, state):
         return Outcome.NOT_STARTED, f"{TIME_BUDGET_SPENT}: scan not started before the deadline"
     try:
-        start = gateway.start_scan(image, since=now)
+        start = gateway.start_scan(image)
     except AccountQuotaExceeded as exc:
         state.stop_scans(exc.problem)
         return Outcome.NOT_STARTED, f"account scan quota exceeded ({exc.problem})"

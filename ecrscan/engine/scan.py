@@ -4,8 +4,9 @@
 completed scan is newer than the expiry (the default is to always scan now), a scan is
 already running, or the registry scans continuously (enhanced scanning: ECR accepts no
 manual scan, Amazon Inspector's findings are awaited instead).  A scan the per-image
-24 h quota refuses means the image was scanned lately: that scan is used.  Then it waits
-for every scan it expects and judges the images exactly as ``report --wait`` does
+24 h quota refuses means the image was scanned lately: that scan is used; so is a scan
+that started meanwhile after a lost reply (this run's or another's: "scanned meanwhile").
+Then it waits for every scan it expects and judges the images exactly as ``report --wait`` does
 (:func:`~ecrscan.engine.report.build_report`), so thresholds, ignore rules, formats and
 exit codes are the same.
 """
@@ -166,7 +167,7 @@ def _start_one(
             and state.completed_at >= now - expiry
         ):
             return start("scanned within the expiry: not scanned again", False, state)
-        started = gateway.start_scan(image, since=now)
+        started = gateway.start_scan(image)
     except AwsError:
         return None  # the report reads it again and names the error
     if started.outcome is Outcome.STARTED:
@@ -174,6 +175,9 @@ def _start_one(
         return start("scan started" + _detail(started.detail), True, running)
     if started.outcome is Outcome.ALREADY_SCANNED:
         return start("scanned in the last 24 h: that scan is used", True, state)
+    if started.outcome is Outcome.SCANNED_MEANWHILE:
+        meanwhile = ScanState(started.status or "IN_PROGRESS")  # whose scan: unknown
+        return start(f"scanned meanwhile: {started.detail}", True, meanwhile)
     return start(f"scan not started: {started.detail}", False, state)
 
 

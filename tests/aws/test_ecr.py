@@ -24,7 +24,7 @@ from botocore.exceptions import (
 from botocore.stub import Stubber
 
 from ecrscan.aws.clients import READ_ATTEMPTS
-from ecrscan.aws.ecr import PAGE_SIZE, AccountQuotaExceeded, EcrGateway
+from ecrscan.aws.ecr import MAX_START_CALLS, PAGE_SIZE, AccountQuotaExceeded, EcrGateway
 from ecrscan.aws.errors import DEADLINE_REACHED, AwsError, ErrorKind, classify
 from ecrscan.aws.throttle import Deadline
 from ecrscan.core.durations import Duration
@@ -60,7 +60,12 @@ class Stubbed:
 def stubbed() -> Iterator[Stubbed]:
     fake = FakeTime()
     session = RecordingSession()
-    gateway = EcrGateway(session, region="us-east-1", throttle=fake_throttle(fake, max_attempts=4))
+    gateway = EcrGateway(
+        session,
+        region="us-east-1",
+        throttle=fake_throttle(fake, max_attempts=4),
+        wall_clock=lambda: SENT,
+    )
     read, write = _split(session, gateway)
     with Stubber(read) as read_stub, Stubber(write) as write_stub:
         yield Stubbed(gateway, read_stub, write_stub, fake)
@@ -647,47 +652,95 @@ def scan_state_response(stubbed: Stubbed, status: str, completed: datetime | Non
     )
 
 
-RUN_STARTED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SENT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # the gateway's clock: the call is sent
+MEANWHILE = "a scan started meanwhile: this run's call or another run's"
+
+
+def quota_refusal(stubbed: Stubbed) -> None:
+    stubbed.write.add_client_error(
+        "start_image_scan", "LimitExceededException", PER_IMAGE, expected_params=start_params()
+    )
 
 
 @pytest.mark.parametrize(
     ("status", "completed"),
-    [("IN_PROGRESS", None), ("PENDING", None), ("COMPLETE", RUN_STARTED + timedelta(seconds=5))],
+    [
+        ("IN_PROGRESS", None),
+        ("PENDING", None),
+        ("COMPLETE", SENT + timedelta(seconds=5)),
+        ("COMPLETE", SENT - timedelta(minutes=4)),  # within AWS's signature skew: maybe
+    ],
 )
-def test_a_lost_reply_is_confirmed_from_the_scan_state(
+def test_a_scan_seen_after_a_lost_reply_is_scanned_meanwhile_never_claimed(
     stubbed: Stubbed, status: str, completed: datetime | None
 ) -> None:
-    server_error(stubbed)  # AWS started the scan, the reply was a 500
+    """AWS may have carried the call out, or another run started the scan meanwhile:
+    nothing in the scan state says which, so it is not claimed as started."""
+    server_error(stubbed)
     scan_state_response(stubbed, status, completed)
-    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
-    assert start.outcome is Outcome.STARTED
-    assert start.detail == "reply lost (ServerException); scan confirmed"
+    start = stubbed.gateway.start_scan(image())
+    assert start == ScanStart(
+        Outcome.SCANNED_MEANWHILE, f"reply lost (ServerException); {MEANWHILE}", status
+    )
     assert stubbed.gateway.calls == {"start_image_scan": 1, "describe_image_scan_findings": 1}
     assert stubbed.time.sleeps == []  # no blind retry, no backoff
 
 
 def test_an_older_scan_means_the_call_was_not_carried_out(stubbed: Stubbed) -> None:
     server_error(stubbed)
-    scan_state_response(stubbed, "COMPLETE", RUN_STARTED - timedelta(days=9))
+    scan_state_response(stubbed, "COMPLETE", SENT - timedelta(days=9))
     stubbed.write.add_response(
         "start_image_scan", {"imageScanStatus": {"status": "IN_PROGRESS"}}, start_params()
     )
-    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
-    assert (start.outcome, start.detail) == (Outcome.STARTED, "")
+    start = stubbed.gateway.start_scan(image())
+    assert (start.outcome, start.detail) == (Outcome.STARTED, "")  # the retry's reply
     assert stubbed.gateway.calls == {"start_image_scan": 2, "describe_image_scan_findings": 1}
 
 
-def test_a_retry_refused_by_the_quota_after_an_unconfirmed_loss(stubbed: Stubbed) -> None:
+def test_a_scan_completed_before_the_call_was_sent_is_someone_elses(stubbed: Stubbed) -> None:
+    """Completed after the run began (the old rule claimed it) but more than AWS's
+    signature skew before this call was sent: another actor's.  The retry is refused
+    by the quota, and the state still shows no newer scan: already scanned."""
     server_error(stubbed)
-    scan_state_response(stubbed, "COMPLETE", RUN_STARTED - timedelta(hours=3))  # someone else's
-    stubbed.write.add_client_error(
-        "start_image_scan",
-        "LimitExceededException",
-        "The scan quota per image has been exceeded. Wait and try again.",
-        expected_params=start_params(),
+    earlier = SENT - timedelta(minutes=6)
+    scan_state_response(stubbed, "COMPLETE", earlier)
+    quota_refusal(stubbed)
+    scan_state_response(stubbed, "COMPLETE", earlier)
+    start = stubbed.gateway.start_scan(image())
+    assert start == ScanStart(Outcome.ALREADY_SCANNED, "already scanned in the last 24 h")
+    assert stubbed.gateway.calls == {"start_image_scan": 2, "describe_image_scan_findings": 2}
+
+
+def test_a_quota_refusal_after_a_lost_reply_reads_the_state_again(stubbed: Stubbed) -> None:
+    """The lost call may land after the state was read (a timeout while AWS was still
+    working on it): a retry refused by the quota then is no proof of someone else's."""
+    server_error(stubbed)
+    scan_state_response(stubbed, "COMPLETE", SENT - timedelta(days=9))
+    quota_refusal(stubbed)
+    scan_state_response(stubbed, "IN_PROGRESS", None)
+    start = stubbed.gateway.start_scan(image())
+    assert start.outcome is Outcome.SCANNED_MEANWHILE
+
+
+def test_the_state_is_read_before_every_retry_and_the_calls_are_bounded(
+    stubbed: Stubbed,
+) -> None:
+    order: list[str] = []
+    for client in (stubbed.read.client, stubbed.write.client):
+        client.meta.events.register_first(
+            "before-parameter-build.ecr.*", lambda model, **_: order.append(model.name)
+        )
+    for _ in range(MAX_START_CALLS):
+        server_error(stubbed)
+        scan_state_response(stubbed, "COMPLETE", SENT - timedelta(days=9))
+    start = stubbed.gateway.start_scan(image())
+    assert MAX_START_CALLS == 3
+    assert order == ["StartImageScan", "DescribeImageScanFindings"] * 3
+    assert start.outcome is Outcome.NOT_STARTED
+    assert start.detail == (
+        "3 calls, no reply and no scan in the scan state: ServerException: internal error"
     )
-    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
-    assert start.outcome is Outcome.ALREADY_SCANNED
+    assert stubbed.time.sleeps == []  # StartImageScan's 5xx are never retried blindly
 
 
 def test_an_unreadable_state_after_a_lost_reply_is_a_failure(stubbed: Stubbed) -> None:
@@ -698,7 +751,7 @@ def test_an_unreadable_state_after_a_lost_reply_is_a_failure(stubbed: Stubbed) -
         "no",
         expected_params=findings_params(),
     )
-    start = stubbed.gateway.start_scan(image(), since=RUN_STARTED)
+    start = stubbed.gateway.start_scan(image())
     assert start.outcome is Outcome.FAILED
     assert start.detail.startswith("reply lost (ServerException: internal error)")
     assert "could not read the scan state" in start.detail

@@ -316,6 +316,7 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "started",
         "planned",
         "already_scanned",
+        "scanned_meanwhile",
         "not_started",
         "in_progress",
         "skipped",

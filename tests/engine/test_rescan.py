@@ -223,6 +223,7 @@ def test_summary_counts(seeded: Seeded) -> None:
         "started": 3,
         "planned": 0,
         "already_scanned": 0,
+        "scanned_meanwhile": 0,
         "not_started": 0,
         "in_progress": 1,
         "skipped": 0,

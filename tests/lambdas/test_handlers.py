@@ -17,6 +17,7 @@ from ecrscan.lambdas import images, reporter, repositories, runtime
 from tests.support.env import REGION
 from tests.support.events import ECR_SAMPLE, INSPECTOR_SAMPLE, load_event, variant
 from tests.support.fakes import FakeTime
+from tests.support.faults import AFTER, FaultyServer
 from tests.support.lambda_events import CountingSession, FakeContext, failures, log_lines, sqs_event
 from tests.support.sqs import FlakySqs, drain
 
@@ -258,6 +259,21 @@ def test_a_poison_message_fails_only_itself(registry, repos, session, capsys, po
     assert logs["m0"]["message"] == "job done" and logs["m2"]["message"] == "job done"
     assert logs["m1"]["message"] == "malformed job" and error in logs["m1"]["error"]
     assert len(logs["m1"]["error"]) < 400  # an excerpt of the body, not all of it
+
+
+def test_images_handler_a_lost_reply_is_scanned_meanwhile_and_the_job_done(
+    registry, session, capsys
+):
+    registry.create_repo("app")
+    digest = registry.push("app", "v1")
+    server = FaultyServer(script=[AFTER])  # carried out, then a 500
+    server.attach_events(session.session.events, "lambda")
+    response = images.handler(sqs_event(job_body("app")), FakeContext())
+    assert failures(response) == []  # neutral: the job is not redelivered
+    [log] = [line for line in log_lines(capsys) if "messageId" in line]
+    assert log["message"] == "job done"
+    assert (log["counts"]["started"], log["counts"]["scanned_meanwhile"]) == (0, 1)
+    assert server.started["lambda"] == {digest} and server.sent["lambda"] == 1
 
 
 def test_images_handler_only_the_listed_images(registry, repos, session):

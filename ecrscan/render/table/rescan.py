@@ -47,6 +47,7 @@ def repositories_table(listing: RepositoryListing) -> Table:
 
 _HEADERS = {
     "already_scanned": "already\nscanned",
+    "scanned_meanwhile": "scanned\nmeanwhile",
     "not_started": "not\nstarted",
     "in_progress": "in\nprogress",
     "not_rescannable": "not\nrescannable",
@@ -180,7 +181,7 @@ def summary_table(result: RescanResult, view: View) -> Table:
     columns = [c for c in SUMMARY_COLUMNS if c in ALWAYS or total[c]]
     if result.dry_run:
         # a dry run plans instead of starting: one "planned" column where "started" was
-        dropped = ("planned", "already_scanned", "not_started")
+        dropped = ("planned", "already_scanned", "scanned_meanwhile", "not_started")
         columns = ["planned" if c == "started" else c for c in columns if c not in dropped]
     multi = multi_target(result.coverage)
     excluded = {(s.registry_id, s.region, s.repository): s.excluded for s in result.scopes}
