@@ -175,7 +175,7 @@ def report(
         # before the output is written, so that its exit_code is the process's
         result = publish_report(app, result, gate, topic_region)
     emit(gate.output, render(gate.format, result, view))
-    finish(app, result, view, wait)
+    finish(app, result, view, wait, shown=gate.on_screen)
 
 
 def _build(app: AppContext, settings: ReportSettings, plan: Plan) -> ReportResult:

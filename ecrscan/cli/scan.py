@@ -108,7 +108,7 @@ def scan_cmd(
         result = publish_report(app, result, gate, topic_region)
     view = gate.view("scan")
     emit(gate.output, render(gate.format, result, view))
-    finish(app, result, view, True)
+    finish(app, result, view, True, shown=gate.on_screen)
 
 
 def _run(app: AppContext, settings: ScanSettings) -> ReportResult:
