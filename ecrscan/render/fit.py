@@ -8,14 +8,15 @@ Every column is one of three kinds, told apart by how it was added:
   between them, so each stays whole on one line.
 
 :class:`Fitted` takes the layouts of one table, widest first, and prints the first whose
-columns fit the width once free text and lists are wrapped; when none does, the last
-layout as records (the first cell as a heading line, the others as ``header value``
+columns fit the width once free text and lists are wrapped, then the last one without
+lines (columns two spaces apart); when none does, the last layout as records (the first cell as a heading line, the others as ``header value``
 words below it), which fit any width an identifier fits in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from copy import copy as shallow_copy
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -23,7 +24,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 UNBOUNDED = 10_000
-TEXT_FLOOR = 8  # free text is not squeezed narrower than this
+TEXT_FLOOR = 16  # free text is not squeezed narrower than this
 
 
 class Fitted:
@@ -33,7 +34,7 @@ class Fitted:
         self.layouts = layouts
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for table in self.layouts:
+        for table in (*self.layouts, _borderless(self.layouts[-1])):
             if fit(console, options, table):
                 # the title and caption wrap at the width, not at the table's
                 title, caption = table.title, table.caption
@@ -45,6 +46,14 @@ class Fitted:
                     yield _text(console, caption, "table.caption")
                 return
         yield from records(console, options, self.layouts[-1])
+
+
+def _borderless(table: Table) -> Table:
+    """``table`` without lines: columns two spaces apart (the last layout but one)."""
+    borderless = shallow_copy(table)  # the same columns and rows
+    borderless.box, borderless.pad_edge, borderless.show_edge = None, False, False
+    borderless.header_style = "bold underline"
+    return borderless
 
 
 def fit(console: Console, options: ConsoleOptions, table: Table) -> bool:
