@@ -6,7 +6,7 @@ tags, in every table layout (single target, several targets, organization, dry-r
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from ecrscan.core.coverage import Coverage, Location, SkippedImage, TargetOutcome
@@ -123,7 +123,10 @@ def _reports(targets: tuple[tuple[str, str], ...]) -> tuple[ImageReport, ...]:
 
 
 def _image_ids(image: Image) -> list[str]:
-    """The repository, the first two tags, the short digest of an untagged image."""
+    """The repository, the first two tags, the short digest of an untagged image; a
+    platform image: its index's first tag and the platform."""
+    if image.platform:
+        return [image.repository, *image.index_tags[:1], image.platform]
     return [image.repository, *(image.tags[:2] or [image.digest.partition(":")[2][:12]])]
 
 
@@ -175,6 +178,27 @@ def report_result(
         repository_errors=(
             ("team-9/service-9999", Problem("AccessDeniedException", "not allowed")),
         ),
+    )
+
+
+def scan_result() -> ReportResult:
+    """``scan``: images by the references given, one a platform image of an index."""
+    account, region = ACCOUNTS[0], REGIONS[0]
+    plain = replace(
+        _report(1, account, region, ImageStatus.OK), reference=f"team-1/service-0001:{LONG_TAG}"
+    )
+    arm = Image(
+        repository="team-0/service-0000",
+        registry_id=account,
+        digest=digest("arm64"),
+        platform="linux/arm64",
+        index_digest=digest("index"),
+        index_tags=(LONG_TAG,),
+    )
+    breach = _report(0, account, region, ImageStatus.BREACH)
+    platform = replace(breach, image=arm, reference=f"team-0/service-0000:{LONG_TAG}")
+    return ReportResult(
+        images=(plain, platform), thresholds=THRESHOLDS, generated_at=NOW, region=region
     )
 
 
@@ -259,6 +283,8 @@ def _layouts() -> list[Layout]:
     found = [Layout(name, r, _report_ids(r)) for name, r in cases]
     organization = ("987654321098", "ghcr.io/example-org/sidecar-proxy:1.27.3", "checkout-api:118")
     found[-1] = Layout(found[-1].name, found[-1].result, found[-1].ids + organization)
+    scan = scan_result()
+    found.append(Layout("scan", scan, _report_ids(scan)))
     for name, targets in (("one target", one), ("several accounts", many)):
         for dry_run in (False, True):
             result = rescan_result(targets, dry_run)
