@@ -9,8 +9,9 @@ Every column is one of three kinds, told apart by how it was added:
 
 :class:`Fitted` takes the layouts of one table, widest first, and prints the first whose
 columns fit the width once free text and lists are wrapped, then the last one without
-lines (columns two spaces apart); when none does, the last layout as records (the first cell as a heading line, the others as ``header value``
-words below it), which fit any width an identifier fits in.
+lines (columns two spaces apart); when none does, the last layout as records (the first
+cell as a heading line, the others as ``header value`` words below it), which fit any
+width an identifier fits in.  Titles and captions wrap at the width, not the table's.
 """
 
 from __future__ import annotations
