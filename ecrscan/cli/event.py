@@ -137,7 +137,7 @@ def report_event(app: AppContext, source: str, notify_failures: bool, gate: Gate
     )
     view = gate.view("report")
     emit(gate.output, render(gate.format, result, view))
-    finish(app, result, view, False, gate.topic_arn)
+    finish(app, result, view, False, gate.topic_arn, shown=gate.on_screen)
 
 
 def read_event(source: str) -> ScanEvent:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,11 @@ class GateOptions:
     @property
     def format(self) -> Format:
         return Format(self.fmt.lower())
+
+    @property
+    def on_screen(self) -> bool:
+        """A table on a terminal: its title and caption give the verdict and thresholds."""
+        return self.format is Format.TABLE and self.output is None and sys.stdout.isatty()
 
     def thresholds(self) -> Thresholds:
         return resolve_thresholds(self.fail_on, self.threshold_specs)
@@ -307,14 +313,17 @@ def finish(
     waited: bool,
     topic: str | None = None,
     empty: str = "",
+    shown: bool = False,
 ) -> None:
-    """The verdict on stderr, and the exit code the result decided (with ``view``);
-    ``topic``: the SNS topic the report was published to, named if that failed;
-    ``empty``: "nothing to report: " and what left no image to report, if nothing was."""
+    """The verdict on stderr (unless ``shown`` on the terminal already), and the exit
+    code the result decided (with ``view``); ``topic``: the SNS topic the report was
+    published to, named if that failed; ``empty``: "nothing to report: " and what left
+    no image to report, if nothing was."""
     code = exit_code(result, view)
     if result.nothing_reported and not view.allow_empty:
         conclude(code, f"{empty or NOTHING_TO_REPORT} ({EMPTY_HINT})")
-    warn(app, f"{headline(result, view)} (thresholds: {thresholds_text(result)})")
+    if not shown:
+        warn(app, f"{headline(result, view)} (thresholds: {thresholds_text(result)})", wrap=True)
     if code != EXIT_INCOMPLETE:
         conclude(code)
     elif not complete(result, view):
@@ -368,7 +377,7 @@ def _name(report: ImageReport) -> str:
     label = image_label(report) if report.image.platform else report.reference
     label = label or image_label(report)
     digest = report.image.digest
-    if digest and digest not in label:
+    if digest and digest[:19] not in label:  # an untagged image's label names it already
         label += f" ({digest[:19]})"
     if report.status is ImageStatus.ERROR and report.error is not None:
         label += f" [{report.error.code}]"

@@ -6,12 +6,14 @@ import codecs
 import contextlib
 import os
 import select
+import shutil
 import stat
 import sys
 import tempfile
+import textwrap
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,10 +60,9 @@ def _emit(output: Path | None, rendered: Any) -> None:
             raise IncompleteError(f"cannot write {output}: {exc.strerror or exc}") from None
         return
     if not isinstance(rendered, str):
-        tty = sys.stdout.isatty()
-        console = Console(file=sys.stdout, width=None if tty else 200)
-        with console.capture() as captured:
-            console.print(rendered)
+        printer = console(sys.stdout, terminal=sys.stdout.isatty())
+        with printer.capture() as captured:
+            printer.print(rendered)
         rendered = captured.get()
     write_stdout(rendered)
 
@@ -89,6 +90,24 @@ def write_stdout(text: str) -> None:
             continue
         data = data[taken:]
     binary.flush()
+
+
+DEFAULT_WIDTH = 80  # a table printed to no terminal, COLUMNS unset
+
+
+def table_width(environ: Mapping[str, str], terminal: bool) -> int | None:
+    """The width a table is laid out for: ``COLUMNS`` when it is set (a positive
+    number), else the terminal's (``None``: rich asks the terminal), else 80."""
+    columns = environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if terminal else DEFAULT_WIDTH
+
+
+def console(stream: TextIO, terminal: bool = False, color: bool = True) -> Console:
+    """The console a table is printed with, to ``stream`` (see :func:`table_width`)."""
+    width = table_width(os.environ, terminal)
+    return Console(file=stream, width=width, no_color=not color)
 
 
 def write_output(path: Path, rendered: Any) -> None:
@@ -128,7 +147,7 @@ def _render(stream: TextIO, rendered: Any) -> None:
     if isinstance(rendered, str):
         stream.write(rendered)
     else:
-        Console(file=stream, width=160, no_color=True).print(rendered)
+        console(stream, color=False).print(rendered)
 
 
 def name_limit(directory: Path) -> int:
@@ -156,10 +175,18 @@ def _umask() -> int:
     return mask
 
 
-def warn(app: AppContext, message: str) -> None:
-    """A notice on stderr (not with ``--quiet``)."""
-    if not app.quiet:
-        click.echo(f"ecrscan: {escape_controls(message)}", err=True)
+def warn(app: AppContext, message: str, wrap: bool = False) -> None:
+    """A notice on stderr (not with ``--quiet``); ``wrap``: over several lines, to
+    stay within the width (see :func:`table_width`; a terminal's own, else 80)."""
+    if app.quiet:
+        return
+    line = f"ecrscan: {escape_controls(message)}"
+    if wrap:
+        width = table_width(os.environ, sys.stderr.isatty()) or shutil.get_terminal_size()[0]
+        line = textwrap.fill(
+            line, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        )
+    click.echo(line, err=True)
 
 
 def error(message: str) -> None:

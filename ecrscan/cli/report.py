@@ -138,7 +138,7 @@ def report(
         result = publish_report(app, result, gate, topic_region)
     emit(gate.output, render(gate.format, result, view))
     empty = "nothing to report: " + empty_cause(result, selection.include, selection.exclude)
-    finish(app, result, view, wait, gate.topic_arn, empty)
+    finish(app, result, view, wait, gate.topic_arn, empty, shown=gate.on_screen)
 
 
 def _build(

@@ -94,7 +94,7 @@ def scan_cmd(
         result = publish_report(app, result, gate, topic_region)
     view = gate.view("scan")
     emit(gate.output, render(gate.format, result, view))
-    finish(app, result, view, True, gate.topic_arn)
+    finish(app, result, view, True, gate.topic_arn, shown=gate.on_screen)
 
 
 def _run(app: AppContext, settings: ScanSettings) -> ReportResult:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich.console import RenderableType
 from rich.table import Table
 
 from ecrscan.core.coverage import Coverage, RepoScope, SkippedImage
 from ecrscan.core.problem import Problem
+from ecrscan.render.fit import Fitted
 
 STAGES = {"credentials": "credentials (STS)", "discovery": "ECS discovery", "audit": "ECR"}
 
@@ -137,7 +139,9 @@ def _note(note: SkippedImage) -> dict[str, Any]:
     }
 
 
-def not_audited_table(coverage: Coverage | None, scopes: Sequence[RepoScope]) -> Table | None:
+def not_audited_table(
+    coverage: Coverage | None, scopes: Sequence[RepoScope]
+) -> RenderableType | None:
     """One row per target that failed, task definition not read, image reference
     skipped, out of scope or unmatched; ``None`` when there is nothing to list."""
     if coverage is None:
@@ -176,11 +180,13 @@ def not_audited_table(coverage: Coverage | None, scopes: Sequence[RepoScope]) ->
     if not rows:
         return None
     table = Table(title="not audited", title_justify="left")
-    for column in ("what", "image / target", "why", "task definitions"):
-        table.add_column(column)
+    table.add_column("what")
+    table.add_column("image / target")
+    table.add_column("why", overflow="fold")
+    table.add_column("task definitions")
     for row in rows:
         table.add_row(*row, style="red" if row[0].startswith(("target", "task")) else None)
-    return table
+    return Fitted(table)
 
 
 def _task_definitions(arns: Sequence[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -13,6 +14,7 @@ from ecrscan.core.coverage import Coverage
 from ecrscan.core.model import ImageStatus, ReportResult, RescanResult
 from ecrscan.core.summary import summary_row
 from ecrscan.render.coverage import not_audited_table
+from ecrscan.render.fit import Fitted
 
 AccountRegion = tuple[str, str]  # (account, region)
 REPORT_COLUMNS = ("images", "ok", "breach", "not_assessed")
@@ -59,7 +61,7 @@ def coverage_tables(
     result: ReportResult | RescanResult,
     totals: dict[AccountRegion, dict[str, int]],
     columns: Sequence[str],
-) -> list[Table]:
+) -> list[RenderableType]:
     """What closes a table output: the "by account and region" table (several targets)
     and the "not audited" table (failed targets, what the image scope left out)."""
     tables = [
@@ -71,22 +73,53 @@ def coverage_tables(
 
 def targets_table(
     coverage: Coverage | None, totals: dict[AccountRegion, dict[str, int]], columns: Sequence[str]
-) -> Table | None:
+) -> RenderableType | None:
     """The "by account and region" table of a run over several targets (``None`` for
-    one target): a row each, a failed target marked, and the totals."""
+    one target): a row each, a failed target marked, and the totals; where two columns
+    do not fit, ``account/region`` in one, the counters that are all zero left out."""
     if coverage is None or len(coverage.targets) <= 1:
         return None
     failed = {(t.account, t.region) for t in coverage.failed_targets}
+    return Fitted(
+        _targets(totals, columns, failed),
+        _targets(totals, [c for c in columns if _total(totals, c)], failed, merged=True),
+    )
+
+
+def _total(totals: dict[AccountRegion, dict[str, int]], name: str) -> int:
+    return sum(row[name] for row in totals.values())
+
+
+def _targets(
+    totals: dict[AccountRegion, dict[str, int]],
+    columns: Sequence[str],
+    failed: set[AccountRegion],
+    merged: bool = False,
+) -> Table:
     table = Table(title="by account and region", title_justify="left", show_footer=True)
-    table.add_column("account", footer="TOTAL", no_wrap=True)
-    table.add_column("region", footer=f"{len(totals)} targets", no_wrap=True)
+    where = f"{len(totals)} targets" + (f", {len(failed)} failed" if failed and merged else "")
+    if merged:
+        table.add_column("account/region", footer=f"TOTAL ({where})")
+    else:
+        table.add_column("account", footer="TOTAL", no_wrap=True)
+        table.add_column("region", footer=where, no_wrap=True)
     for name in columns:
-        footer = str(sum(row[name] for row in totals.values()))
-        table.add_column(name.replace("_", " "), justify="right", footer=footer)
-    table.add_column("target", footer=f"{len(failed)} failed" if failed else "")
+        header = _HEADERS.get(name, name.replace("_", " "))
+        table.add_column(header, justify="right", footer=str(_total(totals, name)))
+    if not merged:
+        table.add_column("target", footer=f"{len(failed)} failed" if failed else "")
     for (account, region), row in sorted(totals.items()):
+        names = [account or "?", region or "all regions"]
         state = Text("failed", style="bold magenta") if (account, region) in failed else "ok"
-        table.add_row(
-            account or "?", region or "all regions", *(str(row[c]) for c in columns), state
-        )
+        counters = [str(row[c]) for c in columns]
+        if merged:
+            label = Text("/".join(names))
+            if (account, region) in failed:
+                label.append(" (failed)", style="bold magenta")
+            table.add_row(label, *counters)
+        else:
+            table.add_row(*names, *counters, state)
     return table
+
+
+_HEADERS = {"repositories": "repos", "not_assessed": "not\nassessed"}

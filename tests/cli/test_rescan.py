@@ -234,7 +234,7 @@ def test_no_credentials_exit_3_with_one_line(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_rescan_table_starts_due_scans(seeded: dict[str, str], registry: FakeRegistry) -> None:
     started_at = datetime.today()  # moto's clock for StartImageScan (naive local)
-    result = invoke(["rescan"])
+    result = invoke(["rescan"], env={"COLUMNS": "200"})  # room for a column per counter
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ecrscan rescan: expiry 7d (7 days), scan type BASIC")
     rows = {cells[0]: cells[1:] for cells in table_rows(result.stdout)}
@@ -264,6 +264,16 @@ def test_rescan_dry_run_table(seeded: dict[str, str], registry: FakeRegistry) ->
     assert sum(line.count("planned") for line in header) == 1
     assert not any("started" in line for line in header)
     assert registry._image("team/web", seeded["web-old"]).last_scan == before
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, 80), ("60", 60), ("200", 200)])
+def test_rescan_table_fits_columns_without_a_terminal(
+    seeded: dict[str, str], columns: str | None, width: int
+) -> None:
+    """Issue 19: stdout is no terminal here; the table takes COLUMNS, else 80."""
+    result = invoke(["rescan", "--dry-run"], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= width, result.stdout
 
 
 def rescan_json(

@@ -180,7 +180,7 @@ def test_registry_wide_report_gates_on_platform_images_and_counts_artifacts(
     assert (arm64["platform"], arm64["index_digest"]) == ("linux/arm64", oci.v1.index)
     assert oci.started == [] and oci.refused == []
 
-    table = run(["report"], server_env)  # not a terminal: the table is 200 columns wide
+    table = run(["report"], {**server_env, "COLUMNS": "200"})  # room for each label whole
     assert table.returncode == 1, table.stderr
     assert "team/api:v1 (linux/arm64)" in table.stdout
     assert "team/api:v1 (linux/amd64)" in table.stdout

@@ -98,7 +98,7 @@ def test_rescan_starts_exactly_the_due_scans(world, server_env: dict[str, str]) 
     registry, digests = world
     before = last_scans(registry, digests)
     started_at = datetime.today()  # moto's clock for StartImageScan (naive local)
-    proc = run(["rescan", "--expiry", "7d"], server_env)
+    proc = run(["rescan", "--expiry", "7d"], {**server_env, "COLUMNS": "200"})  # every counter
     assert proc.returncode == 0, proc.stderr
     after = last_scans(registry, digests)
     started = {name for name in digests if after[name] != before[name]}

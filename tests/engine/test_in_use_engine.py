@@ -412,7 +412,7 @@ def test_cli_rescan_in_use_json(world) -> None:
 
 
 def test_cli_rescan_in_use_table_lists_what_was_not_audited(world) -> None:
-    result = invoke(["-q", "rescan", "--in-use", "ecs", "--dry-run"])
+    result = invoke(["-q", "rescan", "--in-use", "ecs", "--dry-run"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
         "ecrscan dry run: expiry 7d (7 days), scan type BASIC, in use (ecs)"

@@ -140,7 +140,8 @@ def test_one_region_keeps_the_old_path_without_sts(world) -> None:
 
 
 def test_two_regions_table_has_account_and_region_columns(world) -> None:
-    result = invoke(["rescan", "--region", EAST, "--region", WEST, "--dry-run"])
+    wide = {"COLUMNS": "200"}  # room for the columns
+    result = invoke(["rescan", "--region", EAST, "--region", WEST, "--dry-run"], env=wide)
     assert result.exit_code == 0, result.output
     header = next(line for line in result.stdout.splitlines() if "repository" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")][:3] == [
@@ -158,6 +159,17 @@ def test_two_regions_table_has_account_and_region_columns(world) -> None:
         [ACCOUNT, WEST, "west-app"],
     ]
     assert rows[-1][0] == "TOTAL"
+
+
+def test_two_regions_at_80_columns_head_each_target(world) -> None:
+    """Issue 19: where two columns do not fit, ``account/region`` heads its rows."""
+    result = invoke(["rescan", "--region", EAST, "--region", WEST, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    cells = [line.strip("│ ").split("│")[0].strip() for line in lines if line.startswith("│")]
+    east, west = cells.index(f"{ACCOUNT}/{EAST}"), cells.index(f"{ACCOUNT}/{WEST}")
+    assert cells[east + 1] == "east-app" and cells[west + 1] == "west-app"
 
 
 def test_one_failing_region_does_not_stop_the_others(world) -> None:
@@ -296,7 +308,7 @@ def test_report_over_regions_and_accounts(world) -> None:
     uris = {i["uri"] for i in doc["images"]}
     assert f"{ACC1}.dkr.ecr.{WEST}.amazonaws.com/acc1-west@{world.digests['acc1-west']}" in uris
     assert len(doc["targets"]) == 4 and doc["region"] is None
-    table = invoke(["report", "--region", EAST, "--region", WEST])
+    table = invoke(["report", "--region", EAST, "--region", WEST], env={"COLUMNS": "200"})
     header = next(line for line in table.stdout.splitlines() if "account" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")][:3] == [
         "account",

@@ -113,6 +113,22 @@ def test_table_rows_totals_and_details():
     assert "CVE-2023-1234" not in text  # team/worker does not breach
 
 
+def test_table_total_counts_only_the_rows_that_show_counts():
+    """Issue 19: a failed scan's row is blank, so its counts are not in the TOTAL."""
+    counted = report("team/app", ("1",), (CRITICAL_OPENSSL,))
+    failed = replace(
+        report("team/old", ("2",), (CRITICAL_OPENSSL,)), status=ImageStatus.SCAN_FAILED
+    )
+    text = console_text(render(Format.TABLE, ReportResult((counted, failed), THRESHOLDS, NOW)))
+    cells = [
+        line.split("│") for line in text.splitlines() if line.startswith(("│ team", "│ TOTAL"))
+    ]
+    old = next(c for c in cells if "team/old" in c[1])
+    total = next(c for c in cells if "TOTAL" in c[1])
+    assert [c.strip() for c in old[4:8]] == ["", "", "", ""]  # CRITICAL .. LOW: blank
+    assert [c.strip() for c in total[4:8]] == ["1", "0", "0", "0"]
+
+
 def test_table_details_marks_ignored_findings():
     breaching = report("team/app", ("1",), (CRITICAL_OPENSSL, IGNORED_HIGH))
     result = ReportResult((breaching,), THRESHOLDS, NOW, details=True)

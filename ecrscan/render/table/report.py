@@ -4,8 +4,9 @@ in full on lines below it, and with ``--details`` the findings of each breaching
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -30,11 +31,11 @@ from ecrscan.render.common import (
     short_digest,
     status_totals,
     thresholds_text,
-    total_counts,
     unlisted_count,
     verdict_text,
 )
 from ecrscan.render.coverage import multi_target, scope_title
+from ecrscan.render.fit import Fitted
 from ecrscan.render.notices import artifacts_text
 from ecrscan.render.targets import REPORT_COLUMNS, coverage_tables, report_totals
 
@@ -57,8 +58,7 @@ STATUS_STYLE = {
 }
 
 
-# The findings table gets short severity names and no titles below this width.
-WIDE = 100
+# Short severity names, for the narrow layouts.
 SHORT_HEADER = dict(
     zip(Severity, ("CRIT", "HIGH", "MED", "LOW", "INFO", "UNDEF", "UNTRI"), strict=True)
 )
@@ -78,35 +78,28 @@ def report_table(result: ReportResult, view: View = DEFAULT_VIEW) -> RenderableT
 
 
 class _Images:
-    """The images table, laid out for the width it is printed at."""
+    """The images table, laid out for the width it is printed at (see :mod:`.fit`)."""
 
     def __init__(self, result: ReportResult, view: View) -> None:
         self.result, self.view = result, view
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield fitting(
-            console,
-            options,
-            images_table(self.result, self.view, wide=True),
-            images_table(self.result, self.view, wide=False),
-            images_table(self.result, self.view, wide=False, fold=True),
-        )
-        yield from verdict_notes(self.result, self.view)
+        result, view = self.result, self.view
+        multi = multi_target(result.coverage)
+        layouts = [images_table(result, view, wide=True)]
+        if multi:
+            layouts.append(images_table(result, view, wide=True, grouped=True))
+        layouts.append(images_table(result, view, wide=False, grouped=multi))
+        yield Fitted(*layouts)
+        yield from verdict_notes(result, view)
 
 
-def fitting(console: Console, options: ConsoleOptions, *tables: Table) -> Table:
-    """The first of ``tables`` (widest layout first) that fits the width without
-    wrapping or cutting anything; the last one otherwise."""
-    unbounded = options.update_width(10_000)
-    for table in tables[:-1]:
-        if Measurement.get(console, unbounded, table).maximum <= options.max_width:
-            return table
-    return tables[-1]
-
-
-def images_table(result: ReportResult, view: View, wide: bool = True, fold: bool = False) -> Table:
+def images_table(
+    result: ReportResult, view: View, wide: bool = True, grouped: bool = False
+) -> Table:
     """The images, one row each; ``wide``: the digest column and full severity headers;
-    ``fold``: names may wrap (only where nothing else fits)."""
+    ``grouped``: (several targets) the account and region as a heading row above each
+    target's images instead of two columns."""
     columns = severity_columns(result)
     table = Table(
         title=f"ecrscan {view.command}: {headline(result, view)}{scope_title(result.coverage)}",
@@ -115,12 +108,12 @@ def images_table(result: ReportResult, view: View, wide: bool = True, fold: bool
         caption_justify="left",
         show_footer=True,
     )
-    totals = total_counts(result)
-    multi = multi_target(result.coverage)
-    if multi:
-        table.add_column("account", footer="TOTAL")
-        table.add_column("region")
-    table.add_column("image", footer="" if multi else "TOTAL", no_wrap=not fold, overflow="fold")
+    totals = _shown_totals(result)
+    columned = multi_target(result.coverage) and not grouped
+    if columned:
+        table.add_column("account", footer="TOTAL", no_wrap=True)
+        table.add_column("region", no_wrap=True)
+    table.add_column("image", footer="" if columned else "TOTAL")
     if wide:
         table.add_column("digest", style="dim", no_wrap=True)
     table.add_column("scanned", justify="right", no_wrap=True)
@@ -128,26 +121,53 @@ def images_table(result: ReportResult, view: View, wide: bool = True, fold: bool
         header = severity.value if wide else SHORT_HEADER[severity]
         table.add_column(header, justify="right", no_wrap=True, footer=str(totals[severity.value]))
     table.add_column("verdict", no_wrap=True)
-    for report in listed_images(result, view):
-        table.add_row(
-            *([report.account or report.image.registry_id, report.region] if multi else []),
-            _image_cell(report),
-            *([short_digest(report.image.digest)] if wide else []),
-            scan_age(report.state, result.generated_at),
-            *(_cell(result, report, severity) for severity in columns),
-            Text(_short_verdict(report), style=STATUS_STYLE[report.status]),
-        )
+    width = len(table.columns)
+    for target, reports in _by_target(listed_images(result, view), grouped):
+        if target:
+            table.add_section()
+            table.add_row(Text(target, style="bold"), *([""] * (width - 1)))
+        for report in reports:
+            table.add_row(
+                *([report.account or report.image.registry_id, report.region] if columned else []),
+                _image_cell(report, digest_column=wide),
+                *([short_digest(report.image.digest)] if wide else []),
+                scan_age(report.state, result.generated_at),
+                *(_cell(result, report, severity) for severity in columns),
+                Text(_short_verdict(report), style=STATUS_STYLE[report.status]),
+            )
+    if result.repository_errors and grouped:
+        table.add_section()
     for repository, _ in result.repository_errors:
-        blank = ["", ""] if multi else []
-        table.add_row(
-            *blank,
-            repository,
-            *([""] if wide else []),
-            "",
-            *("" for _ in columns),
-            Text("error", style=STATUS_STYLE[ImageStatus.ERROR]),
-        )
+        cells: list[RenderableType] = [""] * width
+        cells[2 if columned else 0] = repository
+        cells[-1] = Text("error", style=STATUS_STYLE[ImageStatus.ERROR])
+        table.add_row(*cells)
     return table
+
+
+def _by_target(
+    reports: Sequence[ImageReport], grouped: bool
+) -> list[tuple[str, list[ImageReport]]]:
+    """``[("account/region", reports), ...]`` in the order the targets first appear;
+    one group with no heading when not ``grouped``."""
+    if not grouped:
+        return [("", list(reports))]
+    groups: dict[str, list[ImageReport]] = {}
+    for report in reports:
+        key = f"{report.account or report.image.registry_id}/{report.region}"
+        groups.setdefault(key, []).append(report)
+    return list(groups.items())
+
+
+def _shown_totals(result: ReportResult) -> dict[str, int]:
+    """The footer: the counts of the images whose row shows counts (a failed scan's row
+    is blank, so its counts are not in the total either)."""
+    totals = dict.fromkeys((s.value for s in Severity), 0)
+    for report in result.images:
+        if report.status in COUNTED:
+            for severity in Severity:
+                totals[severity.value] += count(report.counts, severity)
+    return totals
 
 
 def verdict_notes(result: ReportResult, view: View) -> list[Text]:
@@ -166,8 +186,11 @@ def verdict_notes(result: ReportResult, view: View) -> list[Text]:
     return notes
 
 
-def _image_cell(report: ImageReport) -> str:
-    return image_tags_name(report.image, limit=2)
+def _image_cell(report: ImageReport, digest_column: bool) -> str:
+    """``repo:tag1, tag2``; without a digest column, an untagged image by its digest."""
+    if report.image.tags or report.image.platform or digest_column:
+        return image_tags_name(report.image, limit=2)
+    return report.image.label
 
 
 def _short_verdict(report: ImageReport) -> str:
@@ -199,30 +222,37 @@ class _Findings:
         self.view, self.report, self.title = view, report, title
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        wide = options.max_width >= WIDE
+        yield Fitted(self.table(wide=True), self.table(wide=False))
+
+    def table(self, wide: bool) -> Table:
+        """``wide``: a column each for package, version, fix and score, and the title;
+        otherwise ``package version -> fix`` in one column, and no title."""
         table = Table(title=self.title, title_justify="left")
         table.add_column("severity" if wide else "sev", no_wrap=True)
         table.add_column("id", no_wrap=True)
-        for name in ("package", "version", "fixed in"):
-            table.add_column(name, overflow="fold")
+        for name in ("package", "version", "fixed in") if wide else ("package",):
+            table.add_column(name)
         if wide:
-            table.add_column("score", justify="right")
+            table.add_column("score", justify="right", no_wrap=True)
         table.add_column("title / ignored" if wide else "ignored", overflow="fold")
         for finding in listed_findings(self.view, self.report):
             ignored = finding.ignored is not None
             severity = finding.severity.value if wide else SHORT_HEADER[finding.severity]
             note = f"ignored: {finding.ignored}" if ignored else (finding.title if wide else "")
+            if wide:
+                score = f"{finding.score:g}" if finding.score is not None else ""
+                package = [finding.package, finding.version, finding.fixed_in, score]
+            else:
+                fix = f" -> {finding.fixed_in}" if finding.fixed_in else ""
+                package = [f"{finding.package} {finding.version}{fix}".strip()]
             table.add_row(
                 Text(severity, style=SEVERITY_STYLE.get(finding.severity, "")),
                 finding.id,
-                finding.package,
-                finding.version,
-                finding.fixed_in,
-                *([f"{finding.score:g}" if finding.score is not None else ""] if wide else []),
+                *package,
                 note,
                 style="dim strike" if ignored else None,
             )
-        yield table
+        return table
 
 
 def _verdict(report: ImageReport) -> str:
@@ -231,8 +261,11 @@ def _verdict(report: ImageReport) -> str:
     return f"{text} ({ignored} ignored)" if ignored else text
 
 
+COUNTED = (ImageStatus.OK, ImageStatus.BREACH)  # the verdicts whose row shows counts
+
+
 def _cell(result: ReportResult, report: ImageReport, severity: Severity) -> Text:
-    if report.status not in (ImageStatus.OK, ImageStatus.BREACH):
+    if report.status not in COUNTED:
         return Text("")
     value = count(report.counts, severity)
     text = str(value)
