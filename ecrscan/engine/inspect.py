@@ -11,6 +11,7 @@ from typing import Any
 
 from ecrscan.core.artifacts import describe
 from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
+from ecrscan.core.facts import NO_FACTS, Facts
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
@@ -64,6 +65,7 @@ class ImageInspector:
     # Digests whose scan was just started (or is continuous): with ``wait`` they are
     # waited for even while no scan is registered yet.
     expected: frozenset[str] = frozenset()
+    facts: Facts = NO_FACTS  # EPSS and KEV from the user's files, added to each finding
 
     def resolve(
         self, gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]
@@ -152,6 +154,8 @@ class ImageInspector:
         raw = dict(state.counts)
         counts = raw
         if findings is not None:
+            if self.facts:
+                findings = self.facts.findings(findings)
             if self.rules:
                 findings = apply_ignores(findings, target.image.repository, self.rules)
             if self.ignore_unfixed:

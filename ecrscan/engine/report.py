@@ -10,7 +10,8 @@ functions of that result.  It reads and never acts: no scan is started here.
   repository, tag or digest is an ``ERROR`` entry carrying AWS's message.
 * State: the summary DescribeImages returned when present, else DescribeImageScanFindings.
   Counts come from the scan summary; findings (every page) are read only when
-  ``details``, ``needs_findings`` or ignore rules ask for them.  Ignored findings are
+  ``details``, ``needs_findings``, ignore rules or the EPSS/KEV catalogues (``facts``)
+  ask for them.  Ignored findings are
   subtracted from the counts the thresholds see and stay in the findings, marked.
 * Waiting: with ``wait``, images whose scan is IN_PROGRESS or PENDING - and images never
   scanned but pushed less than :data:`NEW_IMAGE_GRACE` ago, whose scan-on-push scan may
@@ -39,6 +40,7 @@ from ecrscan.core.artifacts import Kind
 from ecrscan.core.control import DEFAULT_CONCURRENCY, Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.errors import INTERRUPTED
+from ecrscan.core.facts import NO_FACTS, Facts
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (
@@ -91,6 +93,7 @@ class ReportSettings:
     needs_findings: bool = False  # the output format lists findings
     ignore_unfixed: bool = False  # findings with no fix available do not count
     expected: frozenset[str] = frozenset()  # digests whose scan is coming: wait for it
+    facts: Facts = NO_FACTS  # --epss-file, --kev-file: added to every finding read
     # Registry reports only: the images in use / pulled recently (applied after
     # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
     scope: ImageScope | None = None
@@ -100,7 +103,13 @@ class ReportSettings:
 
     @property
     def read_findings(self) -> bool:
-        return self.details or self.needs_findings or bool(self.ignore_rules) or self.ignore_unfixed
+        return (
+            self.details
+            or self.needs_findings
+            or bool(self.ignore_rules)
+            or self.ignore_unfixed
+            or bool(self.facts)
+        )
 
 
 class _Gateways:
@@ -157,6 +166,7 @@ def build_report(
         settings.wait,
         settings.ignore_unfixed,
         settings.expected,
+        settings.facts,
     )
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
