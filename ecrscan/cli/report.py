@@ -136,7 +136,8 @@ def report(
     ecr:DescribeImages (--image), ecr:DescribeImageScanFindings, ecr:BatchGetImage
     (image indexes: their platform images); a whole ENHANCED
     registry is read in bulk with ecr:GetRegistryScanningConfiguration,
-    inspector2:ListCoverage and inspector2:ListFindingAggregations; sns:Publish with
+    inspector2:ListCoverage and inspector2:ListFindingAggregations, and with --epss-file
+    inspector2:ListFindings (Inspector's EPSS scores); sns:Publish with
     --publish; --only-changed: dynamodb:BatchGetItem, dynamodb:GetItem, dynamodb:PutItem
     and dynamodb:DeleteItem on the state table; --in-use: read-only ECS calls (see
     --in-use); --role-arn: sts:AssumeRole; --organization: organizations:ListAccounts

@@ -1,8 +1,9 @@
 """Finding facts from the catalogues the user gave (pure): EPSS from FIRST's CSV
 (``--epss-file``), known exploited from CISA's KEV catalogue (``--kev-file``).
 
-What the scanner said wins: an enhanced finding's EPSS (Amazon Inspector's) is kept; the
-file fills in the findings that have none (basic scans never have one).  KEV is a fact
+What the scanner said wins: an enhanced finding's EPSS (Amazon Inspector's, read in bulk
+by finding ARN: :func:`with_scanner_epss`) is kept; the file fills in the findings that
+have none (basic scans never have one).  KEV is a fact
 about the CVE, so every finding whose id the catalogue lists carries its entry.  The
 gates of what matters (known exploited, likely exploited, exploit available) judge
 these fields; nothing here judges.
@@ -10,7 +11,7 @@ these fields; nothing here judges.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from ecrscan.core.feeds import EpssTable, KevCatalog
@@ -45,3 +46,14 @@ class Facts:
 
 
 NO_FACTS = Facts()
+
+
+def with_scanner_epss(
+    findings: Iterable[Finding], scores: Mapping[str, float]
+) -> tuple[Finding, ...]:
+    """``findings`` with Amazon Inspector's EPSS score, by finding ARN (ListFindings
+    has it, ECR's enhanced findings do not), where a finding has none yet."""
+    return tuple(
+        replace(f, epss=scores[f.arn]) if f.epss is None and f.arn and f.arn in scores else f
+        for f in findings
+    )

@@ -4,14 +4,14 @@ values: an AWS error on one image is an ``ERROR`` report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ecrscan.core.artifacts import describe
 from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
-from ecrscan.core.facts import NO_FACTS, Facts
+from ecrscan.core.facts import NO_FACTS, Facts, with_scanner_epss
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
@@ -39,6 +39,8 @@ class Subject:
     image: Image
     order: tuple[Any, ...]
     reference: str = ""
+    # Amazon Inspector's EPSS scores by finding ARN, read in bulk (enhanced registries)
+    epss: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ class ImageInspector:
         raw = dict(state.counts)
         counts = raw
         if findings is not None:
+            if target.epss:
+                findings = with_scanner_epss(findings, target.epss)
             if self.facts:
                 findings = self.facts.findings(findings)
             if self.rules:

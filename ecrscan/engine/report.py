@@ -111,6 +111,13 @@ class ReportSettings:
             or bool(self.facts)
         )
 
+    @property
+    def wants_epss(self) -> bool:
+        """EPSS is asked for (``--epss-file``): on an enhanced registry, Amazon Inspector's
+        scores are read in bulk too (ListFindings, 25 findings an answer), which a plain
+        ``--details`` does not pay for."""
+        return self.facts.epss is not None
+
 
 class _Gateways:
     """``gateway_for`` with a cache; used from the calling thread only."""
@@ -253,8 +260,13 @@ def _scan_registry(
     scopes.extend(missing)
     in_use = scope is not None and scope.in_use is not None
     index, notices = read_bulk(
-        gateway, registry_scan_type(gateway), repositories, whole(settings.filter, in_use)
+        gateway,
+        registry_scan_type(gateway),
+        repositories,
+        whole(settings.filter, in_use),
+        epss=settings.wants_epss,
     )
+    scores = index.epss if index is not None else {}
     notify(Event.REPOSITORIES, len(repositories))
     archived = 0
 
@@ -270,7 +282,7 @@ def _scan_registry(
         return _latest(images) if settings.latest else images
 
     def inspect(image: Image) -> ImageReport | Waiting:
-        return run.inspect(Subject(gateway, image, _registry_order(image)), first=True)
+        return run.inspect(Subject(gateway, image, _registry_order(image), epss=scores), first=True)
 
     done: Done = []
     waiting: list[Waiting] = []

@@ -21,6 +21,7 @@ from ecrscan.cli.app import AppContext
 from ecrscan.core.feeds import EPSS_MAX_BYTES, KEV_MAX_BYTES
 from tests.support.cli_report import CountingSessions, image, invoke
 from tests.support.env import REGION
+from tests.support.inspector_fake import FakeInspector
 from tests.support.registry import FakeRegistry
 
 NOW = datetime.now(UTC)
@@ -266,3 +267,44 @@ def test_scan_takes_the_files_too(registry: FakeRegistry, tmp_path: Path) -> Non
     assert NOW - timedelta(days=1) < datetime.fromisoformat(
         json.loads(out.read_text())["generated_at"]
     )
+
+
+# -- enhanced registries: Amazon Inspector's EPSS, read in bulk --------------------------
+
+
+def test_an_enhanced_registrys_epss_comes_from_inspector(
+    registry: FakeRegistry, inspector: FakeInspector, tmp_path: Path
+) -> None:
+    registry.set_scan_type("ENHANCED")
+    image(registry, "app", "v1", {"HIGH": 1}, enhanced_findings=[ENHANCED], status="ACTIVE")
+    inspector.epss = {"CVE-2023-29491": 0.52}
+    epss, _ = feeds(tmp_path)
+    out = tmp_path / "r.json"
+    args = ["report", "--format", "json", "-o", str(out)]
+    assert invoke(args).exit_code == 1
+    assert inspector.calls("ListFindings") == 0  # findings not read: no EPSS read either
+    assert invoke([*args, "--epss-file", str(epss)]).exit_code == 1
+    assert inspector.calls("ListFindings") == 1  # one page for the registry
+    [finding] = findings_of(out)
+    # Inspector's score wins over the file's (0.00043), and has no percentile
+    assert (finding["epss"], finding["epss_percentile"]) == (0.52, None)
+    assert finding["exploit_available"] == "YES"
+
+
+def test_inspectors_epss_denied_is_a_notice_and_the_file_fills_in(
+    registry: FakeRegistry, inspector: FakeInspector, tmp_path: Path
+) -> None:
+    registry.set_scan_type("ENHANCED")
+    image(registry, "app", "v1", {"HIGH": 1}, enhanced_findings=[ENHANCED], status="ACTIVE")
+    inspector.epss = {"CVE-2023-29491": 0.52}
+    inspector.deny = frozenset({"ListFindings"})
+    epss, _ = feeds(tmp_path)
+    out = tmp_path / "r.json"
+    result = invoke(["report", "--epss-file", str(epss), "--format", "json", "-o", str(out)])
+    assert result.exit_code == 1, result.output  # judged as before
+    document = json.loads(out.read_text())
+    [notice] = [n for n in document["notices"] if "EPSS" in n]
+    assert "AccessDeniedException" in notice and "inspector2:ListFindings" in notice
+    [finding] = findings_of(out)
+    assert (finding["epss"], finding["epss_percentile"]) == (0.00043, 0.11)
+    assert document["images"][0]["scan_status"] == "ACTIVE"

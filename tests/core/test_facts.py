@@ -3,9 +3,10 @@ is kept, and a finding no catalogue lists is unchanged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from ecrscan.core.facts import NO_FACTS, Facts
+from ecrscan.core.facts import NO_FACTS, Facts, with_scanner_epss
 from ecrscan.core.feeds import Epss, EpssTable, KevCatalog, KevEntry
 from ecrscan.core.model import Finding
 from ecrscan.core.severity import Severity
@@ -47,3 +48,15 @@ def test_one_catalogue_alone():
     only_epss = Facts(epss=FACTS.epss).finding(finding)
     assert (only_epss.kev, only_epss.epss) == (None, 0.94358)
     assert not NO_FACTS and FACTS and Facts(kev=KevCatalog())
+
+
+def test_inspectors_epss_by_finding_arn_fills_only_findings_without_one():
+    scored = Finding(id="CVE-1", severity=Severity.HIGH, arn="arn:f/1", epss=0.3)
+    bare = Finding(id="CVE-2", severity=Severity.HIGH, arn="arn:f/2")
+    basic = Finding(id="CVE-3", severity=Severity.HIGH)  # no ARN: never matched
+    scores = {"arn:f/1": 0.9, "arn:f/2": 0.7, "": 0.5}
+    assert with_scanner_epss([scored, bare, basic], scores) == (
+        scored,
+        replace(bare, epss=0.7),
+        basic,
+    )
