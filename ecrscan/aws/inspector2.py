@@ -1,10 +1,13 @@
-"""The Amazon Inspector gateway: the two bulk reads of ECR images ecrscan makes on
+"""The Amazon Inspector gateway: the bulk reads of ECR images ecrscan makes on
 registries with enhanced scanning, with pagination, retries and error classes.
 
 * :meth:`InspectorGateway.coverage`: ListCoverage, resourceType
   ``AWS_ECR_CONTAINER_IMAGE``, 200 images a page: each image's scan status and date.
 * :meth:`InspectorGateway.image_counts`: ListFindingAggregations, aggregationType
   ``AWS_ECR_CONTAINER``, 100 images a page: each image's finding counts by severity.
+* :meth:`InspectorGateway.finding_epss`: ListFindings, 100 findings asked a page (the
+  model answers at most 25): each active finding's EPSS score (ECR's enhanced findings
+  carry none), read only when EPSS is asked for.
 
 Both filter by account (a delegated administrator also sees its members' images) and,
 given names, by repository on the server (at most
@@ -29,6 +32,7 @@ from ecrscan.core.inspector import (
 
 COVERAGE_PAGE = 200  # ListCoverage maxResults: at most 200
 AGGREGATION_PAGE = 100  # ListFindingAggregations maxResults: at most 100
+FINDINGS_PAGE = 100  # ListFindings maxResults: at most 100
 IMAGE_RESOURCE = "AWS_ECR_CONTAINER_IMAGE"
 IMAGE_AGGREGATION = "AWS_ECR_CONTAINER"
 
@@ -73,6 +77,25 @@ class InspectorGateway(Gateway):
         for page in self._pages(self._read, "list_finding_aggregations", **params):
             for item in page.get("responses", []):
                 record = counts_record(item.get("awsEcrContainerAggregation") or {}, account)
+                if record is not None:
+                    yield record
+
+    def finding_epss(
+        self, account: str, repositories: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, float]]:
+        """``(finding ARN, EPSS score)`` of every active ECR image finding in ``account``
+        that has a score (all pages), or in the named repositories only."""
+        criteria: dict[str, Any] = {
+            "resourceType": [_equals(IMAGE_RESOURCE)],
+            "awsAccountId": [_equals(account)],
+            "findingStatus": [_equals("ACTIVE")],
+        }
+        if repositories:
+            criteria["ecrImageRepositoryName"] = _names(repositories)
+        params: dict[str, Any] = {"maxResults": FINDINGS_PAGE, "filterCriteria": criteria}
+        for page in self._pages(self._read, "list_findings", **params):
+            for item in page.get("findings", []):
+                record = epss_record(item)
                 if record is not None:
                     yield record
 
@@ -124,6 +147,18 @@ def counts_record(item: Mapping[str, Any], account: str = "") -> ImageCounts | N
         counts={name.upper(): int(value) for name, value in raw.items() if value is not None},
         total=int(total) if total is not None else None,
     )
+
+
+def epss_record(item: Mapping[str, Any]) -> tuple[str, float] | None:
+    """A ListFindings ``findings`` entry as ``(finding ARN, EPSS score)``; ``None``
+    without an ARN or a score from 0 to 1."""
+    arn = item.get("findingArn")
+    score = (item.get("epss") or {}).get("score")
+    if not isinstance(arn, str) or not arn or isinstance(score, bool):
+        return None
+    if not isinstance(score, int | float) or not 0.0 <= score <= 1.0:
+        return None
+    return arn, float(score)
 
 
 def _utc(value: Any) -> datetime | None:

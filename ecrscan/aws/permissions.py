@@ -30,6 +30,7 @@ OPERATIONS: Mapping[tuple[str, str], str] = {
     # Amazon Inspector: an enhanced registry's states in bulk
     ("inspector2", "list_coverage"): "inspector2:ListCoverage",
     ("inspector2", "list_finding_aggregations"): "inspector2:ListFindingAggregations",
+    ("inspector2", "list_findings"): "inspector2:ListFindings",  # findings' EPSS
     # ECS: the images in use
     ("ecs", "list_task_definitions"): "ecs:ListTaskDefinitions",
     ("ecs", "describe_task_definition"): "ecs:DescribeTaskDefinition",
@@ -72,7 +73,10 @@ NEEDS: Mapping[str, frozenset[str]] = {
     "rescan": frozenset({"ecr:DescribeRepositories", *_READ_IMAGES, *_BULK, "ecr:StartImageScan"}),
     "rescan --via-queue": frozenset({"ecr:DescribeRepositories", "sqs:SendMessage"}),
     # --image: no ecr:DescribeRepositories, no bulk reads
-    "report": frozenset({"ecr:DescribeRepositories", *_READ_IMAGES, *_BULK}),
+    # inspector2:ListFindings: an enhanced registry's EPSS scores (--epss-file)
+    "report": frozenset(
+        {"ecr:DescribeRepositories", *_READ_IMAGES, *_BULK, "inspector2:ListFindings"}
+    ),
     "scan": frozenset(
         {*_READ_IMAGES, "ecr:GetRegistryScanningConfiguration", "ecr:StartImageScan"}
     ),

@@ -15,10 +15,13 @@ from typing import Any
 import click
 
 from ecrscan.cli.app import AppContext, ConfigError, conclude
+from ecrscan.cli.facts import FACT_OPTIONS
 from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, warn
 from ecrscan.core.durations import Duration
 from ecrscan.core.exits import EXIT_INCOMPLETE
+from ecrscan.core.facts import Facts
+from ecrscan.core.feeds import EpssTable, KevCatalog
 from ecrscan.core.ignore import IgnoreFileError, IgnoreRule, load_ignore_file
 from ecrscan.core.model import ImageReport, ImageStatus, ReportResult
 from ecrscan.core.notify import DEFAULT_STATE_TTL
@@ -68,6 +71,8 @@ class GateOptions:
     only_changed: bool = False
     state_table: str | None = None
     state_ttl: Duration = _DEFAULT_STATE_TTL
+    epss_table: EpssTable | None = None  # --epss-file, parsed
+    kev_catalog: KevCatalog | None = None  # --kev-file, parsed
 
     def view(self, command: str, allow_empty: bool = False, strict: bool = False) -> View:
         """How ``command``'s report is judged and listed (``--allow-empty``,
@@ -128,6 +133,7 @@ class GateOptions:
             details=self.details,
             needs_findings=self.format in NEEDS_FINDINGS,
             ignore_unfixed=self.ignore_unfixed,
+            facts=Facts(self.epss_table, self.kev_catalog),
             **settings,
         )
 
@@ -236,6 +242,7 @@ def gate_options(command: str) -> Decorator:
     command's own environment variables first."""
     return stack(
         *_JUDGING,
+        *FACT_OPTIONS,
         output_options(ReportResult, command),
         *_PUBLISHING,
         collect(GateOptions, "gate"),

@@ -4,7 +4,11 @@ Basic scans put their findings in ``imageScanFindings.findings`` (name, severity
 description and ``attributes`` such as ``package_name``, ``package_version`` and the CVSS
 scores); enhanced scans (Amazon Inspector) put theirs in
 ``imageScanFindings.enhancedFindings`` (finding ARN, severity, score, title,
-``fixAvailable`` and ``packageVulnerabilityDetails``).  Both become the same record.
+``fixAvailable``, ``exploitAvailable``, ``remediation`` and
+``packageVulnerabilityDetails``, whose first vulnerable package gives the package, its
+installed version and ``fixedInVersion``).  Both become the same record.  EPSS and KEV
+come from elsewhere (:mod:`ecrscan.core.facts`), except an ``epss.score`` where a
+finding carries one (Inspector's ``ListFindings`` shape).
 
 Responses are read defensively: a missing field gives an empty value, an unknown severity
 becomes ``UNDEFINED``; nothing here raises ``KeyError``.
@@ -89,19 +93,33 @@ def _enhanced(item: Mapping[str, Any]) -> Finding:
     package = packages[0] if packages else {}
     arn = _text(item.get("findingArn"))
     title = _text(item.get("title"))
+    fixed_in = _fixed_in(package.get("fixedInVersion"))
+    epss = _score(_mapping(item.get("epss")).get("score"))  # Inspector's ListFindings shape
     return Finding(
         id=_text(details.get("vulnerabilityId")) or title or arn,
         severity=parse_severity(item.get("severity")),
         package=_text(package.get("name")),
         version=_full_version(package),
-        fixed_in=_fixed_in(package.get("fixedInVersion")),
+        fixed_in=fixed_in,
         score=_enhanced_score(item, details),
-        fix_available=_text(item.get("fixAvailable")).upper(),
+        fix_available=_text(item.get("fixAvailable")).upper() or ("YES" if fixed_in else ""),
         title=title,
         url=_text(details.get("sourceUrl")),
         description=_text(item.get("description")),
         arn=arn,
+        exploit_available=_text(item.get("exploitAvailable")).upper(),
+        epss=epss if epss is not None and 0.0 <= epss <= 1.0 else None,
+        remediation=_remediation(item, package),
     )
+
+
+def _remediation(item: Mapping[str, Any], package: Mapping[str, Any]) -> str:
+    """The package's ``remediation`` (Inspector's command, e.g. ``pip install ...``),
+    else the finding's ``remediation.recommendation.text``; "None Provided" is none."""
+    text = _text(package.get("remediation"))
+    if not text:
+        text = _text(_mapping(_mapping(item.get("remediation")).get("recommendation")).get("text"))
+    return "" if text.lower() in _NOT_AVAILABLE | {"none provided"} else text
 
 
 def _full_version(package: Mapping[str, Any]) -> str:

@@ -121,6 +121,8 @@ class BulkIndex:
 
     states: Mapping[ImageKey, ScanState]
     unsettled: int = 0
+    # finding ARN -> EPSS score (ListFindings), read only when findings are read
+    epss: Mapping[str, float] = field(default_factory=dict)
 
     def get(self, account: str, repository: str, digest: str) -> ScanState | None:
         return self.states.get(image_key(account, repository, digest))

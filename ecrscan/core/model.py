@@ -14,6 +14,7 @@ from datetime import datetime
 
 from ecrscan.core.artifacts import Kind
 from ecrscan.core.coverage import Coverage, RepoScope
+from ecrscan.core.feeds import KevEntry
 from ecrscan.core.problem import Problem
 from ecrscan.core.severity import Breach, Severity
 from ecrscan.core.thresholds import Thresholds
@@ -266,13 +267,16 @@ class Finding:
     ``id`` is the vulnerability id (a CVE for basic scans, the vulnerability id of an
     enhanced finding); ``arn`` is the enhanced finding's ARN ("" for basic scans).
     ``ignored`` holds the ignore rule's reason when an ignore-file entry applies.
+    The exploit facts (``exploit_available``, ``epss``, ``kev``) come from the scanner
+    (enhanced) or from the catalogues the user gave (:mod:`ecrscan.core.facts`); an
+    empty value means nobody said.
     """
 
     id: str
     severity: Severity
     package: str = ""
-    version: str = ""
-    fixed_in: str = ""
+    version: str = ""  # the installed version
+    fixed_in: str = ""  # the fixed version, where the scanner names one
     score: float | None = None
     fix_available: str = ""  # enhanced: YES, NO, PARTIAL; "" when unknown
     title: str = ""
@@ -280,6 +284,11 @@ class Finding:
     description: str = ""
     arn: str = ""
     ignored: str | None = None
+    exploit_available: str = ""  # enhanced: YES or NO; "" when unknown
+    epss: float | None = None  # EPSS probability, 0 to 1
+    epss_percentile: float | None = None
+    kev: KevEntry | None = None  # listed in CISA's KEV catalogue
+    remediation: str = ""  # the scanner's advice (enhanced), as it words it
 
 
 class ImageStatus(enum.Enum):

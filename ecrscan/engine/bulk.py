@@ -18,7 +18,7 @@ from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.inspector import BulkIndex, CoveredImage, ImageCounts, build_index, filter_batches
 from ecrscan.core.model import ImageLookup, Repository, ScanType
 from ecrscan.core.policy import RepositoryFilter
-from ecrscan.engine.ports import EcrReads
+from ecrscan.engine.ports import EcrReads, InspectorReads
 
 DENIED_HINT = (
     "grant inspector2:ListCoverage and inspector2:ListFindingAggregations to read every "
@@ -31,9 +31,11 @@ def read_bulk(
     scan_type: ScanType,
     repositories: Sequence[Repository],
     whole_registry: bool,
+    epss: bool = False,
 ) -> tuple[BulkIndex | None, list[str]]:
     """The bulk index of the selected repositories' images (``None`` when the registry
-    scans BASIC, nothing is selected, or Inspector cannot be read) and the notices."""
+    scans BASIC, nothing is selected, or Inspector cannot be read) and the notices;
+    ``epss``: with the EPSS score of every finding (:func:`read_epss`)."""
     if scan_type is not ScanType.ENHANCED or not repositories:
         return None, []
     account = repositories[0].registry_id
@@ -47,12 +49,15 @@ def read_bulk(
     def image_counts() -> list[ImageCounts]:
         return [c for batch in batches for c in inspector.image_counts(account, batch)]
 
+    scored: tuple[dict[str, float], list[str]] = ({}, [])
     try:
-        # the two reads page independently: side by side, the wait is the longer one
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ecrscan-bulk") as pool:
+        # the reads page independently: side by side, the wait is the longest one
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="ecrscan-bulk") as pool:
+            scoring = pool.submit(read_epss, inspector, account, batches) if epss else None
             counting = pool.submit(image_counts)
             covered = coverage()
             counted = counting.result()
+            scored = scoring.result() if scoring is not None else scored
     except AwsError as exc:
         if exc.kind is ErrorKind.INTERRUPTED:
             return None, []
@@ -66,7 +71,25 @@ def read_bulk(
         (c for c in covered if c.repository in selected),
         (c for c in counted if c.repository in selected),
     )
-    return index, []
+    scores, notices = scored
+    return dataclasses.replace(index, epss=scores) if scores else index, notices
+
+
+def read_epss(
+    inspector: InspectorReads, account: str, batches: Sequence[tuple[str, ...] | None]
+) -> tuple[dict[str, float], list[str]]:
+    """The EPSS score of every active finding, by finding ARN (ECR's enhanced findings
+    carry none: Inspector's ListFindings does, 100 findings a call); when it cannot be
+    read, none and a notice (the findings are judged as before, without it)."""
+    try:
+        return {
+            arn: score for batch in batches for arn, score in inspector.finding_epss(account, batch)
+        }, []
+    except AwsError as exc:
+        if exc.kind is ErrorKind.INTERRUPTED:
+            return {}, []
+        hint = "; grant inspector2:ListFindings" if exc.kind is ErrorKind.ACCESS_DENIED else ""
+        return {}, [f"Amazon Inspector's EPSS scores could not be read ({exc.problem}){hint}"]
 
 
 def bulk_unless_few(

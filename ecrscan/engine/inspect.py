@@ -4,13 +4,14 @@ values: an AWS error on one image is an ``ERROR`` report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ecrscan.core.artifacts import describe
 from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
+from ecrscan.core.facts import NO_FACTS, Facts, with_scanner_epss
 from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
@@ -38,6 +39,8 @@ class Subject:
     image: Image
     order: tuple[Any, ...]
     reference: str = ""
+    # Amazon Inspector's EPSS scores by finding ARN, read in bulk (enhanced registries)
+    epss: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class ImageInspector:
     # Digests whose scan was just started (or is continuous): with ``wait`` they are
     # waited for even while no scan is registered yet.
     expected: frozenset[str] = frozenset()
+    facts: Facts = NO_FACTS  # EPSS and KEV from the user's files, added to each finding
 
     def resolve(
         self, gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]
@@ -152,6 +156,10 @@ class ImageInspector:
         raw = dict(state.counts)
         counts = raw
         if findings is not None:
+            if target.epss:
+                findings = with_scanner_epss(findings, target.epss)
+            if self.facts:
+                findings = self.facts.findings(findings)
             if self.rules:
                 findings = apply_ignores(findings, target.image.repository, self.rules)
             if self.ignore_unfixed:

@@ -42,6 +42,10 @@ class InspectorReads(Protocol):
         self, account: str, repositories: Sequence[str] | None = None
     ) -> Iterator[ImageCounts]: ...
 
+    def finding_epss(
+        self, account: str, repositories: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, float]]: ...
+
 
 class EcrReads(Protocol):
     """The ECR registry of one account and region (``registry_id`` None: the

@@ -10,7 +10,8 @@ functions of that result.  It reads and never acts: no scan is started here.
   repository, tag or digest is an ``ERROR`` entry carrying AWS's message.
 * State: the summary DescribeImages returned when present, else DescribeImageScanFindings.
   Counts come from the scan summary; findings (every page) are read only when
-  ``details``, ``needs_findings`` or ignore rules ask for them.  Ignored findings are
+  ``details``, ``needs_findings``, ignore rules or the EPSS/KEV catalogues (``facts``)
+  ask for them.  Ignored findings are
   subtracted from the counts the thresholds see and stay in the findings, marked.
 * Waiting: with ``wait``, images whose scan is IN_PROGRESS or PENDING - and images never
   scanned but pushed less than :data:`NEW_IMAGE_GRACE` ago, whose scan-on-push scan may
@@ -39,6 +40,7 @@ from ecrscan.core.artifacts import Kind
 from ecrscan.core.control import DEFAULT_CONCURRENCY, Stop
 from ecrscan.core.coverage import RepoScope
 from ecrscan.core.errors import INTERRUPTED
+from ecrscan.core.facts import NO_FACTS, Facts
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import (
@@ -92,6 +94,7 @@ class ReportSettings:
     needs_findings: bool = False  # the output format lists findings
     ignore_unfixed: bool = False  # findings with no fix available do not count
     expected: frozenset[str] = frozenset()  # digests whose scan is coming: wait for it
+    facts: Facts = NO_FACTS  # --epss-file, --kev-file: added to every finding read
     # Registry reports only: the images in use / pulled recently (applied after
     # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
     scope: ImageScope | None = None
@@ -101,7 +104,20 @@ class ReportSettings:
 
     @property
     def read_findings(self) -> bool:
-        return self.details or self.needs_findings or bool(self.ignore_rules) or self.ignore_unfixed
+        return (
+            self.details
+            or self.needs_findings
+            or bool(self.ignore_rules)
+            or self.ignore_unfixed
+            or bool(self.facts)
+        )
+
+    @property
+    def wants_epss(self) -> bool:
+        """EPSS is asked for (``--epss-file``): on an enhanced registry, Amazon Inspector's
+        scores are read in bulk too (ListFindings, 25 findings an answer), which a plain
+        ``--details`` does not pay for."""
+        return self.facts.epss is not None
 
 
 class _Gateways:
@@ -158,6 +174,7 @@ def build_report(
         settings.wait,
         settings.ignore_unfixed,
         settings.expected,
+        settings.facts,
     )
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
@@ -247,8 +264,13 @@ def _scan_registry(
     scopes.extend(missing)
     in_use = scope is not None and scope.in_use is not None
     index, notices = read_bulk(
-        gateway, registry_scan_type(gateway), repositories, whole(settings.filter, in_use)
+        gateway,
+        registry_scan_type(gateway),
+        repositories,
+        whole(settings.filter, in_use),
+        epss=settings.wants_epss,
     )
+    scores = index.epss if index is not None else {}
     notify(Event.REPOSITORIES, len(repositories))
     archived = 0
 
@@ -264,7 +286,7 @@ def _scan_registry(
         return _latest(images) if settings.latest else images
 
     def inspect(image: Image) -> ImageReport | Waiting:
-        return run.inspect(Subject(gateway, image, _registry_order(image)), first=True)
+        return run.inspect(Subject(gateway, image, _registry_order(image), epss=scores), first=True)
 
     done: Done = []
     waiting: list[Waiting] = []

@@ -30,7 +30,10 @@ Shape of the ``report`` document (``schema_version`` 1)::
         "error": {"code", "message"} | null,
         "findings": [{"id", "severity", "package", "version", "fixed_in", "score",
                       "fix_available", "title", "description", "url", "arn",
-                      "ignored"}] | null,         # null: findings were not read
+                      "ignored", "installed_version", "fixed_version",
+                      "exploit_available", "epss", "epss_percentile",
+                      "kev": {"date_added", "due_date", "ransomware"} | null,
+                      "remediation"}] | null,     # null: findings were not read
         "account", "platform", "index_digest"   # "" unless one platform of an index
       }],
       "artifacts": {KIND: int},    # not images: "signature", "sbom", "helm-chart" ...
@@ -46,6 +49,7 @@ from datetime import datetime
 from typing import Any
 
 from ecrscan.core.artifacts import Kind
+from ecrscan.core.feeds import KevEntry
 from ecrscan.core.manifests import artifact_counts
 from ecrscan.core.model import (
     Finding,
@@ -277,6 +281,24 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "url": finding.url or None,
         "arn": finding.arn or None,
         "ignored": finding.ignored,
+        # the facts of what matters (docs/json-output.md#finding-facts)
+        "installed_version": finding.version or None,
+        "fixed_version": finding.fixed_in or None,
+        "exploit_available": finding.exploit_available or None,
+        "epss": finding.epss,
+        "epss_percentile": finding.epss_percentile,
+        "kev": kev_record(finding.kev),
+        "remediation": finding.remediation or None,
+    }
+
+
+def kev_record(entry: KevEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {
+        "date_added": entry.date_added.isoformat(),
+        "due_date": entry.due_date.isoformat(),
+        "ransomware": entry.ransomware,
     }
 
 

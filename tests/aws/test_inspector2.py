@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ecrscan.aws.errors import AwsError, ErrorKind
-from ecrscan.aws.inspector2 import InspectorGateway, counts_record, covered_record
+from ecrscan.aws.inspector2 import InspectorGateway, counts_record, covered_record, epss_record
 from tests.support.fakes import fresh_session
 from tests.support.inspector_fake import (
     SEVERITY_MEMBERS,
@@ -18,6 +18,7 @@ from tests.support.inspector_fake import (
     validate_request,
     validate_response,
 )
+from tests.support.registry import FakeRegistry
 
 ACCOUNT = "123456789012"
 DIGEST = "sha256:" + "b" * 64
@@ -125,3 +126,51 @@ def test_a_refusal_is_an_access_denied_error(mocked: None, inspector: FakeInspec
     assert gateway.calls == {"list_coverage": 1, "list_finding_aggregations": 1}
     with pytest.raises(ValueError, match="at most 10"):
         list(gateway.coverage(ACCOUNT, [f"r{i}" for i in range(11)]))
+
+
+def test_epss_records() -> None:
+    finding = {"findingArn": "arn:aws:inspector2:us-east-1:1:finding/a", "epss": {"score": 0.25}}
+    assert epss_record(finding) == ("arn:aws:inspector2:us-east-1:1:finding/a", 0.25)
+    assert epss_record({**finding, "epss": {"score": 1}}) == (finding["findingArn"], 1.0)
+    for bad in ({"epss": {}}, {"epss": {"score": 1.5}}, {"epss": {"score": True}}, {"epss": None}):
+        assert epss_record({**finding, **bad}) is None
+    assert epss_record({"epss": {"score": 0.1}}) is None  # no ARN
+
+
+def test_finding_epss_pages_through_the_fake(
+    registry: FakeRegistry, inspector: FakeInspector
+) -> None:
+    registry.set_scan_type("ENHANCED")
+    registry.create_repo("team/api")
+    findings = [_enhanced(i) for i in range(60)]  # 25 a page, as the model allows
+    digest = registry.push("team/api", "v1")
+    registry.set_scan(registry_repo := "team/api", digest, "ACTIVE", enhanced_findings=findings)
+    inspector.epss = {f"CVE-2026-{i:04d}": i / 1000 for i in range(0, 60, 2)}  # every other
+    gateway = InspectorGateway(fresh_session(), region="us-east-1")
+    scores = dict(gateway.finding_epss(registry.account, [registry_repo]))
+    assert len(scores) == 30 and scores[_arn(58)] == 0.058 and _arn(1) not in scores
+    assert gateway.calls == {"list_findings": 3}
+    [(_, first), *_] = [r for r in inspector.requests if r[0] == "ListFindings"]
+    assert first["maxResults"] == 100
+    assert first["filterCriteria"]["ecrImageRepositoryName"] == [
+        {"comparison": "EQUALS", "value": "team/api"}
+    ]
+    assert dict(gateway.finding_epss(registry.account, ["other"])) == {}
+
+
+def _arn(i: int) -> str:
+    return f"arn:aws:inspector2:us-east-1:{ACCOUNT}:finding/f{i}"
+
+
+def _enhanced(i: int) -> dict[str, Any]:
+    return {
+        "findingArn": _arn(i),
+        "severity": "LOW",
+        "status": "ACTIVE",
+        "type": "PACKAGE_VULNERABILITY",
+        "packageVulnerabilityDetails": {
+            "vulnerabilityId": f"CVE-2026-{i:04d}",
+            "source": "NVD",
+            "vulnerablePackages": [{"name": "zlib", "version": "1.2.11"}],
+        },
+    }

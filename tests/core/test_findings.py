@@ -103,7 +103,63 @@ def test_enhanced_finding_maps_every_field():
         url="https://nvd.nist.gov/vuln/detail/CVE-2023-29491",
         description="In ncurses, a stack overflow.",
         arn="arn:aws:inspector2:us-east-1:123456789012:finding/abc123",
+        exploit_available="NO",
     )
+
+
+def test_enhanced_exploit_remediation_and_an_epss_score_where_the_finding_has_one():
+    item = {
+        **ENHANCED_FINDING,
+        "exploitAvailable": "yes",
+        "remediation": {"recommendation": {"text": "Upgrade ncurses to 6.2-4.el8_9.1"}},
+        "epss": {"score": 0.00443},  # Inspector's ListFindings carries it; ECR's does not
+    }
+    [finding] = findings_from_page({"imageScanFindings": {"enhancedFindings": [item]}})
+    assert (finding.exploit_available, finding.epss, finding.remediation) == (
+        "YES",
+        0.00443,
+        "Upgrade ncurses to 6.2-4.el8_9.1",
+    )
+    assert finding.epss_percentile is None and finding.kev is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "epss", "remediation"),
+    [
+        ({"epss": {"score": 1.5}}, None, ""),  # not a probability
+        ({"epss": {"score": "n/a"}}, None, ""),
+        ({"epss": 0.3}, None, ""),  # not Inspector's shape
+        ({"remediation": {"recommendation": {"text": "None Provided"}}}, None, ""),
+    ],
+)
+def test_enhanced_facts_that_make_no_sense_are_left_empty(extra, epss, remediation):
+    item = {**ENHANCED_FINDING, **extra}
+    [finding] = findings_from_page({"imageScanFindings": {"enhancedFindings": [item]}})
+    assert (finding.epss, finding.remediation) == (epss, remediation)
+
+
+def test_a_package_remediation_wins_over_the_findings_text():
+    details = ENHANCED_FINDING["packageVulnerabilityDetails"]
+    package = {**details["vulnerablePackages"][0], "remediation": "dnf update ncurses"}
+    item = {
+        **ENHANCED_FINDING,
+        "remediation": {"recommendation": {"text": "Upgrade"}},
+        "packageVulnerabilityDetails": {**details, "vulnerablePackages": [package]},
+    }
+    [finding] = findings_from_page({"imageScanFindings": {"enhancedFindings": [item]}})
+    assert finding.remediation == "dnf update ncurses"
+
+
+def test_a_fixed_version_without_fix_available_means_a_fix_is_available():
+    item = {k: v for k, v in ENHANCED_FINDING.items() if k != "fixAvailable"}
+    [finding] = findings_from_page({"imageScanFindings": {"enhancedFindings": [item]}})
+    assert (finding.fix_available, finding.fixed_in) == ("YES", "0:6.2-4.20200222.el8_9.1")
+
+
+def test_basic_findings_say_nothing_of_fixes_or_exploits():
+    for finding in findings_from_page(BASIC_PAGE):
+        assert finding.fix_available == finding.fixed_in == finding.exploit_available == ""
+        assert finding.epss is None and finding.kev is None
 
 
 def test_enhanced_score_falls_back_to_the_newest_cvss_base_score():

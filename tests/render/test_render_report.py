@@ -230,6 +230,13 @@ def test_json_document_field_by_field():
         "url": "https://nvd.nist.gov/vuln/detail/CVE-2024-1111",
         "arn": CRITICAL_OPENSSL.arn,
         "ignored": None,
+        "installed_version": "3.0.1-1",
+        "fixed_version": "3.0.13-1",
+        "exploit_available": None,
+        "epss": None,
+        "epss_percentile": None,
+        "kev": None,
+        "remediation": None,
     }
     assert web["findings"][2]["score"] is None and web["findings"][2]["fixed_in"] is None
 

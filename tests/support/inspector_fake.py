@@ -1,4 +1,5 @@
-"""A fake Amazon Inspector for ListCoverage and ListFindingAggregations, which moto lacks.
+"""A fake Amazon Inspector for ListCoverage, ListFindingAggregations and ListFindings,
+which moto lacks.
 
 It answers from the same world the per-image path reads: moto's ECR backend, whose
 DescribeImageScanFindings answers ``tests.support.registry.FakeRegistry.set_scan`` fixes.  So a
@@ -33,8 +34,11 @@ SEVERITY_MEMBERS = tuple(MODEL.shape_for("SeverityCounts").members)
 OPERATIONS = {
     "/coverage/list": "ListCoverage",
     "/findings/aggregation/list": "ListFindingAggregations",
+    "/findings/list": "ListFindings",
 }
 DEFAULT_PAGE = 100
+# The model lets ListFindings ask for 100 findings a page but answer at most 25.
+FINDINGS_ANSWERED = MODEL.shape_for("FindingList").metadata["max"]
 # ECR's enhanced scan status -> Inspector's coverage (statusCode, reason)
 COVERAGE = {
     "ACTIVE": ("ACTIVE", "SUCCESSFUL"),
@@ -120,6 +124,8 @@ class FakeInspector:
         self.account = account
         self.omit_clean = omit_clean
         self.deny = deny
+        # ListFindings: the EPSS score of each vulnerability id (none: no epss member)
+        self.epss: dict[str, float] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
 
     @contextmanager
@@ -149,6 +155,8 @@ class FakeInspector:
         region = url.hostname.split(".")[1] if url.hostname else "us-east-1"
         if operation == "ListCoverage":
             response = self.list_coverage(body, region)
+        elif operation == "ListFindings":
+            response = self.list_findings(body, region)
         else:
             response = self.list_finding_aggregations(body, region)
         validate_response(operation, response)
@@ -219,6 +227,63 @@ class FakeInspector:
             responses.append({"awsEcrContainerAggregation": aggregation})
         page = _page(body, responses, "responses")
         return {"aggregationType": "AWS_ECR_CONTAINER", **page}
+
+    def list_findings(self, body: dict[str, Any], region: str) -> dict[str, Any]:
+        """The active enhanced findings of moto's ECR images, as Inspector has them:
+        ECR's ``enhancedFindings`` with the resource, and ``epss`` from ``self.epss``."""
+        criteria = body.get("filterCriteria", {})
+        known = {"resourceType", "awsAccountId", "findingStatus", "ecrImageRepositoryName"}
+        if set(criteria) - known:
+            raise ModelViolation(f"the fake does not filter on {set(criteria) - known}")
+        found = []
+        for repository, digest, scan in self.images(region):
+            if not (
+                _passes(criteria.get("resourceType"), "AWS_ECR_CONTAINER_IMAGE")
+                and _passes(criteria.get("awsAccountId"), self.account)
+                and _passes(criteria.get("findingStatus"), "ACTIVE")
+                and _passes(criteria.get("ecrImageRepositoryName"), repository)
+            ):
+                continue
+            for item in scan["imageScanFindings"].get("enhancedFindings", []):
+                found.append(self.finding(item, region, repository, digest))
+        asked = int(body.get("maxResults", DEFAULT_PAGE))
+        return _page({**body, "maxResults": min(asked, FINDINGS_ANSWERED)}, found, "findings")
+
+    def finding(
+        self, item: dict[str, Any], region: str, repository: str, digest: str
+    ) -> dict[str, Any]:
+        details = item.get("packageVulnerabilityDetails") or {}
+        finding: dict[str, Any] = {
+            "findingArn": item["findingArn"],
+            "awsAccountId": self.account,
+            "type": "PACKAGE_VULNERABILITY",
+            "description": item.get("description", "-"),
+            "remediation": item.get("remediation", {}),
+            "severity": item.get("severity", "UNTRIAGED"),
+            "firstObservedAt": datetime(2026, 1, 1, tzinfo=UTC),
+            "lastObservedAt": datetime(2026, 1, 2, tzinfo=UTC),
+            "status": "ACTIVE",
+            "resources": [
+                {
+                    "type": "AWS_ECR_CONTAINER_IMAGE",
+                    "id": self.arn(region, repository, digest),
+                    "details": {
+                        "awsEcrContainerImage": {
+                            "repositoryName": repository,
+                            "imageHash": digest,
+                            "registry": self.account,
+                        }
+                    },
+                }
+            ],
+        }
+        for member in ("fixAvailable", "exploitAvailable", "packageVulnerabilityDetails"):
+            if member in item:
+                finding[member] = item[member]
+        score = self.epss.get(details.get("vulnerabilityId", ""))
+        if score is not None:
+            finding["epss"] = {"score": score}
+        return finding
 
     # -- the world -----------------------------------------------------------------------
 

@@ -1,0 +1,90 @@
+"""``--epss-file`` and ``--kev-file``: the exploit catalogues a user downloads (ecrscan
+downloads nothing), read with a bound and parsed while the options are parsed, so a
+missing, unreadable, oversized or malformed file is a usage error (exit 2) before any
+AWS call.  The parsing is :mod:`ecrscan.core.feeds`."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from ecrscan.cli.options import checked, env_option
+from ecrscan.core.feeds import (
+    EPSS_MAX_BYTES,
+    KEV_MAX_BYTES,
+    EpssTable,
+    FeedError,
+    KevCatalog,
+    decode_feed,
+    parse_epss,
+    parse_kev,
+)
+
+T = TypeVar("T")
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path`` (a larger file is refused, before reading
+    it when its size is known); :class:`FeedError` when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise FeedError(f"larger than {limit} bytes ({info.st_size} bytes)")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise FeedError(f"cannot read it: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise FeedError(f"larger than {limit} bytes")
+    return data
+
+
+def _loader(label: str, limit: int, parse: Callable[[str], T]) -> Callable[[Path | None], T | None]:
+    def load(path: Path | None) -> T | None:
+        if path is None:
+            return None
+        try:
+            return parse(decode_feed(read_bounded(path, limit), limit))
+        except FeedError as exc:
+            raise FeedError(f"{label} {path}: {exc}") from None
+
+    return load
+
+
+load_epss: Callable[[Path | None], EpssTable | None] = _loader(
+    "EPSS file", EPSS_MAX_BYTES, parse_epss
+)
+load_kev: Callable[[Path | None], KevCatalog | None] = _loader("KEV file", KEV_MAX_BYTES, parse_kev)
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+# Reach the command as ``epss_table`` and ``kev_catalog`` (parsed), not as paths.
+FACT_OPTIONS = (
+    env_option(
+        "--epss-file",
+        "epss_table",
+        env="ECRSCAN_EPSS_FILE",
+        type=_FILE,
+        metavar="FILE",
+        callback=checked(load_epss),
+        help="FIRST's EPSS scores (CSV cve,epss,percentile, gzip'd or not): each finding "
+        "whose scanner gave no EPSS gets its CVE's score. Reads every finding. ecrscan "
+        "downloads nothing: see docs/what-matters.md for the one curl.",
+    ),
+    env_option(
+        "--kev-file",
+        "kev_catalog",
+        env="ECRSCAN_KEV_FILE",
+        type=_FILE,
+        metavar="FILE",
+        callback=checked(load_kev),
+        help="CISA's Known Exploited Vulnerabilities catalogue (JSON): each finding whose "
+        "CVE it lists is marked known exploited (date added, due date, ransomware use). "
+        "Reads every finding.",
+    ),
+)
