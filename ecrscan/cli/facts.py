@@ -72,9 +72,7 @@ FACT_OPTIONS = (
         type=_FILE,
         metavar="FILE",
         callback=checked(load_epss),
-        help="FIRST's EPSS scores (CSV cve,epss,percentile, gzip'd or not): each finding "
-        "whose scanner gave no EPSS gets its CVE's score. Reads every finding. ecrscan "
-        "downloads nothing: see docs/what-matters.md for the one curl.",
+        help="FIRST's EPSS CSV (docs/what-matters.md); reads every finding.",
     ),
     env_option(
         "--kev-file",
@@ -83,8 +81,6 @@ FACT_OPTIONS = (
         type=_FILE,
         metavar="FILE",
         callback=checked(load_kev),
-        help="CISA's Known Exploited Vulnerabilities catalogue (JSON): each finding whose "
-        "CVE it lists is marked known exploited (date added, due date, ransomware use). "
-        "Reads every finding.",
+        help="CISA's KEV catalogue (JSON); reads every finding.",
     ),
 )
