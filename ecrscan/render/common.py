@@ -208,6 +208,7 @@ def thresholds_text(result: ReportResult) -> str:
 
 NOTHING_TO_REPORT = "nothing to report: the filters matched no image"
 NOTHING_TO_RESCAN = "nothing to rescan: the filters matched no image"
+NOTHING_TO_QUEUE = "nothing to queue: no repository in scope"
 EMPTY_ACCEPTED = "accepted with --allow-empty"
 NOT_A_PASS = "not a pass"
 
