@@ -77,6 +77,19 @@ CASES = [
         {},
         "--read-timeout",
     ),
+    ("zero --call-timeout", lambda p: ["--call-timeout", "0", "repos"], {}, "--call-timeout"),
+    (
+        "negative --call-timeout after the command",
+        lambda p: ["repos", "--call-timeout", "-5"],
+        {},
+        "--call-timeout",
+    ),
+    (
+        "a word in ECRSCAN_CALL_TIMEOUT",
+        lambda p: ["repos"],
+        {"ECRSCAN_CALL_TIMEOUT": "forever"},
+        "ECRSCAN_CALL_TIMEOUT",
+    ),
     (
         "minutes written as months in --timeout",
         lambda p: ["report", "--wait", "--timeout", "30m"],
