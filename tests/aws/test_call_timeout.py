@@ -24,7 +24,7 @@ from tests.support.listener import Dripping
 
 # A read timeout the drip never reaches (a byte every 0.1 s), and a short call bound.
 TIMEOUTS = Timeouts(connect=1.0, read=1.0, call=0.6)
-SLACK = 1.5  # seconds of scheduling and thread start-up allowed over the bound
+SLACK = 3.0  # seconds of scheduling and thread start-up allowed over the bound (a busy CI)
 
 # One cheap operation of every service ecrscan calls.
 CALLS = [
@@ -74,7 +74,9 @@ def test_every_service_gives_up_on_a_dripping_endpoint_within_the_bound(
     error, took = timed(lambda: getattr(client, operation)(**params))
     assert isinstance(error, CallTimeoutError), repr(error)
     assert TIMEOUTS.call <= took < TIMEOUTS.call + SLACK, f"{took:.2f}s"
-    assert drip.requests == 1  # not retried: the bound is the whole call's
+    # The request reached the endpoint (the abandoned worker sent it, however late the
+    # machine let it), and only once: the drip never trips the read timeout, so no retry.
+    assert drip.settled_requests() == 1
     message = str(error)
     assert drip.url in message and "0.6 s" in message and "call timeout" in message
 
@@ -93,11 +95,12 @@ def test_the_bound_covers_botocores_retries(drip: Dripping) -> None:
             timeouts=silent,
         )
         error, took = timed(client.describe_repositories)
+        requests = server.settled_requests()
     finally:
         server.close()
     assert isinstance(error, CallTimeoutError), repr(error)
     assert took < silent.call + SLACK, f"{took:.2f}s"
-    assert server.requests >= 1
+    assert requests >= 1
 
 
 def test_a_gateway_call_fails_with_one_network_problem(drip: Dripping) -> None:

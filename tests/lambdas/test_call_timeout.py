@@ -16,7 +16,7 @@ from tests.support.cli_sessions import no_aws
 from tests.support.listener import Dripping
 
 CALL = 0.6
-SLACK = 2.0
+SLACK = 3.0  # scheduling on a busy machine
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"
 
 
@@ -50,7 +50,7 @@ def test_the_repositories_function_gives_up_within_the_bound(drip: Dripping) -> 
     with pytest.raises(Exception, match=r"call timeout of 0\.6 s"):
         repositories.handler({"jobsQueueUrl": QUEUE}, Context())
     assert time.monotonic() - started < CALL + SLACK
-    assert drip.requests == 1
+    assert drip.settled_requests() == 1
 
 
 def test_the_images_function_fails_the_message_within_the_bound(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -107,6 +108,19 @@ class Dripping:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def settled_requests(self, seconds: float = 5.0) -> int:
+        """The request count once it is non-zero and unchanged for half a second (a
+        client that gave up may still be sending from its abandoned worker), waiting at
+        most ``seconds``."""
+        deadline = time.monotonic() + seconds
+        last = self.requests
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if self.requests and self.requests == last:
+                break
+            last = self.requests
+        return self.requests
 
     def _serve(self) -> None:
         while not self._stop.is_set():
