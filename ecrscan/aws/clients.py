@@ -15,7 +15,10 @@ connection pool size and the retries per call kind are set in one place:
 Every client has a connect and a read timeout (:class:`Timeouts`), so an endpoint that
 accepts connections and never answers cannot stall a run: one call gives up after at
 most :func:`Timeouts.bound` seconds (3 attempts of connect + read, and botocore's
-backoff between them: 108 s with the defaults of 5 s and 30 s).
+backoff between them: 108 s with the defaults of 5 s and 30 s).  Every call is also
+bounded as a whole, connect to last byte (``Timeouts.call``, 120 s by default;
+:mod:`ecrscan.aws.calltimeout`), so an endpoint that drips its answer a byte at a time,
+restarting the read timeout with each byte, cannot stall a run either.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from botocore.config import Config
 
 from ecrscan import __version__
+from ecrscan.aws.calltimeout import bound_calls
 from ecrscan.core.control import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
@@ -106,7 +110,7 @@ def make_client(
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     config = client_config(region=region, pool=pool, retries=retries, timeouts=timeouts)
-    return session.client(service, config=config, **kwargs)
+    return bound_calls(session.client(service, config=config, **kwargs), timeouts.call)
 
 
 def new_session(

@@ -160,6 +160,18 @@ GLOBALS = (
         },
     ),
     GlobalOption(
+        ("--call-timeout",),
+        "Seconds one AWS call may take in all, connect to last byte, retries included.",
+        ("ECRSCAN_CALL_TIMEOUT",),
+        lambda app, value: setattr(app, "timeouts", replace(app.timeouts, call=value)),
+        {
+            "type": Seconds(0.1, 3600),
+            "metavar": "SECONDS",
+            "default": DEFAULT_TIMEOUTS.call,
+            "show_default": True,
+        },
+    ),
+    GlobalOption(
         ("-v", "--verbose"),
         "More diagnostics on stderr (-vv for AWS request logs).",
         ("ECRSCAN_VERBOSE",),
@@ -222,7 +234,10 @@ def cli(ctx: click.Context, /, region: tuple[str, ...], **values: Any) -> None:
     if values["endpoint_url"] is not None:
         app.endpoint_url = check_endpoint(ctx, values["endpoint_url"])
     app.timeouts = replace(
-        app.timeouts, connect=values["connect_timeout"], read=values["read_timeout"]
+        app.timeouts,
+        connect=values["connect_timeout"],
+        read=values["read_timeout"],
+        call=values["call_timeout"],
     )
     app.verbose = values["verbose"]
     app.quiet = values["quiet"]

@@ -22,12 +22,14 @@ from ecrscan.core.exits import EXIT_INCOMPLETE
 from ecrscan.core.model import Decision, Outcome, QueuedJobs, RescanResult
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.core.summary import summarize
+from ecrscan.core.targets import check_queue_url
 from ecrscan.core.view import View, exit_code
 from ecrscan.core.words import plural
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.queue import plan_jobs, queue_jobs, queue_region
 from ecrscan.engine.rescan import RescanSettings
 from ecrscan.engine.targets import Audit
+from ecrscan.render.common import NOTHING_TO_QUEUE
 from ecrscan.render.formats import Format, formats_for, render
 from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
 
@@ -76,14 +78,17 @@ def rescan_cmd(
 
     Due: never scanned, last scan failed, or completed before --expiry.
     """
+    if via_queue is not None:
+        _check_queue_url(app, via_queue)
     controls = app.controls(concurrency)
     plan = make_plan(app, selection)
     repo_filter = selection.repo_filter()
-    if via_queue:
+    if via_queue is not None:
         _check_via_queue(plan, dry_run)
         source = click.get_current_context().get_parameter_source("expiry")
         job_expiry = None if source is click.core.ParameterSource.DEFAULT else expiry.text
-        return _rescan_via_queue(app, via_queue, plan, repo_filter, job_expiry, fmt, output)
+        view = View("rescan", allow_empty=allow_empty)
+        return _rescan_via_queue(app, via_queue, plan, repo_filter, job_expiry, fmt, output, view)
     settings = RescanSettings(
         expiry=expiry,
         filter=repo_filter,
@@ -145,6 +150,18 @@ def _incomplete_message(result: RescanResult) -> str:
     return "incomplete: " + ", ".join(parts)
 
 
+def _check_queue_url(app: AppContext, url: str) -> None:
+    """A usage error naming the option (or its variable) unless ``url`` is a queue URL
+    of AWS or of the run's ``--endpoint-url`` (before any AWS call)."""
+    problem = check_queue_url(url, app.endpoint_url)
+    if problem:
+        ctx = click.get_current_context()
+        hint = "'--via-queue'"
+        if ctx.get_parameter_source("via_queue") is click.core.ParameterSource.ENVIRONMENT:
+            hint += " (set by the environment variable ECRSCAN_VIA_QUEUE)"
+        raise click.BadParameter(f"{url!r} {problem}", ctx=ctx, param_hint=hint)
+
+
 def _check_via_queue(plan: Plan, dry_run: bool) -> None:
     if dry_run:
         raise click.UsageError("--dry-run and --via-queue cannot be combined")
@@ -164,9 +181,11 @@ def _rescan_via_queue(
     expiry: str | None,
     fmt: str,
     output: Path | None,
+    view: View,
 ) -> None:
     """``rescan --via-queue``: one job per (account, region, repository) of the plan to
-    the jobs queue; exit 3 if a target could not be listed or SQS refused any job."""
+    the jobs queue; exit 3 if a target could not be listed, SQS refused any job, or
+    (unless ``view`` allows it) no repository was in scope."""
     home = queue_region(queue_url) or app.region
     jobs = plan_jobs(app.connections(), plan, app.clock(), repo_filter, expiry, home=home)
     sqs = app.client("sqs", MESSAGING, region=home)
@@ -179,7 +198,7 @@ def _rescan_via_queue(
     for label, code, message in queued.failed_targets:
         error(f"{label}: not listed: {code}: {message}")
     if Format(fmt.lower()) in formats_for(QueuedJobs):
-        emit(output, render(fmt.lower(), queued))
+        emit(output, render(fmt.lower(), queued, view))
     problems = []
     if queued.failed:
         repository, code, message = queued.failed[0]
@@ -188,4 +207,6 @@ def _rescan_via_queue(
         )
     if queued.failed_targets:
         problems.append(f"{plural(len(queued.failed_targets), 'account/region target')} failed")
-    conclude(exit_code(queued, View("rescan")), "; ".join(problems) if problems else None)
+    if queued.empty and not view.allow_empty:
+        problems.append(f"{NOTHING_TO_QUEUE} ({EMPTY_HINT})")
+    conclude(exit_code(queued, view), "; ".join(problems) if problems else None)

@@ -73,17 +73,24 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds to wait for a connection, and for each read of an answer."""
+    """Seconds to wait for a connection, for each read of an answer, and for one whole
+    call (``call``: connect to last byte, botocore's retries included; an answer that
+    drips in one byte at a time restarts the read timeout with each byte, never this
+    one)."""
 
     connect: float = 5.0
     read: float = 30.0
+    # Above the 108 s three attempts against a silent endpoint take with the default
+    # connect and read timeouts (:meth:`bound`), so a slow but honest call is never cut
+    # by it; a dripping endpoint fails in two minutes instead of never.
+    call: float = 120.0
 
     def bound(self, attempts: int = READ_ATTEMPTS) -> float:
         """The longest one call can take before it fails: every attempt connecting and
         then waiting a whole read timeout, plus botocore's backoff between attempts (at
-        most 2**(n-1) seconds after attempt n)."""
+        most 2**(n-1) seconds after attempt n), or the call timeout if that is less."""
         backoff = sum(2.0 ** (n - 1) for n in range(1, attempts))
-        return attempts * (self.connect + self.read) + backoff
+        return min(attempts * (self.connect + self.read) + backoff, self.call)
 
 
 DEFAULT_TIMEOUTS = Timeouts()

@@ -28,6 +28,18 @@ from ecrscan.core.model import Finding
 from ecrscan.core.patterns import Pattern, PatternError, compile_pattern
 
 KEYS = ("id", "reason", "until", "repository")
+
+# The bounds of an ignore file: read at most this many bytes (an ignore file of a few
+# hundred entries is a few tens of KiB; /dev/zero or a FIFO never ends) and nest arrays
+# and inline tables at most this deep (tomllib is recursive: 100,000 "[" would raise
+# RecursionError).
+MAX_IGNORE_BYTES = 1024 * 1024
+MAX_IGNORE_DEPTH = 32
+# What hides brackets from the depth count: TOML strings (multi-line first) and comments.
+_TOML_SKIPPED = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*'
+)
+_TOML_BRACKET = re.compile(r"[\[\]{}]")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -71,7 +83,14 @@ def load_ignore_file(path: str | Path) -> tuple[IgnoreRule, ...]:
     source = str(path)
     try:
         with open(path, "rb") as handle:
-            document = tomllib.load(handle)
+            data = handle.read(MAX_IGNORE_BYTES + 1)
+        if len(data) > MAX_IGNORE_BYTES:
+            raise IgnoreFileError(
+                f"ignore file {source}: larger than 1 MiB ({MAX_IGNORE_BYTES} bytes)"
+            )
+        text = data.decode("utf-8")
+        _check_depth(text, source)
+        document = tomllib.loads(text)
     except OSError as exc:
         raise IgnoreFileError(
             f"ignore file {source}: cannot read it: {exc.strerror or exc}"
@@ -83,7 +102,27 @@ def load_ignore_file(path: str | Path) -> tuple[IgnoreRule, ...]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise IgnoreFileError(f"ignore file {source}: not valid TOML: {exc}") from None
+    except RecursionError:  # the depth check makes this unreachable; belt and braces
+        raise IgnoreFileError(_too_deep(source)) from None
     return parse_ignore_document(document, source)
+
+
+def _too_deep(source: str) -> str:
+    return f"ignore file {source}: nested deeper than {MAX_IGNORE_DEPTH} levels"
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse arrays and inline tables nested deeper than :data:`MAX_IGNORE_DEPTH`
+    before tomllib sees them (brackets in strings and comments do not count; a table
+    header ``[[ignore]]`` counts 2)."""
+    depth = 0
+    for match in _TOML_BRACKET.finditer(_TOML_SKIPPED.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_IGNORE_DEPTH:
+                raise IgnoreFileError(_too_deep(source))
+        else:
+            depth -= 1
 
 
 def parse_ignore_document(document: Mapping[str, Any], source: str = "") -> tuple[IgnoreRule, ...]:

@@ -181,6 +181,11 @@ class QueuedJobs:
     # (account/region, code, message) of each target whose repositories were not listed
     failed_targets: tuple[tuple[str, str, str], ...] = ()
 
+    @property
+    def empty(self) -> bool:
+        """No repository in scope and no target failed: nothing was there to queue."""
+        return self.repositories == 0 and not self.failed_targets
+
 
 @dataclass(frozen=True, slots=True)
 class RepositoryResult:

@@ -131,6 +131,33 @@ def check_endpoint_url(url: str) -> str:
     return ""
 
 
+# An SQS queue URL's path (/ACCOUNT/NAME: 1-80 of [A-Za-z0-9_-], ".fifo" allowed) and
+# AWS's own hosts (sqs.eu-west-1.amazonaws.com, the legacy eu-west-1.queue.amazonaws.com,
+# FIPS, VPC endpoints, China's amazonaws.com.cn).
+QUEUE_PATH = re.compile(r"/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?", re.ASCII)
+AWS_HOST = re.compile(r"([a-z0-9-]+\.)+amazonaws\.com(\.cn)?", re.ASCII)
+QUEUE_URL_FORM = "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"
+
+
+def check_queue_url(url: str, endpoint_url: str | None = None) -> str:
+    """Why ``url`` cannot be an SQS queue URL ("" when it can): ``https://`` on an AWS
+    host, or a URL on ``endpoint_url``'s host and port (a local emulator), with the path
+    ``/ACCOUNT/NAME`` (a 12-digit account) and nothing after it."""
+    if not url or check_endpoint_url(url):
+        return f"is not a queue URL: expected {QUEUE_URL_FORM}"
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or not QUEUE_PATH.fullmatch(parts.path):
+        return f"is not a queue URL: expected the path /ACCOUNT/NAME ({QUEUE_URL_FORM})"
+    if endpoint_url:
+        endpoint = urlsplit(endpoint_url)
+        if (parts.scheme, parts.netloc) == (endpoint.scheme, endpoint.netloc):
+            return ""
+    if parts.scheme == "https" and AWS_HOST.fullmatch(parts.hostname or ""):
+        return ""
+    where = f" or on the --endpoint-url host {endpoint_url}" if endpoint_url else ""
+    return f"is not a queue URL of AWS{where}: expected {QUEUE_URL_FORM}"
+
+
 def check_role_arns(role_arns: Sequence[str]) -> tuple[RoleArn, ...]:
     """Parsed role ARNs, duplicates dropped; ``ValueError`` for a malformed ARN or two
     different roles for one account (which one should audit it?)."""

@@ -57,7 +57,8 @@ def exit_code(result: Result, view: View) -> int:
     if isinstance(result, RepositoryListing):
         return EXIT_OK
     if isinstance(result, QueuedJobs):
-        return EXIT_INCOMPLETE if result.failed or result.failed_targets else EXIT_OK
+        empty = result.empty and not view.allow_empty
+        return EXIT_INCOMPLETE if result.failed or result.failed_targets or empty else EXIT_OK
     if not complete(result, view):
         return EXIT_INCOMPLETE
     if isinstance(result, RescanResult):

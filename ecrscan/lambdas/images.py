@@ -46,6 +46,7 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     """
     now = runtime.clock()
     env = runtime.environ()
+    runtime.call_timeout(env)
     default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY.text
     runtime.check_duration(default_expiry, "ECR_IMAGES_DURATION_DELTA")
     allowed_roles = runtime.AllowedRoles.from_env(env)

@@ -78,6 +78,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     unsupported event raises :class:`ecrscan.core.events.EventError`.
     """
     env = runtime.environ()
+    runtime.call_timeout(env)
     scan = parse_scan_event(event)
     try:
         thresholds = Thresholds.from_env(env)

@@ -116,6 +116,7 @@ class _Config:
     def read(cls, event: Any) -> _Config:
         """Read and check the settings; a bad one raises :class:`ConfigurationError`."""
         env = runtime.environ()
+        runtime.call_timeout(env)
         overrides = _overrides(event)
         pattern = overrides.get("repositoriesFilterRegexp", env.get("REPOSITORIES_FILTER_REGEXP"))
         queue_url = overrides.get("jobsQueueUrl") or env.get("IMAGES_SCAN_JOBS_QUEUE_URL")

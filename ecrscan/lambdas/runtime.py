@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,16 +26,16 @@ from ecrscan.aws.connections import (
     RoleNotAssumed,
     StateLimits,
 )
-from ecrscan.core.control import Timeouts
+from ecrscan.core.control import DEFAULT_TIMEOUTS, Timeouts
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.organization import check_role_name
 from ecrscan.core.targets import check_role_arns, parse_role_arn
 
 # The reporter's state table must answer well within the function's 30 s: a table that
-# does not is skipped (the alert is published anyway).  Two attempts of 2 + 3 s, and a
-# throttled call retried for at most 8 s.
+# does not is skipped (the alert is published anyway).  Two attempts of 2 + 3 s, one
+# call 12 s in all (an answer dripping in), and a throttled call retried for at most 8 s.
 STATE_LIMITS = StateLimits(
-    timeouts=Timeouts(connect=2.0, read=3.0),
+    timeouts=Timeouts(connect=2.0, read=3.0, call=12.0),
     read_attempts=2,
     throttle_attempts=4,
     throttle_seconds=8.0,
@@ -56,13 +57,42 @@ class ConfigurationError(ValueError):
     """The function's environment (or the event's overrides) cannot work."""
 
 
-def new_connections(session_factory: Callable[..., Any] | None = None) -> Connections:
+MAX_CALL_TIMEOUT = 900.0  # a function runs 15 minutes at most
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def call_timeout(env: Mapping[str, str]) -> float:
+    """``ECRSCAN_CALL_TIMEOUT``: seconds one AWS call may take in all, connect to last
+    byte (default 120); a :class:`ConfigurationError` naming the variable unless it is a
+    number of seconds from 0.1 to :data:`MAX_CALL_TIMEOUT`."""
+    raw = (env.get("ECRSCAN_CALL_TIMEOUT") or "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUTS.call
+    if not _SECONDS.fullmatch(raw) or not 0.1 <= float(raw) <= MAX_CALL_TIMEOUT:
+        raise ConfigurationError(
+            f"ECRSCAN_CALL_TIMEOUT must be a number of seconds from 0.1 to "
+            f"{MAX_CALL_TIMEOUT:g}, got {raw!r}"
+        )
+    return float(raw)
+
+
+def new_connections(
+    session_factory: Callable[..., Any] | None = None, env: Mapping[str, str] | None = None
+) -> Connections:
     """The connections of a warm container: the function's own session, made on first
-    use; throttles on this module's :func:`sleep` and :func:`monotonic`; the state
-    table's short limits (:data:`STATE_LIMITS`).  Each invocation (and each job) works
-    through a :meth:`~Connections.view` carrying its own deadline."""
+    use; throttles on this module's :func:`sleep` and :func:`monotonic`; one call bounded
+    by ``ECRSCAN_CALL_TIMEOUT`` of ``env`` (default: the process's environment, which a
+    container keeps for its life; a bad value leaves the default here, and every
+    invocation fails on it: :func:`call_timeout`); the state table's short limits
+    (:data:`STATE_LIMITS`).  Each invocation (and each job) works through a
+    :meth:`~Connections.view` carrying its own deadline."""
+    try:
+        call = call_timeout(os.environ if env is None else env)
+    except ConfigurationError:
+        call = DEFAULT_TIMEOUTS.call
     return Connections(
         session_factory,
+        timeouts=replace(DEFAULT_TIMEOUTS, call=call),
         sleep=lambda seconds: sleep(seconds),
         clock=lambda: monotonic(),
         state_limits=STATE_LIMITS,

@@ -211,6 +211,7 @@ def thresholds_text(result: ReportResult) -> str:
 
 NOTHING_TO_REPORT = "nothing to report: no image in scope"
 NOTHING_TO_RESCAN = "nothing to rescan: no image in scope"
+NOTHING_TO_QUEUE = "nothing to queue: no repository in scope"
 EMPTY_ACCEPTED = "accepted with --allow-empty"
 NOT_A_PASS = "not a pass"
 

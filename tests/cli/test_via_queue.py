@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from ecrscan.cli import cli
 from ecrscan.cli.app import AppContext
 from ecrscan.core.jobs import job_body, parse_job
+from tests.support.cli_sessions import no_aws
 from tests.support.env import REGION, ecrscan_command
 from tests.support.registry import FakeRegistry
 from tests.support.sqs import FlakySqs, drain
@@ -163,3 +164,75 @@ def test_installed_command_queues_jobs_on_the_moto_server(server_env, moto_serve
     assert "queued 2 of 2 repository jobs" in proc.stderr
     jobs = sorted(parse_job(b).repository_name for b in drain(sqs, url))
     assert jobs == ["team/api", "team/web"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not-a-url",
+        "ecrscan-jobs",
+        "http://sqs.us-east-1.amazonaws.com/123456789012/ecrscan-jobs",  # not https
+        "https://sqs.us-east-1.amazonaws.com/12345/ecrscan-jobs",  # no 12-digit account
+        "https://sqs.us-east-1.amazonaws.com/123456789012/",  # no queue name
+        "https://sqs.us-east-1.amazonaws.com/123456789012/a b",
+        "https://sqs.us-east-1.amazonaws.com.evil.example/123456789012/ecrscan-jobs",
+        "https://example.com/123456789012/ecrscan-jobs",  # neither AWS nor --endpoint-url
+        "https://sqs.us-east-1.amazonaws.com/123456789012/ecrscan-jobs?x=1",
+        "",
+    ],
+)
+def test_a_malformed_queue_url_is_a_usage_error_before_any_call(url):
+    obj = AppContext(session_factory=no_aws)
+    result = run(["rescan", "--via-queue", url], obj=obj)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert "--via-queue" in lines[-1] and "queue URL" in lines[-1]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_queue_url_from_the_environment_names_the_variable():
+    obj = AppContext(session_factory=no_aws)
+    result = run(["rescan"], env={"ECRSCAN_VIA_QUEUE": "ecrscan-jobs"}, obj=obj)
+    assert result.exit_code == 2, result.output
+    assert "ECRSCAN_VIA_QUEUE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com/123456789012/ecrscan-JobsQueue-abc", None),
+        ("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/jobs.fifo", None),
+        ("http://127.0.0.1:4566/000000000000/jobs", "http://127.0.0.1:4566"),
+        ("http://localhost:5000/123456789012/ecrscan-jobs", "http://localhost:5000/"),
+    ],
+)
+def test_queue_urls_of_aws_or_of_the_endpoint_pass_the_check(url, endpoint):
+    from ecrscan.core.targets import check_queue_url
+
+    assert check_queue_url(url, endpoint) == ""
+
+
+def test_a_queue_url_on_another_host_than_the_endpoint_is_refused():
+    from ecrscan.core.targets import check_queue_url
+
+    problem = check_queue_url("http://127.0.0.1:9999/000000000000/jobs", "http://127.0.0.1:4566")
+    assert "--endpoint-url" in problem
+
+
+def test_an_empty_scope_exits_3_like_every_other_command(setup):
+    _, sqs, url, _ = setup
+    result = run(["rescan", "--via-queue", url, "--filter", "^nothing/", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["exit_code"] == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ecrscan: error: nothing to queue") and "--allow-empty" in last
+    assert drain(sqs, url) == []
+
+
+def test_allow_empty_accepts_an_empty_scope(setup):
+    _, _, url, _ = setup
+    args = ["rescan", "--via-queue", url, "--filter", "^nothing/", "--allow-empty"]
+    result = run([*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["exit_code"] == 0
+    assert "queued 0 of 0 repository jobs" in result.stderr

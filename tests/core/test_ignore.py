@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from ecrscan.core.ignore import (
+    MAX_IGNORE_BYTES,
     IgnoreFileError,
     IgnoreRule,
     apply_ignores,
@@ -253,3 +254,61 @@ until = 2026-11-26
     active, expired = split_expired(load_ignore_file(path), datetime(2026, 11, 26, 18, tzinfo=UTC))
     assert [r.reason for r in expired] == ["expired"]
     assert apply_ignores([BASIC], "team/api", active)[0].ignored == "still valid"
+
+
+# Hostile ignore files: a bounded read (MAX_IGNORE_BYTES) and a bounded nesting depth
+# (MAX_IGNORE_DEPTH), each an IgnoreFileError naming the file, never a RecursionError or
+# MemoryError.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = " + "[" * 100_000,  # an array nested 100,000 deep (unclosed)
+        "a = " + "[" * 5_000 + "]" * 5_000,  # closed: valid TOML, still too deep
+        "a = " + "{b = " * 5_000 + "}" * 5_000,  # inline tables
+    ],
+    ids=["open-arrays", "closed-arrays", "inline-tables"],
+)
+def test_deep_nesting_is_an_ignore_file_error(tmp_path, text):
+    path = tmp_path / "deep.toml"
+    path.write_text(text)
+    with pytest.raises(IgnoreFileError, match=f"{re.escape(str(path))}: nested deeper than"):
+        load_ignore_file(path)
+
+
+def test_brackets_in_strings_and_comments_do_not_count(tmp_path):
+    path = tmp_path / "ignore.toml"
+    brackets = "[" * 100
+    path.write_text(
+        f'# {brackets}\n[[ignore]]\nid = "CVE-1"\nreason = "{brackets}"\n'
+        f"repository = '^team/'  # {brackets}\n"
+    )
+    assert [rule.reason for rule in load_ignore_file(path)] == [brackets]
+
+
+def test_a_file_over_the_size_bound_is_an_ignore_file_error(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_bytes(b"# padding\n" * (MAX_IGNORE_BYTES // 10 + 1))
+    assert path.stat().st_size > MAX_IGNORE_BYTES
+    with pytest.raises(IgnoreFileError, match="larger than 1 MiB"):
+        load_ignore_file(path)
+
+
+def test_a_file_at_the_size_bound_is_read(tmp_path):
+    path = tmp_path / "padded.toml"
+    rule = b'[[ignore]]\nid = "CVE-1"\nreason = "r"\n'
+    path.write_bytes(rule + b"#" * (MAX_IGNORE_BYTES - len(rule)))
+    assert [r.id for r in load_ignore_file(path)] == ["CVE-1"]
+
+
+def test_an_endless_stream_is_read_only_up_to_the_bound(tmp_path):
+    """A FIFO fed without end stands in for /dev/zero."""
+    from tests.support.streams import endless_fifo
+
+    with (
+        endless_fifo(tmp_path / "zero") as (path, written),
+        pytest.raises(IgnoreFileError, match="larger than 1 MiB"),
+    ):
+        load_ignore_file(path)
+    assert written() > MAX_IGNORE_BYTES

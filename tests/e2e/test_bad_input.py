@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.env import ecrscan_command, isolated_env
 from tests.support.listener import Listener
+from tests.support.streams import endless_fifo
 
 pytestmark = pytest.mark.slow  # subprocesses: `pytest -m "not slow"` leaves these out
 
@@ -76,6 +77,19 @@ CASES = [
         {},
         "--read-timeout",
     ),
+    ("zero --call-timeout", lambda p: ["--call-timeout", "0", "repos"], {}, "--call-timeout"),
+    (
+        "negative --call-timeout after the command",
+        lambda p: ["repos", "--call-timeout", "-5"],
+        {},
+        "--call-timeout",
+    ),
+    (
+        "a word in ECRSCAN_CALL_TIMEOUT",
+        lambda p: ["repos"],
+        {"ECRSCAN_CALL_TIMEOUT": "forever"},
+        "ECRSCAN_CALL_TIMEOUT",
+    ),
     (
         "minutes written as months in --timeout",
         lambda p: ["report", "--wait", "--timeout", "30m"],
@@ -119,6 +133,18 @@ CASES = [
         {},
         "'repository'",
     ),
+    (
+        "100,000 nested [ in the ignore file",
+        lambda p: ["report", "--ignore-file", event_file(p, "deep.toml", "a = " + "[" * 100_000)],
+        {},
+        "nested deeper than 32 levels",
+    ),
+    (
+        "an ignore file over 1 MiB",
+        lambda p: ["report", "--ignore-file", event_file(p, "big.toml", "#\n" * 600_000)],
+        {},
+        "larger than 1 MiB",
+    ),
     ("negative --threshold", lambda p: ["report", "--threshold", "HIGH=-1"], {}, ">= 0"),
     ("none as a --threshold", lambda p: ["report", "--threshold", "HIGH=none"], {}, "'none'"),
     (
@@ -156,6 +182,22 @@ def test_bad_input_is_one_line_exit_2_and_no_aws_call(
     assert names in lines[0], lines[0]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert sentinel.connections == 0, f"{case}: an AWS call was made"
+
+
+def test_an_endless_ignore_file_is_one_line_exit_2_and_no_aws_call(
+    sentinel: Listener, tmp_path: Path
+) -> None:
+    """``--ignore-file /dev/zero``: a FIFO fed without end stands in for the device."""
+    with endless_fifo(tmp_path / "zero") as (path, _):
+        proc = run(
+            ["report", "--ignore-file", str(path)], {"AWS_ENDPOINT_URL": sentinel.url}, tmp_path
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"ecrscan: usage error: Invalid value for '--ignore-file': ignore file {path}: "
+        "larger than 1 MiB (1048576 bytes) (see 'ecrscan report --help')"
+    ]
+    assert sentinel.connections == 0
 
 
 def test_the_sentinel_sees_a_call(sentinel: Listener, tmp_path: Path) -> None:

@@ -491,7 +491,13 @@ def test_cli_report_in_use(world) -> None:
         (["report", "--pulled-within", "0d"], "Invalid value for '--pulled-within'"),
         (["report", "--in-use", "ecs", "--image", "web:v1"], "--image names exact images"),
         (
-            ["rescan", "--in-use", "ecs", "--via-queue", "https://sqs.example/q"],
+            [
+                "rescan",
+                "--in-use",
+                "ecs",
+                "--via-queue",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+            ],
             "--via-queue sends one job per repository",
         ),
     ],

@@ -504,7 +504,13 @@ def test_wait_has_one_deadline_for_all_targets(world) -> None:
         ),
         (["report", "--image", "app:v1", "--role-arn", ROLE1], {}, "--image names exact"),
         (
-            ["rescan", "--via-queue", "https://sqs.example/q", "--pulled-within", "30d"],
+            [
+                "rescan",
+                "--via-queue",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "--pulled-within",
+                "30d",
+            ],
             {},
             "--via-queue sends one job per repository",
         ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -85,3 +86,71 @@ class Answering:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+
+
+class Dripping:
+    """An HTTP endpoint on loopback that reads each request, then answers one byte
+    every ``interval`` seconds without end (a status line, then a header that never
+    ends): each byte restarts a read timeout, so only a bound on the whole call ends
+    the call.  Counts the requests; each connection has its own thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.requests = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def settled_requests(self, seconds: float = 5.0) -> int:
+        """The request count once it is non-zero and unchanged for half a second (a
+        client that gave up may still be sending from its abandoned worker), waiting at
+        most ``seconds``."""
+        deadline = time.monotonic() + seconds
+        last = self.requests
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if self.requests and self.requests == last:
+                break
+            last = self.requests
+        return self.requests
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    request += chunk
+                self.requests += 1
+                answer = b"HTTP/1.1 200 OK\r\nX-Drip: "
+                sent = 0
+                while not self._stop.is_set():
+                    conn.sendall(answer[sent : sent + 1] if sent < len(answer) else b"a")
+                    sent += 1
+                    self._stop.wait(self.interval)
+            except OSError:
+                return  # the client gave up and closed the connection
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
