@@ -8,6 +8,8 @@ One table, several readers, each checked by a test:
   needed by some command or function (``tests/aws/test_permissions.py``);
 * the commands' ``--help`` name no action and point to ``docs/iam.md`` (same test
   module; the one list is the page);
+* ``docs/iam.md``'s table "Every action" is :func:`actions_table`'s output, checked
+  to be current (``tests/docs/test_iam_page.py``; ``UPDATE_GENERATED_DOCS=1`` rewrites it);
 * ``docs/iam.md`` (and the IAM notes of the command pages and of ``docs/lambda.md``)
   lists what each command and function needs (``tests/docs/test_iam_page.py``);
 * ``template.yaml`` grants each function exactly :data:`FUNCTIONS`, for every
@@ -152,3 +154,24 @@ def every_action() -> frozenset[str]:
     commands = (command_actions(c) for c in COMMANDS)
     functions = (a for f in FUNCTIONS.values() for _, a in f)
     return frozenset().union(*commands, *functions)
+
+
+GENERATED_BEGIN = "<!-- generated from ecrscan/aws/permissions.py: do not edit -->"
+GENERATED_END = "<!-- end of generated table -->"
+
+
+def actions_table() -> str:
+    """The Markdown table of docs/iam.md's "Every action" section: each command, option
+    and Lambda function with the actions it needs (this module's data, in its order)."""
+    rows = ["| command, option or function | IAM actions |", "| --- | --- |"]
+    for need, actions in NEEDS.items():
+        rows.append(f"| `{need}` | {_actions(actions)} |")
+    for function, grants in FUNCTIONS.items():
+        for when, actions in grants:
+            condition = f" (when `{when}`)" if when else ""
+            rows.append(f"| {function}{condition} | {_actions(actions)} |")
+    return "\n".join([GENERATED_BEGIN, *rows, GENERATED_END])
+
+
+def _actions(actions: frozenset[str]) -> str:
+    return ", ".join(f"`{action}`" for action in sorted(actions))

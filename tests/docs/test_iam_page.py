@@ -4,6 +4,7 @@ not need (besides the few it names for the setup around ecrscan, listed here).""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -130,3 +131,24 @@ def test_the_lambda_page_lists_what_each_function_needs(row: str) -> None:
     listed = lambda_table()[row]
     assert sorted(needed - listed) == []
     assert sorted(listed - needed - LAMBDA_SERVICE) == []
+
+
+def test_the_every_action_table_is_generated_from_the_data() -> None:
+    """The page's "Every action" table is exactly what the data generates now
+    (``UPDATE_GENERATED_DOCS=1`` rewrites it): one list, never edited by hand."""
+    text = PAGE.read_text(encoding="utf-8")
+    begin = text.index(permissions.GENERATED_BEGIN)
+    end = text.index(permissions.GENERATED_END) + len(permissions.GENERATED_END)
+    current = permissions.actions_table()
+    if text[begin:end] != current and os.environ.get("UPDATE_GENERATED_DOCS") == "1":
+        PAGE.write_text(text[:begin] + current + text[end:], encoding="utf-8")
+        text = PAGE.read_text(encoding="utf-8")
+        end = begin + len(current)
+    assert text[begin:end] == current, "docs/iam.md is stale: run with UPDATE_GENERATED_DOCS=1"
+
+
+def test_the_generated_table_names_every_needed_action_once_per_row() -> None:
+    table = permissions.actions_table()
+    rows = [line for line in table.splitlines() if line.startswith("| `") or "Function" in line]
+    assert len(rows) == len(permissions.NEEDS) + sum(map(len, permissions.FUNCTIONS.values()))
+    assert named(table) == set(permissions.every_action())
