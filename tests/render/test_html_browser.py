@@ -14,7 +14,7 @@ import pytest
 
 from ecrscan.render.html import report_html
 from tests.support.browser import Browser, find_chromium
-from tests.support.report_samples import sample_result
+from tests.support.report_samples import hostile_result, sample_result
 
 pytestmark = pytest.mark.slow
 
@@ -71,3 +71,20 @@ def test_the_report_renders_in_chromium(browser: Browser, tmp_path: Path, size: 
     assert down == list(reversed(up))
     assert values["broken"] == "undefined"
     assert visit.screenshot is not None and visit.screenshot.stat().st_size > 10_000
+
+
+def test_hostile_values_stay_text_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    """Markup in a repository name, a tag, a finding or an AWS message neither runs nor
+    loads anything: it is text on the page."""
+    page = tmp_path / "hostile.html"
+    page.write_text(report_html(hostile_result()), encoding="utf-8")
+    checks = {
+        "broken": "typeof window.pwned",
+        "images": "document.images.length",
+        "scripts": "document.scripts.length",
+        "text": "document.body.innerText.includes('<script>window.pwned=1</script>team/app')",
+    }
+    visit = browser.visit(page.as_uri(), 1280, 800, checks, tmp_path / "hostile.png")
+    assert visit.requests == [page.as_uri()]
+    assert visit.console == [] and visit.exceptions == []
+    assert visit.values == {"broken": "undefined", "images": 0, "scripts": 1, "text": True}
