@@ -97,3 +97,10 @@ def test_event_refuses_html_as_it_lists_findings(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "--format html lists findings, which an event does not carry" in result.stderr
     assert sessions.created == 0
+
+
+@pytest.mark.parametrize("command", ["report", "scan"])
+def test_help_lists_html_on_the_format_line(command: str) -> None:
+    lines = invoke([command, "--help"], env={"COLUMNS": "80"}).output.splitlines()
+    line = next(line for line in lines if line.lstrip().startswith("--format FORMAT"))
+    assert line.endswith("|csv|html.") and len(line) <= 80
