@@ -288,7 +288,7 @@ def _findings(images: Sequence[ImageReport], listed: Sequence[Sequence[Finding]]
         )
         parts.append(
             f'<details id="f-{index}"{opened}><summary>{text(summary)}</summary>'
-            f'<div class="scroll"><table class="sortable"><thead>{_FINDINGS_HEAD}</thead>'
+            f'<div class="scroll"><table class="findings sortable"><thead>{_FINDINGS_HEAD}</thead>'
             f"<tbody>{rows}</tbody></table></div>{note}</details>"
         )
     if not parts:

@@ -43,7 +43,7 @@ figure{margin:0;background:var(--card);border:1px solid var(--line);border-radiu
 padding:.5rem .75rem}
 figcaption{font-weight:600;margin-bottom:.25rem}
 svg.chart{width:100%;height:auto;display:block}
-svg.chart text{fill:var(--fg);font-size:13px}
+svg.chart text{fill:var(--fg);font-size:14px}
 .bar{fill:var(--muted)}
 .s-CRITICAL{fill:#8b0a1a}.s-HIGH{fill:#d1242f}.s-MEDIUM{fill:#d4a72c}.s-LOW{fill:#4493f8}
 .a-fresh{fill:#2da44e}.a-week{fill:#7fc67f}.a-month{fill:#d4a72c}.a-quarter{fill:#e16f24}
@@ -59,8 +59,9 @@ th button:focus-visible{outline:2px solid var(--link)}
 th[aria-sort=ascending] button::after{content:" \\25B2"}
 th[aria-sort=descending] button::after{content:" \\25BC"}
 code.digest{white-space:nowrap}
-code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.82rem;
-overflow-wrap:anywhere}
+code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.82rem}
+table.findings td{white-space:nowrap}
+table.findings td:last-child{white-space:normal;min-width:16rem}
 .tag{display:inline-block;border-radius:4px;padding:0 .35rem;font-size:.75rem;
 font-weight:600;border:1px solid currentColor;white-space:nowrap;margin:0 .15rem .1rem 0}
 .st-ok{color:var(--ok)}.st-breach{color:var(--bad)}.st-other{color:var(--warn)}
