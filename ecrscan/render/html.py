@@ -80,12 +80,12 @@ def state_of(result: ReportResult, view: View) -> str:
 
 def _header(result: ReportResult, view: View) -> str:
     state = state_of(result, view)
-    where = ", ".join(
-        sorted({f"{r.account}/{r.region}".strip("/") for r in result.images} - {""})
-    ) or (result.region or "")
+    places = sorted({f"{r.account}/{r.region}".strip("/") for r in result.images} - {""})
     meta = [f"generated {result.generated_at.isoformat()}"]
-    if where:
-        meta.append(where)
+    if len(places) > 3:  # an organization: the table names each image's
+        meta.append(f"{len(places)} accounts/regions")
+    elif places or result.region:
+        meta.append(", ".join(places) or result.region or "")
     meta.append(f"thresholds: {thresholds_text(result)}")
     return (
         f'<header class="verdict {state}"><h1>ecrscan {text(view.command)}</h1>'

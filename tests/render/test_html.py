@@ -248,3 +248,17 @@ def test_ids_are_unique() -> None:
     ids = [e.attrs["id"] for e in parse(report_html(sample_result())).elements if "id" in e.attrs]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z][a-z0-9-]*", i or "") for i in ids)
+
+
+def test_several_accounts_and_regions() -> None:
+    one = report("team/app", ("1",), (MEDIUM_BASH,))
+    images = [replace(one, account=f"11111111111{i}", region="eu-west-1") for i in range(4)]
+    page = parse(report_html(ReportResult(tuple(images), THRESHOLDS, NOW)))
+    assert "4 accounts/regions" in page.all("header")[0].text + page.text
+    headings = [e.text for e in page.all("button")]
+    assert "account/region" in headings
+    assert "111111111113/eu-west-1" in [e.text for e in page.all("td")]
+    two = parse(report_html(ReportResult(tuple(images[:2]), THRESHOLDS, NOW)))
+    assert "111111111110/eu-west-1, 111111111111/eu-west-1" in two.text
+    single = parse(report_html(ReportResult(tuple(images[:1]), THRESHOLDS, NOW)))
+    assert "account/region" not in [e.text for e in single.all("button")]
