@@ -201,7 +201,7 @@ def output_options(
     format_envvars = (f"ECRSCAN_{command.upper()}_FORMAT", "ECRSCAN_FORMAT")
     output_envvars = (f"ECRSCAN_{command.upper()}_OUTPUT", "ECRSCAN_OUTPUT")
     names = [f.value for f in formats]
-    format_help = f"{names[0]} (default), {', '.join(names[1:])}."
+    format_help = f"{names[0]} (default); {'|'.join(names[1:])}."  # one line, 7 formats
 
     def check_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
         text = str(value).strip().lower()

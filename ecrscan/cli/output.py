@@ -25,6 +25,7 @@ from ecrscan.core.coverage import Coverage
 from ecrscan.core.words import calls_text, plural
 from ecrscan.render.controls import Escaped, escape_controls
 from ecrscan.render.coverage import STAGES
+from ecrscan.render.formats import PAGES, Format
 
 TEMPORARY_RANDOM = 8  # the characters tempfile.mkstemp adds to a name
 
@@ -65,6 +66,20 @@ def _emit(output: Path | None, rendered: Any) -> None:
             printer.print(rendered)
         rendered = captured.get()
     write_stdout(rendered)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def check_destination(fmt: Format, output: Path | None) -> None:
+    """A page (``--format html``) goes to a file or a pipe: on a terminal it would be a
+    screenful of markup, so that is a usage error (before any AWS call)."""
+    if fmt in PAGES and output is None and stdout_is_terminal():
+        raise click.UsageError(
+            f"--format {fmt.value} writes a page for a browser, not for a terminal: "
+            f"add -o FILE (e.g. -o report.{fmt.value}) or redirect stdout"
+        )
 
 
 def write_stdout(text: str) -> None:

@@ -27,7 +27,7 @@ from ecrscan.cli.options import (
     env_option,
     image_refs_callback,
 )
-from ecrscan.cli.output import coverage_errors, emit, error, log_calls, warn
+from ecrscan.cli.output import check_destination, coverage_errors, emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.publish import publish_report
 from ecrscan.cli.selection import Selection, make_plan, selection_options
@@ -107,6 +107,7 @@ def report(
 ) -> None:
     """Judge each image's last scan against per-severity thresholds (the CI gate)."""
     # Every check that can fail without AWS comes first: exit 2, no call made.
+    check_destination(gate.format, gate.output)
     thresholds = gate.thresholds()
     rules = gate.ignore_rules()
     topic_region = gate.topic_region()

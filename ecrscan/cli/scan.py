@@ -12,7 +12,7 @@ from ecrscan.cli.gate import GateOptions, finish, gate_options
 from ecrscan.cli.group import command_setup, region_option
 from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import TimeoutParam, checked, concurrency_option, env_option
-from ecrscan.cli.output import emit, error, log_calls, warn
+from ecrscan.cli.output import check_destination, emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.publish import publish_report
 from ecrscan.core.durations import Duration
@@ -78,6 +78,7 @@ def scan_cmd(
         raise click.UsageError(
             "scan reads one region (a full image URI names its own): give --region once"
         )
+    check_destination(gate.format, gate.output)
     thresholds = gate.thresholds()  # every check first: exit 2, no AWS call
     rules = gate.ignore_rules()
     topic_region = gate.topic_region()

@@ -18,6 +18,7 @@ from ecrscan.core.model import QueuedJobs, ReportResult, RepositoryListing, Resc
 from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.render.controls import escape_controls
 from ecrscan.render.csv import report_csv
+from ecrscan.render.html import report_html
 from ecrscan.render.json import queued_json, report_json, repositories_json, rescan_json
 from ecrscan.render.junit import report_junit
 from ecrscan.render.markdown import report_markdown
@@ -32,6 +33,7 @@ class Format(enum.StrEnum):
     SARIF = "sarif"
     JUNIT = "junit"
     CSV = "csv"
+    HTML = "html"
 
 
 Rendered = str | RenderableType
@@ -51,6 +53,7 @@ FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
         Format.SARIF: report_sarif,
         Format.JUNIT: report_junit,
         Format.CSV: report_csv,
+        Format.HTML: report_html,
     },
 }
 
@@ -62,10 +65,14 @@ PURPOSE: Mapping[Format, str] = {
     Format.SARIF: "sarif (GitHub code scanning)",
     Format.JUNIT: "junit (CI test reports)",
     Format.CSV: "csv (one row per finding)",
+    Format.HTML: "html (one self-contained page)",
 }
 
 # Formats that list every finding: the report engine reads all findings for them.
-NEEDS_FINDINGS: frozenset[Format] = frozenset({Format.SARIF, Format.CSV})
+NEEDS_FINDINGS: frozenset[Format] = frozenset({Format.SARIF, Format.CSV, Format.HTML})
+
+# Pages for a browser: written to a file or a pipe, never to a terminal.
+PAGES: frozenset[Format] = frozenset({Format.HTML})
 
 
 def formats_for(kind: type) -> tuple[Format, ...]:

@@ -232,6 +232,8 @@ def test_every_format_is_wired(fmt: str, registry: FakeRegistry) -> None:
         assert "<testsuite" in out and "<failure" in out
     elif fmt == "markdown":
         assert "app:v1" in out and "|" in out
+    elif fmt == "html":  # lists findings too
+        assert out.startswith("<!DOCTYPE html>") and ">CVE-2024-1</a>" in out
     else:
         assert "app" in out and "breach" in out
 

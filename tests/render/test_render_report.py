@@ -53,7 +53,15 @@ def by_repository(items, key="repository"):
 def test_every_format_has_a_report_formatter():
     assert set(FORMATTERS[ReportResult]) == set(Format)
     assert formats_for(ReportResult) == tuple(Format)
-    assert [f.value for f in Format] == ["table", "json", "markdown", "sarif", "junit", "csv"]
+    assert [f.value for f in Format] == [
+        "table",
+        "json",
+        "markdown",
+        "sarif",
+        "junit",
+        "csv",
+        "html",
+    ]
 
 
 def test_one_registry_serves_every_command():
@@ -83,7 +91,7 @@ def test_every_format_renders_the_sample(fmt):
 
 
 def test_needs_findings_is_the_listing_formats():
-    assert frozenset({Format.SARIF, Format.CSV}) == NEEDS_FINDINGS
+    assert frozenset({Format.SARIF, Format.CSV, Format.HTML}) == NEEDS_FINDINGS
 
 
 # -- table ----------------------------------------------------------------------------

@@ -153,3 +153,47 @@ def ok_result() -> ReportResult:
         region=REGION,
         details=True,
     )
+
+
+# Values an attacker could put in a repository, a tag, a finding or an AWS message.
+HOSTILE_REPO = "<script>window.pwned=1</script>team/app"
+HOSTILE_TAG = "\"'><img src=x onerror=alert(1)>"
+ESC_TITLE = "\x1b[31mred\x1b[0m </td></tr></table><script>alert(2)</script>"
+
+
+def hostile_result() -> ReportResult:
+    findings = (
+        Finding(
+            id='CVE-2025-0001"><b>',
+            severity=Severity.CRITICAL,
+            package="<pkg onload=x>",
+            version="1.0'\"",
+            fixed_in="</code><img src=//evil.example/x.png>",
+            title=ESC_TITLE,
+            url="javascript:alert(3)",
+        ),
+        Finding(
+            id="CVE-2025-0002",
+            severity=Severity.HIGH,
+            url='https://example.com/a"onmouseover="alert(4)',
+            remediation="<style>@import url(https://evil.example/x.css)</style>",
+        ),
+        Finding(id="GHSA-xxxx-yyyy-zzzz", severity=Severity.LOW, ignored="<i>waived</i> & done"),
+    )
+    bad = report(HOSTILE_REPO, (HOSTILE_TAG,), findings)
+    broken = report(
+        "team/<broken>",
+        (),
+        None,
+        status=ImageStatus.ERROR,
+        error=Problem("AccessDenied", "\x1b]0;title\x07 <script>alert(5)</script>"),
+    )
+    return ReportResult(
+        (bad, broken),
+        THRESHOLDS,
+        NOW,
+        region="us-east-1",
+        notices=("notice <script>alert(6)</script>",),
+        repository_errors=(("repo<x>", Problem("Throttled", "<b>slow</b>")),),
+        details=True,
+    )
