@@ -120,6 +120,9 @@ FUNCTIONS: Mapping[str, tuple[tuple[str | None, frozenset[str]], ...]] = {
         ),
         ("EcsDiscoveryWithRoles", frozenset({"sts:AssumeRole"})),
         ("HasOrganization", frozenset({"organizations:ListAccounts", "sts:AssumeRole"})),
+        # OrganizationRegions=ALL_ENABLED: this account's enabled regions (the others'
+        # are read through their role)
+        ("OrganizationAllRegions", NEEDS["--all-regions"]),
     ),
     "ImagesFunction": (
         (None, NEEDS["rescan"]),

@@ -1,5 +1,6 @@
 """The repositories function (scheduled): one rescan job per repository to the jobs
-queue; with ECS discovery, jobs naming exactly the images ECS task definitions use
+queue (per account and region, with the organization's role or regions); with ECS
+discovery, jobs naming exactly the images ECS task definitions use
 (:mod:`ecrscan.engine.jobplan`), in this and other accounts."""
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class JobsNotQueued(RuntimeError):
 
 
 class OrganizationIncomplete(RuntimeError):
-    """Some accounts of the organization could not be reached or listed: the jobs for
-    the rest were queued, this run is incomplete."""
+    """Some account/region targets (accounts of the organization, regions of
+    ``ORGANIZATION_REGIONS``) could not be reached or listed: the jobs for the rest were
+    queued, this run is incomplete."""
 
 
 class DiscoveryIncomplete(RuntimeError):
@@ -55,7 +57,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     ``jobsQueueUrl`` override them, and ``expiry`` (e.g. ``"1d"``) is written into every
     job for a one-off run.
 
-    Without ECS discovery: one job per repository.  With ``ECS_DISCOVERY_ENABLED`` true:
+    Without ECS discovery: one job per repository, of every ACTIVE account of the
+    organization with ``ORGANIZATION_ROLE_NAME``, in each region of
+    ``ORGANIZATION_REGIONS`` (comma-separated names, or ``ALL_ENABLED``: each account's
+    enabled regions; empty: this function's region).  With ``ECS_DISCOVERY_ENABLED`` true:
     jobs naming, by digest, the images ACTIVE ECS task definitions reference, in this
     account and in the account of each role in ``ECS_DISCOVERY_ROLES`` (comma-separated
     role ARNs, assumed to read that account's ECS and ECR; its jobs carry the role for
@@ -70,8 +75,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if config.discovery:
         plan = _plan_in_use(repo_filter, expiry, config.roles, default_session_name(now))
         jobs = JobPlan(plan.jobs, len(plan.repositories))
-    elif config.org_role:
-        jobs = _organization_jobs(repo_filter, expiry, config.org_role, now)
+    elif config.org_role or config.regions:
+        jobs = _target_jobs(config, now)
     else:
         listed = list_repositories(runtime.connections.ecr(runtime.connections.home()), repo_filter)
         jobs = JobPlan.of_repositories(listed, expiry)
@@ -87,7 +92,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "queueUrl": queue_url,
         "filter": config.pattern or None,
     }
-    if config.org_role:
+    if config.org_role or config.regions:
         result["accounts"] = jobs.accounts
         result["unreachable"] = [f"{f.label}: {f.problem}" for f in jobs.failures]
     _conclude(context, result, report, plan, len(jobs.bodies), queue_url)
@@ -111,6 +116,7 @@ class _Config:
     discovery: bool
     roles: tuple[str, ...]
     org_role: str | None
+    regions: runtime.Regions
 
     @classmethod
     def read(cls, event: Any) -> _Config:
@@ -134,12 +140,18 @@ class _Config:
         discovery = runtime.flag(env.get("ECS_DISCOVERY_ENABLED"), "ECS_DISCOVERY_ENABLED")
         roles = runtime.discovery_roles(env)
         org_role = runtime.organization_role(env)
+        regions = runtime.organization_regions(env)
         if discovery and org_role:
             raise ConfigurationError(
                 "ECS_DISCOVERY_ENABLED and ORGANIZATION_ROLE_NAME cannot be combined: ECS "
                 "discovery covers the accounts of ECS_DISCOVERY_ROLES"
             )
-        return cls(pattern, queue_url, expiry, repo_filter, discovery, roles, org_role)
+        if discovery and regions:
+            raise ConfigurationError(
+                "ECS_DISCOVERY_ENABLED and ORGANIZATION_REGIONS cannot be combined: ECS "
+                "discovery covers the function's own region"
+            )
+        return cls(pattern, queue_url, expiry, repo_filter, discovery, roles, org_role, regions)
 
 
 def _conclude(
@@ -205,15 +217,21 @@ def _overrides(event: Any) -> dict[str, str]:
     return found
 
 
-def _organization_jobs(
-    repo_filter: RepositoryFilter, expiry: str | None, role_name: str, now: datetime
-) -> JobPlan:
-    """One job per repository of every ACTIVE account of the organization (this
-    function's region), each carrying the role to reach it."""
-    plan = Plan(organization=OrgScope(role_name=role_name))
+def _target_jobs(config: _Config, now: datetime) -> JobPlan:
+    """One job per (account, region, repository): every ACTIVE account of the
+    organization (with ``ORGANIZATION_ROLE_NAME``; else this account) in each region of
+    ``ORGANIZATION_REGIONS`` (each account's enabled ones with ``ALL_ENABLED``; else
+    this function's region), each job carrying its region and the role to reach it.
+    The targets are resolved as the command line's ``--organization --region`` /
+    ``--all-regions`` resolve them."""
+    plan = Plan(
+        organization=OrgScope(role_name=config.org_role) if config.org_role else None,
+        regions=config.regions.names,
+        all_regions=config.regions.all_enabled,
+    )
     connections = runtime.connections
     home = connections.home().region or None
-    return plan_jobs(connections, plan, now, repo_filter, expiry, home=home)
+    return plan_jobs(connections, plan, now, config.repo_filter, config.expiry, home=home)
 
 
 def _plan_in_use(

@@ -29,7 +29,7 @@ from ecrscan.aws.connections import (
 from ecrscan.core.control import DEFAULT_TIMEOUTS, Timeouts
 from ecrscan.core.durations import parse_duration
 from ecrscan.core.organization import check_role_name
-from ecrscan.core.targets import check_role_arns, parse_role_arn
+from ecrscan.core.targets import check_regions, check_role_arns, parse_role_arn
 
 # The reporter's state table must answer well within the function's 30 s: a table that
 # does not is skipped (the alert is published anyway).  Two attempts of 2 + 3 s, one
@@ -147,6 +147,40 @@ def organization_role(env: Mapping[str, str]) -> str:
         return check_role_name(raw)
     except ValueError as exc:
         raise ConfigurationError(f"ORGANIZATION_ROLE_NAME: {exc}") from None
+
+
+ALL_ENABLED = "ALL_ENABLED"  # ORGANIZATION_REGIONS: every region each account has enabled
+
+
+@dataclass(frozen=True)
+class Regions:
+    """``ORGANIZATION_REGIONS``: the regions the repositories function covers (empty:
+    its own), or every region each account has enabled (``all_enabled``)."""
+
+    names: tuple[str, ...] = ()
+    all_enabled: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.names) or self.all_enabled
+
+
+def organization_regions(env: Mapping[str, str]) -> Regions:
+    """``ORGANIZATION_REGIONS``: comma-separated region names (blanks ignored, checked as
+    the command line's ``--region``), or ``ALL_ENABLED``; empty: the function's own
+    region.  Anything else is a :class:`ConfigurationError` naming the variable."""
+    raw = env.get("ORGANIZATION_REGIONS") or ""
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if parts == [ALL_ENABLED]:
+        return Regions(all_enabled=True)
+    try:
+        if ALL_ENABLED in parts:
+            raise ValueError(f"{ALL_ENABLED} stands alone, not in a list of regions")
+        return Regions(check_regions(parts))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"ORGANIZATION_REGIONS must be region names separated by commas (eu-west-1,"
+            f"us-east-1) or {ALL_ENABLED}, got {raw!r}: {exc}"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ def test_the_lambda_page_lists_what_each_function_needs(row: str) -> None:
             "EcsDiscovery": False,
             "EcsDiscoveryWithRoles": False,
             "HasOrganization": False,
+            "OrganizationAllRegions": False,
             "NotifyOnChange": True,
         },
     )

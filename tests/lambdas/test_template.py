@@ -53,6 +53,11 @@ CONFIGURATIONS = {
     "roles-without-discovery": {"EcsDiscoveryRoles": ROLE},
     "notify-always": {"NotifyOn": "always"},
     "organization": {"OrganizationRoleName": "ecrscan-audit"},
+    "organization-regions": {
+        "OrganizationRoleName": "ecrscan-audit",
+        "OrganizationRegions": f"{REGION},eu-west-1",
+    },
+    "all-enabled-regions": {"OrganizationRegions": "ALL_ENABLED"},
 }
 
 
@@ -107,7 +112,8 @@ def statements(
     policies = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]["Policies"]
     params = parameters(template, overrides or {})
     found = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
-    return [s for s in (if_resolved(s, template, params) for s in found) if s is not None]
+    kept = [s for s in (if_resolved(s, template, params) for s in found) if s is not None]
+    return [{**s, "Resource": if_resolved(s["Resource"], template, params)} for s in kept]
 
 
 def actions(statement: Mapping[str, Any]) -> set[str]:
@@ -165,6 +171,7 @@ def test_parameters_and_their_defaults(template):
         "EcsDiscoveryEnabled": "false",
         "EcsDiscoveryRoles": "",
         "OrganizationRoleName": "",
+        "OrganizationRegions": "",
     }
     assert all(p.get("Description") for p in params.values())
 
@@ -347,7 +354,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     shared = FakeRegistry(other.client("ecr"), REGION, OTHER_ACCOUNT)
     shared.create_repo("shared")
     shared.set_scan("shared", shared.push("shared", "1"), completed_at=long_ago)
-    member_role = organization(long_ago) if name == "organization" else None
+    member_role = organization(long_ago) if name.startswith("organization") else None
     jobs: list[str] = []
 
     def enhanced_job() -> Any:
@@ -395,6 +402,8 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
         "ecs-discovery-with-roles": [None, ROLE],
         "notify-always": [None],
         "organization": [None, member_role],
+        "organization-regions": [None, member_role],
+        "all-enabled-regions": [None],
     }[name]
     assert sorted(roles, key=str) == expected, "the exercise did not queue the expected jobs"
     return overrides, seen
@@ -507,7 +516,8 @@ def test_iam_resources_are_scoped(template):
     }
     every = {"EcsDiscoveryEnabled": "true", "EcsDiscoveryRoles": ROLE}
     organization = {"OrganizationRoleName": "ecrscan-audit"}
-    for function, overrides in itertools.product(FUNCTIONS, (every, organization)):
+    regions = {**organization, "OrganizationRegions": "ALL_ENABLED"}
+    for function, overrides in itertools.product(FUNCTIONS, (every, organization, regions)):
         for statement in statements(template, function, overrides):
             resource = statement["Resource"]
             acts = actions(statement)
@@ -518,6 +528,7 @@ def test_iam_resources_are_scoped(template):
                     # list actions with no resource-level permissions (bulk reads)
                     {"inspector2:ListCoverage", "inspector2:ListFindingAggregations"},
                     {"organizations:ListAccounts"},
+                    {"ec2:DescribeRegions"},
                 ), statement
             elif acts == {"sts:AssumeRole"}:
                 assert resource in (
@@ -530,7 +541,9 @@ def test_iam_resources_are_scoped(template):
                 assert acts == STATE_ACTIONS, statement
                 assert resource == {"Fn::GetAtt": ["NotifyStateTable", "Arn"]}, statement
             elif all(a.startswith("ecr:") for a in acts):
-                if function == "ImagesFunction":  # jobs may name any region of the account
+                # images: jobs may name any region; repositories: OrganizationRegions
+                widened = function == "RepositoriesFunction" and overrides is regions
+                if function == "ImagesFunction" or widened:
                     assert resource == any_region_repository_arn, statement
                 else:
                     assert resource == repository_arn, statement
@@ -623,3 +636,49 @@ def test_the_organization_role_parameter_takes_what_the_functions_take(template,
         except ValueError:
             accepted = False
         assert accepted is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("", True),
+        ("ALL_ENABLED", True),
+        ("eu-west-1", True),
+        ("eu-west-1,us-east-1,ap-southeast-2", True),
+        ("us-gov-west-1", True),
+        ("eu-west-1, us-east-1", False),  # a space: the pattern refuses what a split keeps
+        ("eu-west-1,", False),
+        ("ALL_ENABLED,eu-west-1", False),
+        ("all_enabled", False),
+        ("eu-west", False),
+        ("EU-WEST-1", False),
+    ],
+)
+def test_the_organization_regions_parameter_takes_what_the_function_takes(template, value, ok):
+    """Every value the template accepts, the repositories function accepts as the same
+    regions (the function is laxer: blanks, upper case; never stricter)."""
+    import re
+
+    pattern = template["Parameters"]["OrganizationRegions"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is ok
+    if ok:
+        regions = runtime.organization_regions({"ORGANIZATION_REGIONS": value})
+        assert regions.all_enabled is (value == "ALL_ENABLED")
+        assert ",".join(regions.names) == ("" if regions.all_enabled else value)
+
+
+def test_regions_widen_the_listing_and_all_enabled_alone_adds_describe_regions(template):
+    def by_sid(overrides: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        return {s["Sid"]: s for s in statements(template, "RepositoriesFunction", overrides)}
+
+    region_arn = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"
+    any_region_arn = "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*"
+    default, listed = by_sid({}), by_sid({"OrganizationRegions": "eu-west-1,us-east-1"})
+    enabled = by_sid({"OrganizationRegions": "ALL_ENABLED"})
+    assert default["ListRepositories"]["Resource"] == {"Fn::Sub": region_arn}
+    for found in (listed, enabled):
+        assert found["ListRepositories"]["Resource"] == {"Fn::Sub": any_region_arn}
+    assert "ListEnabledRegions" not in default and "ListEnabledRegions" not in listed
+    assert actions(enabled["ListEnabledRegions"]) == {"ec2:DescribeRegions"}
+    env = template["Resources"]["RepositoriesFunction"]["Properties"]["Environment"]
+    assert env["Variables"]["ORGANIZATION_REGIONS"] == {"Ref": "OrganizationRegions"}
