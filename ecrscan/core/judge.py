@@ -95,7 +95,9 @@ def judge(
     """Judge one image.  ``findings``: every finding read, those the ignore file
     accepts already marked (``None``: not read; the gates then cannot apply and the
     counts alone are judged).  ``counts``: the scanner's severity counts, before any
-    ignore; empty or ``None`` with findings: the findings are counted."""
+    ignore; empty or ``None`` with findings: the findings are counted.  To judge an
+    image without some of its findings (``ecrscan fixes``), pass the others and no
+    counts."""
     raw = dict(counts or {})
     marked: tuple[Finding, ...] | None = None
     kev: tuple[Finding, ...] = ()
