@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import click
 
@@ -24,6 +24,7 @@ from ecrscan.core.feeds import (
     parse_epss,
     parse_kev,
 )
+from ecrscan.core.judge import Gates
 
 T = TypeVar("T")
 
@@ -82,5 +83,62 @@ FACT_OPTIONS = (
         metavar="FILE",
         callback=checked(load_kev),
         help="CISA's KEV catalogue (JSON); reads every finding.",
+    ),
+)
+
+
+def parse_min_epss(text: str | None) -> float | None:
+    """``--min-epss``: a probability, 0 to 1 (``None``: not given)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:  # NaN too
+        raise ValueError(f"{text!r} is not a number from 0 to 1")
+    return value
+
+
+class _Judged(Protocol):
+    @property
+    def ignore_unfixed(self) -> bool: ...
+
+    @property
+    def kev_catalog(self) -> KevCatalog | None: ...
+
+
+def gates_of(
+    fail_on_kev: bool, min_epss: float | None, exploitable: bool, options: _Judged
+) -> Gates:
+    """The gates on what matters; ``--fail-on-kev`` without a ``--kev-file`` is a
+    usage error (checked before any AWS call)."""
+    if fail_on_kev and options.kev_catalog is None:
+        raise click.UsageError(
+            "--fail-on-kev needs CISA's catalogue: pass --kev-file (or set ECRSCAN_KEV_FILE)"
+        )
+    return Gates(fail_on_kev, min_epss, exploitable, options.ignore_unfixed)
+
+
+# The gates on what matters (docs/what-matters.md).
+GATE_OPTIONS = (
+    env_option(
+        "--fail-on-kev",
+        env="ECRSCAN_FAIL_ON_KEV",
+        is_flag=True,
+        help="Any KEV finding breaches.",
+    ),
+    env_option(
+        "--min-epss",
+        env="ECRSCAN_MIN_EPSS",
+        metavar="X",
+        callback=checked(parse_min_epss),
+        help="EPSS below X does not count.",
+    ),
+    env_option(
+        "--exploitable",
+        env="ECRSCAN_EXPLOITABLE",
+        is_flag=True,
+        help="Count only exploitable.",
     ),
 )

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ecrscan.cli.app import AppContext, ConfigError, conclude
-from ecrscan.cli.facts import FACT_OPTIONS
+from ecrscan.cli.facts import FACT_OPTIONS, GATE_OPTIONS, gates_of
 from ecrscan.cli.options import Decorator, checked, collect, env_option, output_options, stack
 from ecrscan.cli.output import coverage_incomplete, warn
 from ecrscan.core.durations import Duration
@@ -47,8 +47,6 @@ _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TABLE_ARN = re.compile(
     r"^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/[A-Za-z0-9_.-]{3,255}$"
 )
-
-
 _DEFAULT_STATE_TTL = Duration.parse(DEFAULT_STATE_TTL)
 
 
@@ -73,6 +71,9 @@ class GateOptions:
     state_ttl: Duration = _DEFAULT_STATE_TTL
     epss_table: EpssTable | None = None  # --epss-file, parsed
     kev_catalog: KevCatalog | None = None  # --kev-file, parsed
+    fail_on_kev: bool = False  # the gates on what matters
+    min_epss: float | None = None
+    exploitable: bool = False
 
     def view(self, command: str, allow_empty: bool = False, strict: bool = False) -> View:
         """How ``command``'s report is judged and listed (``--allow-empty``,
@@ -132,8 +133,8 @@ class GateOptions:
             ignore_rules=rules,
             details=self.details,
             needs_findings=self.format in NEEDS_FINDINGS,
-            ignore_unfixed=self.ignore_unfixed,
             facts=Facts(self.epss_table, self.kev_catalog),
+            gates=gates_of(self.fail_on_kev, self.min_epss, self.exploitable, self),
             **settings,
         )
 
@@ -158,7 +159,7 @@ _JUDGING = (
     level_option(
         "--fail-on",
         "ECRSCAN_FAIL_ON",
-        "Threshold 0 at LEVEL and above, off below.",
+        "0 at LEVEL and up, off below.",
     ),
     env_option(
         "--ignore-file",
@@ -171,7 +172,7 @@ _JUDGING = (
         "--details",
         env="ECRSCAN_DETAILS",
         is_flag=True,
-        help="List the findings of breaching images.",
+        help="Findings of breaching images.",
     ),
 )
 # How the report is published and what it lists.
@@ -225,7 +226,7 @@ _PUBLISHING = (
     level_option(
         "--severity",
         "ECRSCAN_SEVERITY",
-        "List only the findings at LEVEL and above.",
+        "List only LEVEL and up.",
     ),
     env_option(
         "--ignore-unfixed",
@@ -243,6 +244,7 @@ def gate_options(command: str) -> Decorator:
     return stack(
         *_JUDGING,
         *FACT_OPTIONS,
+        *GATE_OPTIONS,
         output_options(ReportResult, command),
         *_PUBLISHING,
         collect(GateOptions, "gate"),

@@ -321,6 +321,9 @@ class ImageReport:
     findings: tuple[Finding, ...] | None = None  # None: findings were not read
     breaches: tuple[Breach, ...] = ()
     reference: str = ""  # the --image reference the user gave, if any
+    # Why it breaches, one rule a reason ("HIGH 3 > 0", "KEV: CVE-2025-0002, due
+    # 2026-12-11"): core.judge; empty when within limits (or judged by counts elsewhere)
+    reasons: tuple[str, ...] = ()
     error: Problem | None = None
     account: str = ""
     region: str = ""

@@ -4,7 +4,7 @@ values: an AWS error on one image is an ``ERROR`` report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,13 +12,12 @@ from typing import Any
 from ecrscan.core.artifacts import describe
 from ecrscan.core.errors import INTERRUPTED, AwsError, ErrorKind
 from ecrscan.core.facts import NO_FACTS, Facts, with_scanner_epss
-from ecrscan.core.findings import count_findings
 from ecrscan.core.ignore import IgnoreRule, apply_ignores
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.inspector import SOURCE as INSPECTOR_SOURCE
+from ecrscan.core.judge import NO_GATES, Gates, judge
 from ecrscan.core.model import Finding, Image, ImageReport, ImageStatus, ScanState
 from ecrscan.core.problem import Problem
-from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.ports import EcrReads
 from ecrscan.engine.references import images_of
@@ -68,6 +67,7 @@ class ImageInspector:
     # waited for even while no scan is registered yet.
     expected: frozenset[str] = frozenset()
     facts: Facts = NO_FACTS  # EPSS and KEV from the user's files, added to each finding
+    gates: Gates = NO_GATES  # what matters: --fail-on-kev, --min-epss, --exploitable
 
     def resolve(
         self, gateway: EcrReads, ref: ImageRef, order: tuple[Any, ...]
@@ -153,8 +153,6 @@ class ImageInspector:
     def _judge(
         self, target: Subject, state: ScanState, findings: tuple[Finding, ...] | None
     ) -> ImageReport:
-        raw = dict(state.counts)
-        counts = raw
         if findings is not None:
             if target.epss:
                 findings = with_scanner_epss(findings, target.epss)
@@ -162,21 +160,17 @@ class ImageInspector:
                 findings = self.facts.findings(findings)
             if self.rules:
                 findings = apply_ignores(findings, target.image.repository, self.rules)
-            if self.ignore_unfixed:
-                findings = tuple(_unfixed_ignored(f) for f in findings)
-            if not raw:  # no summary counts: count the listed findings
-                raw = count_findings(findings, include_ignored=True)
-            counts = _subtract(raw, [f for f in findings if f.ignored is not None])
-        breaches = self.thresholds.evaluate(counts)
-        status = ImageStatus.BREACH if breaches else ImageStatus.OK
+        gates = replace(self.gates, ignore_unfixed=self.gates.ignore_unfixed or self.ignore_unfixed)
+        verdict = judge(self.thresholds, gates, findings=findings, counts=state.counts)
         return self._report(
             target,
             state,
-            status,
-            counts=counts,
-            raw_counts=raw,
-            findings=findings,
-            breaches=breaches,
+            ImageStatus.BREACH if verdict.breached else ImageStatus.OK,
+            counts=verdict.counts,
+            raw_counts=verdict.raw_counts,
+            findings=verdict.findings,
+            breaches=verdict.breaches,
+            reasons=verdict.reasons,
         )
 
     def _report(
@@ -195,16 +189,7 @@ class ImageInspector:
         )
 
 
-UNFIXED = "no fix available (--ignore-unfixed)"
 UNSUPPORTED = "UNSUPPORTED_IMAGE"  # ECR's scan status for an image it cannot scan
-
-
-def _unfixed_ignored(finding: Finding) -> Finding:
-    """The finding marked ignored when its scanner says no fix is available (enhanced
-    scanning's ``fixAvailable: NO``; basic scans say nothing, so their findings count)."""
-    if finding.ignored is None and finding.fix_available == "NO":
-        return replace(finding, ignored=UNFIXED)
-    return finding
 
 
 def _settled_clean(state: ScanState) -> bool:
@@ -214,13 +199,3 @@ def _settled_clean(state: ScanState) -> bool:
 
 def _complete(state: ScanState) -> bool:
     return (state.status or "").upper() in COMPLETE_STATUSES
-
-
-def _subtract(counts: dict[str, int], ignored: Iterable[Finding]) -> dict[str, int]:
-    """``counts`` less the ignored findings, per severity (never below zero)."""
-    result = dict(counts)
-    for finding in ignored:
-        name = finding.severity.value
-        if name in result:
-            result[name] = max(0, result[name] - 1)
-    return {k: v for k, v in result.items() if v or k not in {s.value for s in Severity}}

@@ -43,6 +43,7 @@ from ecrscan.core.errors import INTERRUPTED
 from ecrscan.core.facts import NO_FACTS, Facts
 from ecrscan.core.ignore import IgnoreRule, split_expired
 from ecrscan.core.imageref import ImageRef
+from ecrscan.core.judge import NO_GATES, Gates, unknown_facts
 from ecrscan.core.model import (
     Image,
     ImageLookup,
@@ -95,6 +96,7 @@ class ReportSettings:
     ignore_unfixed: bool = False  # findings with no fix available do not count
     expected: frozenset[str] = frozenset()  # digests whose scan is coming: wait for it
     facts: Facts = NO_FACTS  # --epss-file, --kev-file: added to every finding read
+    gates: Gates = NO_GATES  # --fail-on-kev, --min-epss, --exploitable
     # Registry reports only: the images in use / pulled recently (applied after
     # listing, before --latest; what it leaves out is counted in ReportResult.scopes).
     scope: ImageScope | None = None
@@ -110,14 +112,15 @@ class ReportSettings:
             or bool(self.ignore_rules)
             or self.ignore_unfixed
             or bool(self.facts)
+            or bool(self.gates)
         )
 
     @property
     def wants_epss(self) -> bool:
-        """EPSS is asked for (``--epss-file``): on an enhanced registry, Amazon Inspector's
-        scores are read in bulk too (ListFindings, 25 findings an answer), which a plain
-        ``--details`` does not pay for."""
-        return self.facts.epss is not None
+        """EPSS is asked for (``--epss-file``, ``--min-epss``): on an enhanced registry,
+        Amazon Inspector's scores are read in bulk too (ListFindings, 25 findings an
+        answer), which a plain ``--details`` does not pay for."""
+        return self.facts.epss is not None or self.gates.min_epss is not None
 
 
 class _Gateways:
@@ -175,6 +178,7 @@ def build_report(
         settings.ignore_unfixed,
         settings.expected,
         settings.facts,
+        settings.gates,
     )
     gateways = _Gateways(gateway_for)
     notify = progress or no_progress
@@ -195,8 +199,10 @@ def build_report(
         if waiting:
             done.extend(wait_for_scans(run, runner, waiting, settings.timeout, stop, pacing))
 
+    images = tuple(report for _, report in sorted(done, key=lambda pair: pair[0]))
+    notices.extend(unknown_facts(settings.gates, (f for r in images for f in r.findings or ())))
     return ReportResult(
-        images=tuple(report for _, report in sorted(done, key=lambda pair: pair[0])),
+        images=images,
         thresholds=settings.thresholds,
         generated_at=now,
         region=gateways.region,

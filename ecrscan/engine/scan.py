@@ -235,6 +235,8 @@ def _inspector(settings: ReportSettings, now: datetime) -> ImageInspector:
         settings.read_findings,
         False,
         settings.ignore_unfixed,
+        facts=settings.facts,
+        gates=settings.gates,
     )
 
 

@@ -64,6 +64,23 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
     return NotifySettings(mode, table, state_ttl)
 
 
+# The gates on what matters judge findings; this function judges an event's counts.
+GATE_VARIABLES = ("ECRSCAN_FAIL_ON_KEV", "ECRSCAN_MIN_EPSS", "ECRSCAN_EXPLOITABLE")
+
+
+def refuse_gates(env: Mapping[str, str]) -> None:
+    """A gate variable set on this function is a configuration error: it judges a scan
+    event by its severity counts and reads no finding, so a gate would be silently
+    ignored (``ecrscan report`` applies them)."""
+    given = [name for name in GATE_VARIABLES if (env.get(name) or "").strip()]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)}: the reporter function judges a scan event by its severity "
+            "counts and reads no findings, so it cannot apply the gates on what matters; "
+            "unset it and run `ecrscan report` with the gate (docs/what-matters.md)"
+        )
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Evaluate one ``ECR Image Scan`` / ``Inspector2 Scan`` event and publish to SNS
     what is worth a message.
@@ -84,6 +101,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         thresholds = Thresholds.from_env(env)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
+    refuse_gates(env)
     notify_failures = runtime.flag(env.get("NOTIFY_ON_SCAN_FAILURE"), "NOTIFY_ON_SCAN_FAILURE")
     topic_arn = env.get("ECR_SNS_REPORT_TOPIC_ARN")
     settings = notify_settings(env)

@@ -124,13 +124,19 @@ def breach_text(breach: Breach) -> str:
     return f"{breach.severity.value} {breach.count} > {breach.threshold}"
 
 
+def verdict_reasons(report: ImageReport) -> tuple[str, ...]:
+    """Which rules made a breach (``HIGH 3 > 0``, ``KEV: CVE-…, due …``): the judge's
+    reasons, else (a report judged by its counts) the threshold breaches."""
+    return report.reasons or tuple(breach_text(b) for b in report.breaches)
+
+
 def verdict_text(report: ImageReport) -> str:
     """One line saying what the report concluded for the image."""
     status = report.status
     if status is ImageStatus.OK:
         return "ok"
     if status is ImageStatus.BREACH:
-        return "breach: " + ", ".join(breach_text(b) for b in report.breaches)
+        return "breach: " + ", ".join(verdict_reasons(report))
     if status is ImageStatus.NO_SCAN:
         return f"no scan ({HINT_NO_SCAN_WAITED if report.waited else HINT_NO_SCAN})"
     if status is ImageStatus.PENDING:

@@ -27,6 +27,7 @@ Shape of the ``report`` document (``schema_version`` 1)::
         "pushed_at", "last_scan_at", "scan_status", "scan_status_description",
         "status", "verdict", "counts", "raw_counts",
         "breaches": [{"severity", "count", "threshold"}],
+        "reasons": [str],   # why it breaches: "HIGH 3 > 0", "KEV: CVE-…, due …"
         "error": {"code", "message"} | null,
         "findings": [{"id", "severity", "package", "version", "fixed_in", "score",
                       "fix_available", "title", "description", "url", "arn",
@@ -55,6 +56,7 @@ from ecrscan.core.model import (
     Finding,
     ImageReport,
     ImageResult,
+    ImageStatus,
     QueuedJobs,
     ReportResult,
     RepositoryListing,
@@ -72,6 +74,7 @@ from ecrscan.render.common import (
     status_totals,
     total_counts,
     unlisted_count,
+    verdict_reasons,
     verdict_text,
 )
 from ecrscan.render.coverage import (
@@ -248,6 +251,7 @@ def report_image_record(report: ImageReport, result: ReportResult, view: View) -
             {"severity": b.severity.value, "count": b.count, "threshold": b.threshold}
             for b in report.breaches
         ],
+        "reasons": list(verdict_reasons(report)) if report.status is ImageStatus.BREACH else [],
         "error": (
             {"code": report.error.code, "message": report.error.message} if report.error else None
         ),

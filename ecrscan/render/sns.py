@@ -23,12 +23,14 @@ from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
 from ecrscan.core.words import agree, plural
 from ecrscan.render.common import (
+    breach_text,
     count,
     ignored_count,
     image_label,
     image_name,
     image_uri,
     tags_text,
+    verdict_reasons,
     verdict_text,
 )
 
@@ -128,7 +130,8 @@ def event_messages(
 
 def _breach_entry(report: ImageReport, thresholds: Thresholds, region: str | None) -> _Entry:
     name = _clean(image_name(report))
-    breaches = ", ".join(f"{b.severity.value} {b.count}>{b.threshold}" for b in report.breaches)
+    compact = [f"{b.severity.value} {b.count}>{b.threshold}" for b in report.breaches]
+    breaches = ", ".join(compact + _gate_reasons(report))  # the thresholds', then KEV
     return _Entry(
         _BREACHES,
         default=f"- {name}: {breaches}\n",
@@ -168,10 +171,16 @@ def _image_block(report: ImageReport, thresholds: Thresholds, region: str | None
         shown = "off" if limit is None else str(limit)
         flag = "  BREACH" if limit is not None and value > limit else ""
         lines.append(f"  {severity.value:<14}{value:>6}   threshold {shown}{flag}")
+    lines += [f"  breach:  {_clean(r)}" for r in _gate_reasons(report)]  # KEV: ...
     ignored = ignored_count(report)
     if ignored:
         lines.append(f"  ignored: {plural(ignored, 'finding')} by the ignore file")
     return "\n".join(lines) + "\n"
+
+
+def _gate_reasons(report: ImageReport) -> list[str]:
+    """The reasons of a breach that are no threshold's (``KEV: CVE-…, due …``)."""
+    return [r for r in verdict_reasons(report) if r not in map(breach_text, report.breaches)]
 
 
 def _problem_entry(report: ImageReport) -> _Entry:
