@@ -3,12 +3,13 @@
 # to a scratch directory, runs `make build-<LogicalId>` there with ARTIFACTS_DIR set to
 # that function's build directory, and zips ARTIFACTS_DIR as the function's code.
 #
-# Each target installs ecrscan the way pip installs it anywhere else: a wheel built from
-# pyproject.toml, README.md and ecrscan/ alone (copied to a temporary directory, so no
-# build/ or *.egg-info is left behind and no stale file from an earlier build gets in),
-# then installed with its runtime dependencies into ARTIFACTS_DIR. The artifact holds
-# ecrscan, its *.dist-info (so ecrscan.__version__ is the released version) and the
-# dependencies; no tests, docs, benchmarks or caches. docs/lambda.md explains it.
+# Each target builds a wheel of ecrscan from pyproject.toml, README.md and ecrscan/ alone
+# (copied to a temporary directory, so no build/ or *.egg-info is left behind and no stale
+# file from an earlier build gets in), installs the functions' runtime dependencies
+# (LAMBDA_REQUIREMENTS) into ARTIFACTS_DIR, then the wheel without its dependencies. The
+# artifact holds ecrscan, its *.dist-info (so ecrscan.__version__ is the released version)
+# and those dependencies; no tests, docs, benchmarks or caches, and not the libraries only
+# the command line imports. docs/lambda.md explains it.
 #
 # The dependencies are picked for the Lambda runtime, not for the machine that builds:
 # CPython 3.12 (template.yaml: Runtime: python3.12) on Linux x86_64 (template.yaml sets no
@@ -31,6 +32,15 @@ LAMBDA_PLATFORM = --platform manylinux2014_$(LAMBDA_ARCHITECTURE) \
 	$(foreach minor,$(LAMBDA_GLIBC_MINORS),--platform manylinux_2_$(minor)_$(LAMBDA_ARCHITECTURE)) \
 	--implementation cp --python-version $(LAMBDA_PYTHON_VERSION)
 
+# The functions' runtime dependencies: pyproject.toml's, specifiers and all, but for
+# click and rich (with pygments, markdown-it-py and mdurl, which rich brings), which only
+# the command line (ecrscan/cli, ecrscan/render's terminal output) imports. `pip install .`
+# still installs all of them. tests/lambdas/test_package.py checks that the two lists
+# agree, tests/test_architecture.py that the handlers import none of the CLI's code.
+LAMBDA_REQUIREMENTS = boto3>=1.44 botocore>=1.44 python-dateutil>=2.8 google-re2>=1.1
+LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --no-warn-conflicts \
+	--only-binary=:all: $(LAMBDA_PLATFORM) --target "$(ARTIFACTS_DIR)"
+
 FUNCTIONS = RepositoriesFunction ImagesFunction ReporterFunction
 TARGETS = $(addprefix build-,$(FUNCTIONS))
 
@@ -41,8 +51,9 @@ TARGETS = $(addprefix build-,$(FUNCTIONS))
 # read-only, so Lambda compiles in memory). --no-warn-conflicts: the target directory is
 # an environment of its own; what the building machine has installed does not matter.
 # bin/ (console scripts whose first line names the building interpreter) is of no use in
-# Lambda and is removed. pip's download cache stays on (it is outside ARTIFACTS_DIR, and
-# the three builds share it); PIP_NO_CACHE_DIR=1 turns it off.
+# Lambda and is removed after each install (a second install into a directory that has
+# bin/ would warn and skip it). pip's download cache stays on (it is outside
+# ARTIFACTS_DIR, and the three builds share it); PIP_NO_CACHE_DIR=1 turns it off.
 $(TARGETS):
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
 	set -e; \
@@ -50,7 +61,7 @@ $(TARGETS):
 	mkdir "$$work/src"; \
 	cp -R pyproject.toml README.md ecrscan "$$work/src/"; \
 	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$$work/wheel" "$$work/src"; \
-	$(PYTHON) -m pip install --quiet --no-compile --no-warn-conflicts \
-		--only-binary=:all: $(LAMBDA_PLATFORM) \
-		--target "$(ARTIFACTS_DIR)" "$$work"/wheel/ecrscan-*.whl; \
+	$(LAMBDA_PIP) $(foreach requirement,$(LAMBDA_REQUIREMENTS),'$(requirement)'); \
+	rm -rf "$(ARTIFACTS_DIR)/bin"; \
+	$(LAMBDA_PIP) --no-deps "$$work"/wheel/ecrscan-*.whl; \
 	rm -rf "$(ARTIFACTS_DIR)/bin"

@@ -134,6 +134,52 @@ def test_the_import_graph_is_read() -> None:
     assert "ecrscan.lambdas.runtime" in GRAPH["ecrscan.lambdas.images"]
 
 
+# -- the Lambda functions' import closure (issue 21, item 3) ------------------------
+
+# What the command line alone needs: the Lambda package leaves these libraries out
+# (the Makefile's LAMBDA_REQUIREMENTS; tests/lambdas/test_package.py builds it).
+CLI_LIBRARIES = {"click", "rich", "pygments", "markdown_it", "mdurl"}
+LAMBDAS = sorted(name for name in ALL if layer(name) == "lambdas")
+
+
+def closure(start: str, graph: dict[str, set[str]]) -> set[str]:
+    """``start`` and every module it imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    return seen
+
+
+def terminal_only(module: str) -> bool:
+    """The command line and its terminal output (``render/table``)."""
+    return layer(module) == "cli" or module.startswith("ecrscan.render.table")
+
+
+@pytest.mark.parametrize("name", LAMBDAS)
+def test_the_lambda_handlers_reach_neither_the_cli_nor_its_libraries(name: str) -> None:
+    reached = closure(name, GRAPH)
+    assert sorted(m for m in reached if terminal_only(m)) == []
+    libraries = {
+        module: found
+        for module in sorted(reached)
+        if (found := {i.split(".")[0] for i in imports(ALL[module], module)} & CLI_LIBRARIES)
+    }
+    assert libraries == {}, f"{name} reaches the CLI's libraries through {libraries}"
+
+
+def test_the_closure_check_can_fail() -> None:
+    graph = {"a": {"b"}, "b": {"ecrscan.cli.app"}, "ecrscan.cli.app": set()}
+    assert "ecrscan.cli.app" in closure("a", graph)
+    assert terminal_only("ecrscan.cli.app") and terminal_only("ecrscan.render.table.report")
+    assert not terminal_only("ecrscan.render.sns")
+    assert set(LAMBDAS) >= {f"ecrscan.lambdas.{m}" for m in ("images", "repositories", "reporter")}
+    # the command line does reach them: the check looks where they are
+    assert "ecrscan.render.table" in closure("ecrscan.cli.main", GRAPH)
+
+
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_modules_are_small(name: str) -> None:
     lines = ALL[name].read_text(encoding="utf-8").count("\n")

@@ -16,20 +16,23 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import click
 
-from ecrscan.aws.connections import Connections
-from ecrscan.aws.dynamodb import StateStore
-from ecrscan.aws.ecr import EcrGateway
-from ecrscan.aws.errors import SetupKind, setup_failure
 from ecrscan.core.control import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, Stop, Timeouts
 from ecrscan.core.errors import FatalError
 from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from ecrscan.core.problem import Problem
 from ecrscan.core.targets import check_endpoint_url
 from ecrscan.render.controls import escape_controls
+
+if TYPE_CHECKING:
+    # ecrscan.aws imports botocore: only a command that calls AWS imports it (at its
+    # first connection), so `ecrscan --help` and `--version` start without it.
+    from ecrscan.aws.connections import Connections
+    from ecrscan.aws.dynamodb import StateStore
+    from ecrscan.aws.ecr import EcrGateway
 
 log = logging.getLogger("ecrscan")
 
@@ -100,6 +103,8 @@ class AppContext:
             if concurrency is not None and concurrency != self._connections.concurrency:
                 raise ValueError("the run's concurrency is set once")
             return self._connections
+        from ecrscan.aws.connections import Connections
+
         self._connections = Connections(
             self.session_factory,
             profile=self.profile,
@@ -132,17 +137,19 @@ class AppContext:
         return RunControls(concurrency=connections.concurrency, stop=self.stop)
 
 
-# The user's words for a failure to reach AWS at all (see ecrscan.aws.errors.SetupKind).
+# The user's words for a failure to reach AWS at all, by the name of its
+# ecrscan.aws.errors.SetupKind (that module imports botocore, which the command line
+# imports only when a command calls AWS).
 _SETUP_WORDS = {
-    SetupKind.NO_REGION: "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)",
-    SetupKind.UNKNOWN_PROFILE: "{detail}: check --profile / AWS_PROFILE",
-    SetupKind.NO_CREDENTIALS: (
+    "NO_REGION": "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)",
+    "UNKNOWN_PROFILE": "{detail}: check --profile / AWS_PROFILE",
+    "NO_CREDENTIALS": (
         "no AWS credentials found: run `aws configure` or `aws sso login`, set AWS_PROFILE, "
         "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     ),
-    SetupKind.UNREACHABLE: "cannot reach AWS: {detail}",
-    SetupKind.REFUSED: "{detail}",
-    SetupKind.OTHER: "{detail}",
+    "UNREACHABLE": "cannot reach AWS: {detail}",
+    "REFUSED": "{detail}",
+    "OTHER": "{detail}",
 }
 
 
@@ -172,10 +179,12 @@ def aws_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             # an incomplete one.
             raise IncompleteError("interrupted: the work is incomplete") from None
         except Exception as exc:
+            from ecrscan.aws.errors import setup_failure
+
             failure = setup_failure(exc)
             if failure is None:
                 raise
-            message = _SETUP_WORDS[failure.kind].format(detail=failure.detail)
+            message = _SETUP_WORDS[failure.kind.name].format(detail=failure.detail)
             if failure.kind.configuration:
                 raise ConfigError(message) from None
             raise IncompleteError(message) from None

@@ -9,8 +9,6 @@ from collections.abc import Iterable, Sequence
 
 import click
 
-from ecrscan.aws.clients import MESSAGING
-from ecrscan.aws.sns import SnsTopic
 from ecrscan.cli.app import AppContext, log
 from ecrscan.cli.gate import GateOptions
 from ecrscan.cli.output import warn
@@ -69,6 +67,9 @@ class _Topic:
         self.app, self.arn, self.region = app, topic_arn, region
 
     def publish(self, messages: Iterable[Message]) -> list[str]:
+        from ecrscan.aws.clients import MESSAGING  # botocore: only when publishing
+        from ecrscan.aws.sns import SnsTopic
+
         client = self.app.client("sns", MESSAGING, region=self.region)
         return SnsTopic(client, self.arn).publish(messages)
 

@@ -12,9 +12,10 @@ over to :mod:`ecrscan.cli.event`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.event import event_options
 from ecrscan.cli.gate import GateOptions, finish, gate_options
@@ -39,6 +40,9 @@ from ecrscan.engine.targets import Audit
 from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
+
+if TYPE_CHECKING:
+    from ecrscan.aws.ecr import EcrGateway  # botocore: imported by the first gateway
 
 
 @click.command(

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from ecrscan.aws.clients import MESSAGING
-from ecrscan.aws.sqs import JobQueue
 from ecrscan.cli.app import AppContext, conclude
 from ecrscan.cli.gate import EMPTY_HINT
 from ecrscan.cli.group import command_setup
@@ -188,6 +186,9 @@ def _rescan_via_queue(
     (unless ``view`` allows it) no repository was in scope."""
     home = queue_region(queue_url) or app.region
     jobs = plan_jobs(app.connections(), plan, app.clock(), repo_filter, expiry, home=home)
+    from ecrscan.aws.clients import MESSAGING  # botocore: only when queueing
+    from ecrscan.aws.sqs import JobQueue
+
     sqs = app.client("sqs", MESSAGING, region=home)
     run = queue_jobs(jobs, JobQueue(sqs, queue_url, stop=app.stop))
     queued = run.queued_jobs(queue_url, app.region, expiry)

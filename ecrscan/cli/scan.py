@@ -4,9 +4,10 @@ for it, judge it against the thresholds (the same options, outputs and exit code
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ecrscan.aws.ecr import EcrGateway
 from ecrscan.cli.app import AppContext
 from ecrscan.cli.gate import GateOptions, finish, gate_options
 from ecrscan.cli.group import command_setup, region_option
@@ -22,6 +23,9 @@ from ecrscan.engine.scan import ScanSettings, Start, scan
 from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
 from ecrscan.render.notices import all_notices
+
+if TYPE_CHECKING:
+    from ecrscan.aws.ecr import EcrGateway  # botocore: imported by the first gateway
 
 
 @click.command(

@@ -8,6 +8,10 @@ repository (without .git and .aws-sam, as SAM's makefile builder, and without th
 caches, which only cost time), run the target, and look at the artifact. pip reaches the
 package index for the dependencies, as it does under ``sam build``.
 
+The package leaves out the libraries only the command line imports (issue 21, item 3):
+the Makefile installs the ecrscan wheel without its dependencies, and then the runtime
+dependencies it lists (LAMBDA_REQUIREMENTS: pyproject.toml's but for click and rich).
+
 One build is the real one (wheels for python3.12 on Linux x86_64, whatever runs the
 tests); a second installs for the interpreter running the tests (``LAMBDA_PLATFORM=``)
 so the handlers can be imported from it.
@@ -57,6 +61,11 @@ LAMBDA_MARKERS = {
     "os_name": "posix",
     "extra": "",
 }
+# What only the command line needs: pyproject.toml's dependencies the package leaves out,
+# and the importable packages they bring (rich brings pygments and markdown-it-py, which
+# brings mdurl).
+CLI_ONLY = {"click", "rich"}
+CLI_LIBRARIES = ["click", "rich", "pygments", "markdown_it", "mdurl"]
 # Not copied to the scratch directory: what SAM leaves out, and caches the tests write to.
 NOT_COPIED = [".git", ".aws-sam", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"]
 NOT_COPIED += ["__pycache__"]
@@ -97,10 +106,24 @@ def dry_run(function: str = "ImagesFunction") -> str:
     return proc.stdout.replace("\\\n", " ")
 
 
-def pip_install(commands: str) -> list[str]:
-    """The arguments of the target's ``pip install``."""
-    (found,) = re.findall(r"-m pip install (.*?);", commands, re.S)
-    return shlex.split(found)
+def pip_installs(commands: str) -> list[list[str]]:
+    """The arguments of each of the target's ``pip install``: the runtime dependencies,
+    then the ecrscan wheel without its dependencies."""
+    return [shlex.split(found) for found in re.findall(r"-m pip install (.*?);", commands, re.S)]
+
+
+def positional(arguments: list[str]) -> list[str]:
+    """What pip installs: the arguments that are neither options nor their values."""
+    valued = {"--platform", "--implementation", "--python-version", "--target"}
+    return [
+        a
+        for i, a in enumerate(arguments)
+        if not a.startswith("-") and (i == 0 or arguments[i - 1] not in valued)
+    ]
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
 
 
 def option_values(arguments: list[str], option: str) -> list[str]:
@@ -155,12 +178,13 @@ def distributions(package: Path) -> dict[str, Path]:
 
 
 def runtime_closure(package: Path) -> set[str]:
-    """ecrscan and every distribution it needs on the Lambda runtime, from the metadata."""
+    """ecrscan and every distribution it needs on the Lambda runtime, from the metadata,
+    but for what only the command line needs (and what only that needs)."""
     dists = distributions(package)
     needed, todo = set(), ["ecrscan"]
     while todo:
         name = todo.pop()
-        if name in needed:
+        if name in needed or name in CLI_ONLY:
             continue
         needed.add(name)
         metadata = email.parser.Parser().parsestr((dists[name] / "METADATA").read_text())
@@ -213,24 +237,42 @@ def test_the_wheels_are_picked_for_the_runtime_and_architecture_of_each_function
     for name in FUNCTIONS:
         runtime = function_property(template, name, "Runtime")
         (architecture,) = function_property(template, name, "Architectures") or ["x86_64"]
-        arguments = pip_install(dry_run(name))
-        assert option_values(arguments, "--python-version") == [runtime.removeprefix("python")]
-        assert option_values(arguments, "--implementation") == ["cp"]
-        platforms = option_values(arguments, "--platform")
-        assert platforms == [f"manylinux2014_{PIP_ARCHITECTURE[architecture]}"] + [
-            f"manylinux_2_{minor}_{PIP_ARCHITECTURE[architecture]}" for minor in GLIBC_MINORS
-        ]
+        installs = pip_installs(dry_run(name))
+        assert len(installs) == 2  # the runtime dependencies, then ecrscan
+        for arguments in installs:
+            check_platform(arguments, runtime, architecture)
+
+
+def check_platform(arguments: list[str], runtime: str, architecture: str) -> None:
+    assert option_values(arguments, "--python-version") == [runtime.removeprefix("python")]
+    assert option_values(arguments, "--implementation") == ["cp"]
+    platforms = option_values(arguments, "--platform")
+    assert platforms == [f"manylinux2014_{PIP_ARCHITECTURE[architecture]}"] + [
+        f"manylinux_2_{minor}_{PIP_ARCHITECTURE[architecture]}" for minor in GLIBC_MINORS
+    ]
 
 
 def test_the_target_installs_a_wheel_of_the_package_sources_alone():
     commands = dry_run()
-    arguments = pip_install(commands)
-    assert "--only-binary=:all:" in arguments  # no sdist built for the machine that builds
-    assert "--no-compile" in arguments
-    assert option_values(arguments, "--target") == ["/artifacts"]
-    assert arguments[-1].endswith("/wheel/ecrscan-*.whl")  # the wheel, not the source tree
+    for arguments in pip_installs(commands):
+        assert "--only-binary=:all:" in arguments  # no sdist built for the machine that builds
+        assert "--no-compile" in arguments
+        assert option_values(arguments, "--target") == ["/artifacts"]
+    _, ecrscan = pip_installs(commands)
+    assert ecrscan[-1].endswith("/wheel/ecrscan-*.whl")  # the wheel, not the source tree
+    assert "--no-deps" in ecrscan  # its dependencies are the Makefile's list
     assert re.search(r"cp -R pyproject\.toml README\.md ecrscan \S+;", commands)
     assert re.search(r"-m pip wheel .*--no-deps ", commands)
+
+
+def test_the_runtime_dependencies_are_pyprojects_but_the_clis():
+    """The Makefile lists pyproject.toml's dependencies, specifiers and all, without
+    click and rich; a dependency added to one list and not the other fails here."""
+    requirements, _ = pip_installs(dry_run())
+    assert "--no-deps" not in requirements  # their own dependencies come with them
+    listed = positional(requirements)
+    assert listed == [r for r in PYPROJECT["dependencies"] if requirement_names([r]) - CLI_ONLY]
+    assert requirement_names(PYPROJECT["dependencies"]) - requirement_names(listed) == CLI_ONLY
 
 
 def test_the_targets_refuse_to_run_without_an_artifacts_directory():
@@ -265,9 +307,18 @@ def test_nothing_of_the_repository_but_the_package_gets_in(lambda_package):
 def test_the_distributions_are_ecrscan_and_its_runtime_dependencies(lambda_package, host_package):
     installed = set(distributions(lambda_package))
     assert installed == runtime_closure(lambda_package)
-    assert {canonicalize_name(Requirement(r).name) for r in PYPROJECT["dependencies"]} < installed
+    assert requirement_names(PYPROJECT["dependencies"]) - CLI_ONLY < installed
     assert not installed & {"pytest", "moto", "cfn-lint", "mypy", "ruff", "pip", "setuptools"}
     assert set(distributions(host_package)) == installed  # the import test's build is the same
+
+
+@pytest.mark.slow
+def test_the_package_leaves_out_the_command_lines_libraries(lambda_package, host_package):
+    for package in (lambda_package, host_package):
+        assert [n for n in CLI_LIBRARIES if (package / n).exists()] == []
+        names = {"click", "rich", "pygments", "markdown-it-py", "mdurl"}
+        assert set(distributions(package)) & names == set()
+        assert (package / "ecrscan" / "cli").is_dir()  # the code is there, unused
 
 
 @pytest.mark.slow
@@ -306,16 +357,21 @@ def test_ecrscan_version_read_from_the_package_is_the_release(lambda_package):
 def test_each_handler_imports_from_the_package_alone(template, host_package, function):
     module, _, attribute = function_property(template, function, "Handler").rpartition(".")
     code = (
-        "import importlib, json, sysconfig\n"
+        "import importlib, importlib.util, json, sysconfig\n"
         f"handler = getattr(importlib.import_module({module!r}), {attribute!r})\n"
         "assert callable(handler)\n"
         "stdlib = (sysconfig.get_paths()['stdlib'], sysconfig.get_paths()['platstdlib'])\n"
         "files = [getattr(m, '__file__', None) for m in list(sys.modules.values())]\n"
-        "print(json.dumps([f for f in files if f and not f.startswith((sys.path[0], *stdlib))]))"
+        "outside = [f for f in files if f and not f.startswith((sys.path[0], *stdlib))]\n"
+        f"absent = [n for n in {CLI_LIBRARIES!r} if importlib.util.find_spec(n) is None]\n"
+        "print(json.dumps([outside, absent, sorted(sys.modules)]))"
     )
     proc = run_isolated(host_package, code)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == [], "modules loaded from outside the package"
+    outside, absent, loaded = json.loads(proc.stdout)
+    assert outside == [], "modules loaded from outside the package"
+    assert absent == CLI_LIBRARIES  # not in the package, nor anywhere else on the path
+    assert module in loaded and not [m for m in loaded if m.startswith("ecrscan.cli")]
 
 
 @pytest.mark.slow
