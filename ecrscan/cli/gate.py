@@ -167,12 +167,12 @@ _JUDGING = (
         metavar="FILE",
         help="Accepted findings (TOML); lists findings as --details.",
     ),
-    env_option(
-        "--details",
-        env="ECRSCAN_DETAILS",
-        is_flag=True,
-        help="List the findings of breaching images.",
-    ),
+)
+_DETAILS = env_option(
+    "--details",
+    env="ECRSCAN_DETAILS",
+    is_flag=True,
+    help="List the findings of breaching images.",
 )
 # How the report is published and what it lists.
 _PUBLISHING = (
@@ -227,12 +227,12 @@ _PUBLISHING = (
         "ECRSCAN_SEVERITY",
         "List only the findings at LEVEL and above.",
     ),
-    env_option(
-        "--ignore-unfixed",
-        env="ECRSCAN_IGNORE_UNFIXED",
-        is_flag=True,
-        help="Unfixed findings do not count; lists as --details.",
-    ),
+)
+_IGNORE_UNFIXED = env_option(
+    "--ignore-unfixed",
+    env="ECRSCAN_IGNORE_UNFIXED",
+    is_flag=True,
+    help="Unfixed findings do not count; lists as --details.",
 )
 
 
@@ -242,10 +242,26 @@ def gate_options(command: str) -> Decorator:
     command's own environment variables first."""
     return stack(
         *_JUDGING,
+        _DETAILS,
         *FACT_OPTIONS,
         output_options(ReportResult, command),
         *_PUBLISHING,
+        _IGNORE_UNFIXED,
         collect(GateOptions, "gate"),
+    )
+
+
+def plan_options(command: str, kind: type) -> Decorator:
+    """The options that judge as ``report`` judges (thresholds, ignore file, the
+    catalogues, ``--ignore-unfixed``), and ``--format``/``--output`` for results of type
+    ``kind``, reaching ``command`` as ``gate``: a command that plans from a report and
+    publishes nothing (``fixes``; it reads every finding, so has no ``--details``)."""
+    return stack(
+        *_JUDGING,
+        *FACT_OPTIONS,
+        output_options(kind, command),
+        _IGNORE_UNFIXED,
+        collect(GateOptions, "gate", partial=True),
     )
 
 

@@ -19,10 +19,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK
 from ecrscan.core.findings import count_findings
 from ecrscan.core.model import Finding, ImageReport, ImageStatus, ReportResult
 from ecrscan.core.severity import Severity
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.core.view import View, complete
 
 # (image report, its counted findings left once a package is upgraded) -> breaches still
 StillBreaches = Callable[[ImageReport, Sequence[Finding]], bool]
@@ -174,3 +176,10 @@ def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(
         (1, int(part), "") if part.isdigit() else (0, 0, part) for part in _PART.findall(version)
     )
+
+
+def plan_exit_code(plan: FixPlan, view: View) -> int:
+    """``fixes`` is a plan, not a gate: 0 when it covers the whole scope (breaches are
+    its input, never its failure), 3 when the report under it is incomplete (or empty
+    without ``--allow-empty``), as ``report`` says."""
+    return EXIT_OK if complete(plan.report, view) else EXIT_INCOMPLETE

@@ -24,7 +24,7 @@ FENCE = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)
 # A duration as the docs write one: 7d, 1mo2w, 90min.
 DURATION = re.compile(r"(\d+[a-z]+)+")
 UNITS = ("mo", "m", "w", "d", "h", "min", "s", "y")
-COMMANDS = ("repos", "rescan", "report", "scan")
+COMMANDS = ("repos", "rescan", "report", "scan", "fixes")
 MARK_COLUMNS = {"P": "repos", "R": "rescan", "T": "report", "S": "scan"}
 
 
