@@ -14,10 +14,17 @@ import dataclasses
 import click
 
 from ecrscan.cli.app import AppContext, conclude
-from ecrscan.cli.gate import EMPTY_HINT, GateOptions, incomplete_message, plan_options
+from ecrscan.cli.facts import FACT_OPTIONS
+from ecrscan.cli.gate import (
+    EMPTY_HINT,
+    IGNORE_UNFIXED,
+    JUDGING,
+    GateOptions,
+    incomplete_message,
+)
 from ecrscan.cli.group import command_setup
 from ecrscan.cli.helptext import Command
-from ecrscan.cli.options import concurrency_option
+from ecrscan.cli.options import Decorator, collect, concurrency_option, output_options, stack
 from ecrscan.cli.output import emit, warn
 from ecrscan.cli.report import ReportScope, build, report_plan, report_scope_options
 from ecrscan.cli.selection import Selection, selection_options
@@ -27,6 +34,20 @@ from ecrscan.render.common import NOTHING_TO_REPORT
 from ecrscan.render.fixes import plan_headline
 from ecrscan.render.formats import render
 from ecrscan.render.notices import empty_cause
+
+
+def plan_options(command: str, kind: type) -> Decorator:
+    """The options that judge as ``report`` judges (thresholds, ignore file, the
+    catalogues, ``--ignore-unfixed``), and ``--format``/``--output`` for results of type
+    ``kind``, reaching ``command`` as ``gate``: a command that plans from a report and
+    publishes nothing (it reads every finding, so has no ``--details``)."""
+    return stack(
+        *JUDGING,
+        *FACT_OPTIONS,
+        output_options(kind, command),
+        IGNORE_UNFIXED,
+        collect(GateOptions, "gate", partial=True),
+    )
 
 
 @click.command(

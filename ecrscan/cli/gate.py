@@ -144,8 +144,8 @@ def level_option(decl: str, env: str, help: str) -> Decorator:
     return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
 
 
-# How findings are judged: thresholds, accepted findings, fixes.
-_JUDGING = (
+# How findings are judged: thresholds, accepted findings (``fixes`` too).
+JUDGING = (
     env_option(
         "--threshold",
         "threshold_specs",
@@ -228,7 +228,7 @@ _PUBLISHING = (
         "List only the findings at LEVEL and above.",
     ),
 )
-_IGNORE_UNFIXED = env_option(
+IGNORE_UNFIXED = env_option(
     "--ignore-unfixed",
     env="ECRSCAN_IGNORE_UNFIXED",
     is_flag=True,
@@ -241,27 +241,13 @@ def gate_options(command: str) -> Decorator:
     published), reaching ``command`` as ``gate``; ``--format``/``--output`` read the
     command's own environment variables first."""
     return stack(
-        *_JUDGING,
+        *JUDGING,
         _DETAILS,
         *FACT_OPTIONS,
         output_options(ReportResult, command),
         *_PUBLISHING,
-        _IGNORE_UNFIXED,
+        IGNORE_UNFIXED,
         collect(GateOptions, "gate"),
-    )
-
-
-def plan_options(command: str, kind: type) -> Decorator:
-    """The options that judge as ``report`` judges (thresholds, ignore file, the
-    catalogues, ``--ignore-unfixed``), and ``--format``/``--output`` for results of type
-    ``kind``, reaching ``command`` as ``gate``: a command that plans from a report and
-    publishes nothing (``fixes``; it reads every finding, so has no ``--details``)."""
-    return stack(
-        *_JUDGING,
-        *FACT_OPTIONS,
-        output_options(kind, command),
-        _IGNORE_UNFIXED,
-        collect(GateOptions, "gate", partial=True),
     )
 
 
