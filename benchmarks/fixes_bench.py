@@ -27,7 +27,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
 # (package, installed version, CVE, severity) per finding; one cycle of image contents
 PACKAGES = {
     "openssl": ("3.0.2", "CVE-2026-1001", "HIGH"),
@@ -37,41 +36,16 @@ PACKAGES = {
 CYCLE = (("openssl", "bash"), ("openssl", "zlib", "bash"), ("bash",), ())
 
 
-def basic(package: str) -> dict[str, Any]:
+def finding(package: str) -> tuple[str, str, str, str]:
+    """(CVE, severity, package, version): the arguments of the finding builders."""
     version, cve, severity = PACKAGES[package]
-    return {
-        "name": cve,
-        "severity": severity,
-        "attributes": [
-            {"key": "package_name", "value": package},
-            {"key": "package_version", "value": version},
-        ],
-    }
-
-
-def enhanced(package: str, n: int) -> dict[str, Any]:
-    version, cve, severity = PACKAGES[package]
-    return {
-        "awsAccountId": ACCOUNT,
-        "findingArn": f"arn:aws:inspector2:{REGION}:{ACCOUNT}:finding/{package}{n}",
-        "severity": severity,
-        "status": "ACTIVE",
-        "type": "PACKAGE_VULNERABILITY",
-        "title": f"{cve} - {package}",
-        "fixAvailable": "YES",
-        "packageVulnerabilityDetails": {
-            "vulnerabilityId": cve,
-            "source": "NVD",
-            "vulnerablePackages": [
-                {"name": package, "version": version, "fixedInVersion": version + ".1"}
-            ],
-        },
-    }
+    return cve, severity, package, version
 
 
 def seed(repos: int, images: int, scan_type: str) -> int:
     import boto3
 
+    from tests.support.fix_world import basic, enhanced
     from tests.support.registry import FakeRegistry
 
     registry = FakeRegistry(boto3.client("ecr", region_name=REGION), REGION)
@@ -87,13 +61,13 @@ def seed(repos: int, images: int, scan_type: str) -> int:
             digest = registry.push(name, tag=f"v{i}", seed=f"{name}:{i}")
             when = now - timedelta(hours=1)
             if scan_type == "ENHANCED":
-                found = [enhanced(p, n) for p in packages]
+                found = [enhanced(*finding(p), n) for p in packages]
                 registry.set_scan(
                     name, digest, "ACTIVE", completed_at=when, counts=counts,
                     enhanced_findings=found,
                 )  # fmt: skip
             else:
-                found = [basic(p) for p in packages]
+                found = [basic(*finding(p)) for p in packages]
                 registry.set_scan(name, digest, completed_at=when, counts=counts, findings=found)
             n += 1
     return n

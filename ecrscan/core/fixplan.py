@@ -125,7 +125,8 @@ def rank(fix: Fix) -> tuple[int, int, int, str, str]:
 
 def make_plan(result: ReportResult, in_use_scope: bool = False) -> FixPlan:
     """The plan of a report, re-judging with its thresholds; ``in_use_scope``: the report
-    covers only images in use (each affected image is one)."""
+    covers only images in use (each affected image is one; otherwise the images in use
+    are those Amazon Inspector's ``inUseCount`` says run, where it gave one)."""
     fixes = plan_fixes(result.images, threshold_judge(result.thresholds))
     if in_use_scope:
         fixes = tuple(_in_use(fix) for fix in fixes)
@@ -157,7 +158,16 @@ def _fix(key: PackageKey, findings: list[Finding], images: list[FixImage]) -> Fi
         kev=any(f.kev is not None for f in findings),
         epss_max=max(scores) if scores else None,
         images=tuple(images),
+        images_in_use=_in_use_count(images),
     )
+
+
+def _in_use_count(images: list[FixImage]) -> int | None:
+    """The images Amazon Inspector counts running containers of (``inUseCount`` > 0);
+    ``None`` when it gave the count of none of them."""
+    known = [i.report.image.in_use_count for i in images]
+    counts = [n for n in known if n is not None]
+    return sum(1 for n in counts if n > 0) if counts else None
 
 
 _PART = re.compile(r"\d+|[^\d.:~+-]+")

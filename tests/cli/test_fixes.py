@@ -11,8 +11,9 @@ from typing import Any
 
 from ecrscan.cli.app import AppContext
 from tests.support.calls import CallCounter
-from tests.support.cli_report import CountingSessions, invoke
-from tests.support.fix_world import ALONE, TOGETHER, seed
+from tests.support.cli_report import CountingSessions, image, invoke
+from tests.support.fix_world import ALONE, TOGETHER, enhanced, seed
+from tests.support.inspector_fake import FakeInspector
 from tests.support.registry import FakeRegistry
 
 
@@ -140,3 +141,30 @@ def test_usage_errors_exit_2_before_any_call(tmp_path: Path) -> None:
         result = invoke(args, app=AppContext(session_factory=sessions))
         assert result.exit_code == 2, (args, result.output)
     assert sessions.created == 0
+
+
+def test_images_in_use_come_from_inspectors_in_use_count(
+    registry: FakeRegistry, inspector: FakeInspector, tmp_path: Path
+) -> None:
+    registry.set_scan_type("ENHANCED")
+    openssl = enhanced("CVE-2026-1001", "HIGH", "openssl", "3.0.2")
+    zlib = enhanced("CVE-2026-2002", "HIGH", "zlib", "1.2.11", 1)
+    bash = enhanced("CVE-2026-3003", "LOW", "bash", "5.1", 2)
+    running = image(
+        registry, "running", "v1", {"HIGH": 1}, enhanced_findings=[openssl], status="ACTIVE"
+    )
+    idle = image(
+        registry, "idle", "v1", {"HIGH": 2}, enhanced_findings=[openssl, zlib], status="ACTIVE"
+    )
+    image(registry, "unknown", "v1", {"LOW": 1}, enhanced_findings=[bash], status="ACTIVE")
+    inspector.in_use = {running: 2, idle: 0}
+    result, document = plan(["--fail-on", "HIGH"], tmp_path)
+    assert result.exit_code == 0, result.output
+    rows = {r["package"]: r for r in document["fixes"]}
+    assert {p: (r["images_affected"], r["images_in_use"]) for p, r in rows.items()} == {
+        "openssl": (2, 1),  # running: inUseCount 2; idle: 0
+        "zlib": (1, 0),
+        "bash": (1, None),  # Inspector gave no inUseCount
+    }
+    assert rows["openssl"]["fixed_version"] == "3.0.2.1"
+    assert rows["openssl"]["breaches_cleared"] == 1  # idle breaches through zlib too

@@ -26,6 +26,26 @@ def basic(cve: str, severity: str, package: str, version: str) -> dict[str, Any]
     }
 
 
+def enhanced(cve: str, severity: str, package: str, version: str, n: int = 0) -> dict[str, Any]:
+    """An ECR enhanced finding (Amazon Inspector's shape) of ``package`` at ``version``."""
+    return {
+        "awsAccountId": "123456789012",
+        "findingArn": f"arn:aws:inspector2:us-east-1:123456789012:finding/{package}{n}",
+        "severity": severity,
+        "status": "ACTIVE",
+        "type": "PACKAGE_VULNERABILITY",
+        "title": f"{cve} - {package}",
+        "fixAvailable": "YES",
+        "packageVulnerabilityDetails": {
+            "vulnerabilityId": cve,
+            "source": "NVD",
+            "vulnerablePackages": [
+                {"name": package, "version": version, "fixedInVersion": version + ".1"}
+            ],
+        },
+    }
+
+
 OPENSSL = basic("CVE-2026-1001", "HIGH", "openssl", "3.0.2")
 ZLIB = basic("CVE-2026-2002", "HIGH", "zlib", "1.2.11")
 BASH = basic("CVE-2026-3003", "LOW", "bash", "5.1")
