@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ecrscan.core.exits import EXIT_INCOMPLETE, EXIT_OK
 from ecrscan.core.findings import count_findings
@@ -134,17 +134,7 @@ def make_plan(result: ReportResult, in_use_scope: bool = False) -> FixPlan:
 
 
 def _in_use(fix: Fix) -> Fix:
-    return Fix(
-        fix.package,
-        fix.installed_version,
-        fix.fixed_version,
-        fix.severity,
-        fix.cves,
-        fix.kev,
-        fix.epss_max,
-        fix.images,
-        images_in_use=fix.images_affected,
-    )
+    return replace(fix, images_in_use=fix.images_affected)
 
 
 def _fix(key: PackageKey, findings: list[Finding], images: list[FixImage]) -> Fix:
