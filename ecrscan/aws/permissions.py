@@ -106,6 +106,7 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "rescan": ("rescan", "rescan --via-queue", *_TARGETS, "--all-regions"),
     "report": ("report", "--publish", "--only-changed", *_TARGETS, "--all-regions"),
     "scan": ("scan", "--publish", "--only-changed"),
+    "fixes": ("report", *_TARGETS, "--all-regions"),  # report's reads, nothing more
 }
 
 # Lambda function (template.yaml resource) -> (template condition or None: always,

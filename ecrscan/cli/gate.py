@@ -145,8 +145,8 @@ def level_option(decl: str, env: str, help: str) -> Decorator:
     return env_option(decl, env=env, type=levels, metavar="LEVEL", help=help)
 
 
-# How findings are judged: thresholds, accepted findings, fixes.
-_JUDGING = (
+# How findings are judged: thresholds, accepted findings (``fixes`` too).
+JUDGING = (
     env_option(
         "--threshold",
         "threshold_specs",
@@ -168,12 +168,9 @@ _JUDGING = (
         metavar="FILE",
         help="Accepted findings (TOML); lists findings as --details.",
     ),
-    env_option(
-        "--details",
-        env="ECRSCAN_DETAILS",
-        is_flag=True,
-        help="Findings of breaching images.",
-    ),
+)
+_DETAILS = env_option(
+    "--details", env="ECRSCAN_DETAILS", is_flag=True, help="Findings of breaching images."
 )
 # How the report is published and what it lists.
 _PUBLISHING = (
@@ -228,12 +225,12 @@ _PUBLISHING = (
         "ECRSCAN_SEVERITY",
         "List only LEVEL and up.",
     ),
-    env_option(
-        "--ignore-unfixed",
-        env="ECRSCAN_IGNORE_UNFIXED",
-        is_flag=True,
-        help="Unfixed findings do not count; lists as --details.",
-    ),
+)
+IGNORE_UNFIXED = env_option(
+    "--ignore-unfixed",
+    env="ECRSCAN_IGNORE_UNFIXED",
+    is_flag=True,
+    help="Unfixed findings do not count; lists as --details.",
 )
 
 
@@ -242,11 +239,13 @@ def gate_options(command: str) -> Decorator:
     published), reaching ``command`` as ``gate``; ``--format``/``--output`` read the
     command's own environment variables first."""
     return stack(
-        *_JUDGING,
+        *JUDGING,
+        _DETAILS,
         *FACT_OPTIONS,
         *GATE_OPTIONS,
         output_options(ReportResult, command),
         *_PUBLISHING,
+        IGNORE_UNFIXED,
         collect(GateOptions, "gate"),
     )
 

@@ -13,6 +13,7 @@ from types import FrameType
 import click
 
 from ecrscan.cli.app import AppContext
+from ecrscan.cli.fixes import fixes
 from ecrscan.cli.group import cli
 from ecrscan.cli.options import env_source
 from ecrscan.cli.output import WRITING
@@ -28,6 +29,7 @@ cli.add_command(repos)
 cli.add_command(rescan_cmd)
 cli.add_command(report)
 cli.add_command(scan_cmd)
+cli.add_command(fixes)
 
 __all__ = ["cli", "main"]
 

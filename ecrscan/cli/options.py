@@ -93,15 +93,17 @@ def stack(*decorators: Decorator) -> Decorator:
     return decorate
 
 
-def collect(cls: type, name: str) -> Decorator:
+def collect(cls: type, name: str, partial: bool = False) -> Decorator:
     """Pass the options named like the fields of the dataclass ``cls`` to the command as
-    one ``cls`` value, keyword ``name``."""
+    one ``cls`` value, keyword ``name``; ``partial``: a command without some of these
+    options gets the fields' defaults for them."""
     fields = [f.name for f in dataclasses.fields(cls)]
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            kwargs[name] = cls(**{field: kwargs.pop(field) for field in fields})
+            wanted = [f for f in fields if f in kwargs] if partial else fields
+            kwargs[name] = cls(**{field: kwargs.pop(field) for field in wanted})
             return func(*args, **kwargs)
 
         return wrapper

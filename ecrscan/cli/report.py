@@ -12,6 +12,7 @@ over to :mod:`ecrscan.cli.event`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
@@ -24,18 +25,22 @@ from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import (
     TimeoutParam,
     allow_empty_option,
+    collect,
     concurrency_option,
     env_option,
     image_refs_callback,
+    stack,
 )
 from ecrscan.cli.output import check_destination, coverage_errors, emit, error, log_calls, warn
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.publish import publish_report
 from ecrscan.cli.selection import Selection, make_plan, selection_options
+from ecrscan.core.ignore import IgnoreRule
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import ReportResult
+from ecrscan.core.thresholds import Thresholds
 from ecrscan.engine.plan import Plan
-from ecrscan.engine.report import ReportSettings, build_report
+from ecrscan.engine.report import DEFAULT_TIMEOUT, ReportSettings, build_report
 from ecrscan.engine.targets import Audit
 from ecrscan.engine.wait import Pacing
 from ecrscan.render.formats import render
@@ -43,6 +48,61 @@ from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
 
 if TYPE_CHECKING:
     from ecrscan.aws.ecr import EcrGateway  # botocore: imported by the first gateway
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Which images a report judges beside the selection, and how it waits for them."""
+
+    latest: bool = False
+    images: tuple[ImageRef, ...] = ()
+    wait: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    strict: bool = False
+    allow_empty: bool = False
+
+
+# The options of ReportScope, shared by ``report`` and ``fixes``: reach them as ``scope``.
+report_scope_options = stack(
+    env_option(
+        "--latest",
+        env="ECRSCAN_LATEST",
+        is_flag=True,
+        help="Newest image per repository.",
+    ),
+    env_option(
+        "--image",
+        "images",
+        env="ECRSCAN_IMAGE",
+        env_note="space-separated",
+        multiple=True,
+        metavar="REF",
+        callback=image_refs_callback,
+        help="Exactly this image (repo:tag, repo@digest, URI).",
+    ),
+    env_option(
+        "--wait",
+        env="ECRSCAN_WAIT",
+        is_flag=True,
+        help="Wait for scans in progress.",
+    ),
+    env_option(
+        "--timeout",
+        env="ECRSCAN_TIMEOUT",
+        type=TimeoutParam(),
+        default="10min",
+        show_default=True,
+        help="How long --wait waits (90s, 10min, 1h).",
+    ),
+    env_option(
+        "--strict",
+        env="ECRSCAN_STRICT",
+        is_flag=True,
+        help="Unscannable images exit 3 too.",
+    ),
+    allow_empty_option,
+    collect(ReportScope, "scope"),
+)
 
 
 @click.command(
@@ -56,43 +116,7 @@ if TYPE_CHECKING:
     docs="docs/commands/report.md",
 )
 @selection_options
-@env_option(
-    "--latest",
-    env="ECRSCAN_LATEST",
-    is_flag=True,
-    help="Newest image per repository.",
-)
-@env_option(
-    "--image",
-    "images",
-    env="ECRSCAN_IMAGE",
-    env_note="space-separated",
-    multiple=True,
-    metavar="REF",
-    callback=image_refs_callback,
-    help="Exactly this image (repo:tag, repo@digest, URI).",
-)
-@env_option(
-    "--wait",
-    env="ECRSCAN_WAIT",
-    is_flag=True,
-    help="Wait for scans in progress.",
-)
-@env_option(
-    "--timeout",
-    env="ECRSCAN_TIMEOUT",
-    type=TimeoutParam(),
-    default="10min",
-    show_default=True,
-    help="How long --wait waits (90s, 10min, 1h).",
-)
-@env_option(
-    "--strict",
-    env="ECRSCAN_STRICT",
-    is_flag=True,
-    help="Unscannable images exit 3 too.",
-)
-@allow_empty_option
+@report_scope_options
 @gate_options("report")
 @concurrency_option("Parallel AWS calls.")
 @command_setup
@@ -100,12 +124,7 @@ if TYPE_CHECKING:
 def report(
     app: AppContext,
     selection: Selection,
-    latest: bool,
-    images: tuple[ImageRef, ...],
-    wait: bool,
-    timeout: float,
-    strict: bool,
-    allow_empty: bool,
+    scope: ReportScope,
     concurrency: int,
     gate: GateOptions,
 ) -> None:
@@ -115,6 +134,29 @@ def report(
     thresholds = gate.thresholds()
     rules = gate.ignore_rules()
     topic_region = gate.topic_region()
+    settings, plan = report_plan(app, selection, scope, gate, concurrency, (thresholds, rules))
+    result = build(app, settings, plan, scope.allow_empty)
+    view = gate.view("report", scope.allow_empty, scope.strict)
+    if topic_region is not None:
+        # before the output is written, so that its exit_code is the process's
+        result = publish_report(app, result, gate, topic_region)
+    emit(gate.output, render(gate.format, result, view))
+    empty = "nothing to report: " + empty_cause(result, selection.include, selection.exclude)
+    finish(app, result, view, scope.wait, gate.topic_arn, empty, shown=gate.on_screen)
+
+
+def report_plan(
+    app: AppContext,
+    selection: Selection,
+    scope: ReportScope,
+    gate: GateOptions,
+    concurrency: int,
+    judging: tuple[Thresholds, tuple[IgnoreRule, ...]] | None = None,
+) -> tuple[ReportSettings, Plan]:
+    """The engine's settings and the run's targets, every option checked (usage errors,
+    no AWS call); ``judging``: the thresholds and ignore rules, when checked already."""
+    thresholds, rules = judging or (gate.thresholds(), gate.ignore_rules())
+    images, latest = scope.images, scope.latest
     if images and (selection.include or selection.exclude or latest):
         warn(app, "--filter, --exclude and --latest do not apply to --image references")
     controls = app.controls(concurrency)
@@ -132,23 +174,14 @@ def report(
         filter=selection.repo_filter(),
         latest=latest,
         images=images,
-        wait=wait,
-        timeout=timeout,
+        wait=scope.wait,
+        timeout=scope.timeout,
         **controls,
     )
-    result = _build(app, settings, plan, allow_empty)
-    view = gate.view("report", allow_empty, strict)
-    if topic_region is not None:
-        # before the output is written, so that its exit_code is the process's
-        result = publish_report(app, result, gate, topic_region)
-    emit(gate.output, render(gate.format, result, view))
-    empty = "nothing to report: " + empty_cause(result, selection.include, selection.exclude)
-    finish(app, result, view, wait, gate.topic_arn, empty, shown=gate.on_screen)
+    return settings, plan
 
 
-def _build(
-    app: AppContext, settings: ReportSettings, plan: Plan, allow_empty: bool
-) -> ReportResult:
+def build(app: AppContext, settings: ReportSettings, plan: Plan, allow_empty: bool) -> ReportResult:
     """The report of the --image references or of the plan's registries; what went
     wrong on the way on stderr."""
     gateways: list[EcrGateway] = []

@@ -123,6 +123,8 @@ class BulkIndex:
     unsettled: int = 0
     # finding ARN -> EPSS score (ListFindings), read only when findings are read
     epss: Mapping[str, float] = field(default_factory=dict)
+    # ListCoverage's inUseCount (how many running containers use the image), where given
+    in_use: Mapping[ImageKey, int] = field(default_factory=dict)
 
     def get(self, account: str, repository: str, digest: str) -> ScanState | None:
         return self.states.get(image_key(account, repository, digest))
@@ -132,15 +134,18 @@ def build_index(covered: Iterable[CoveredImage], counted: Iterable[ImageCounts])
     """Join the coverage and the counts of the same images."""
     counts = {image_key(c.account, c.repository, c.digest): c for c in counted}
     states: dict[ImageKey, ScanState] = {}
+    in_use: dict[ImageKey, int] = {}
     unsettled = 0
     for image in covered:
         key = image_key(image.account, image.repository, image.digest)
+        if image.in_use_count is not None:
+            in_use[key] = image.in_use_count
         state = state_of(image, counts.get(key))
         if state is None:
             unsettled += 1
         else:
             states[key] = state
-    return BulkIndex(states, unsettled)
+    return BulkIndex(states, unsettled, in_use=in_use)
 
 
 def filter_batches(selected: Iterable[str], whole_registry: bool) -> list[tuple[str, ...] | None]:

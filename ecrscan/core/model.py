@@ -100,6 +100,7 @@ class Image:
     platform: str = ""
     index_digest: str = ""
     index_tags: tuple[str, ...] = ()
+    in_use_count: int | None = None  # Amazon Inspector's inUseCount, where it gave one
 
     @property
     def label(self) -> str:

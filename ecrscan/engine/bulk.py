@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ecrscan.core.errors import AwsError, ErrorKind
 from ecrscan.core.inspector import BulkIndex, CoveredImage, ImageCounts, build_index, filter_batches
-from ecrscan.core.model import ImageLookup, Repository, ScanType
+from ecrscan.core.model import Image, ImageLookup, Repository, ScanType
 from ecrscan.core.policy import RepositoryFilter
 from ecrscan.engine.ports import EcrReads, InspectorReads
 
@@ -125,14 +125,16 @@ def whole(repo_filter: RepositoryFilter, scoped: bool) -> bool:
 
 def with_states(lookup: ImageLookup, index: BulkIndex | None) -> ImageLookup:
     """``lookup`` with each image's state from the index, where it has one (a summary
-    AWS filled in DescribeImages is kept)."""
+    AWS filled in DescribeImages is kept), and its ``inUseCount``, where given."""
     if index is None:
         return lookup
-    images = tuple(
-        dataclasses.replace(image, summary=state)
-        if image.summary is None
-        and (state := index.get(image.registry_id, image.repository, image.digest)) is not None
-        else image
-        for image in lookup.images
-    )
-    return dataclasses.replace(lookup, images=images)
+    return dataclasses.replace(lookup, images=tuple(_indexed(i, index) for i in lookup.images))
+
+
+def _indexed(image: Image, index: BulkIndex) -> Image:
+    key = (image.registry_id, image.repository, image.digest)
+    state = index.get(*key) if image.summary is None else None
+    in_use = index.in_use.get(key)
+    if state is None and in_use is None:
+        return image
+    return dataclasses.replace(image, summary=state or image.summary, in_use_count=in_use)

@@ -14,16 +14,19 @@ from typing import Any
 
 from rich.console import RenderableType
 
+from ecrscan.core.fixplan import FixPlan
 from ecrscan.core.model import QueuedJobs, ReportResult, RepositoryListing, RescanResult
 from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.render.controls import escape_controls
 from ecrscan.render.csv import report_csv
+from ecrscan.render.fixes import fixes_csv, fixes_json, fixes_markdown
 from ecrscan.render.html import report_html
 from ecrscan.render.json import queued_json, report_json, repositories_json, rescan_json
 from ecrscan.render.junit import report_junit
 from ecrscan.render.markdown import report_markdown
 from ecrscan.render.sarif import report_sarif
 from ecrscan.render.table import report_table, repositories_table, rescan_table
+from ecrscan.render.table.fixes import fixes_table
 
 
 class Format(enum.StrEnum):
@@ -54,6 +57,12 @@ FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
         Format.JUNIT: report_junit,
         Format.CSV: report_csv,
         Format.HTML: report_html,
+    },
+    FixPlan: {
+        Format.TABLE: fixes_table,
+        Format.JSON: fixes_json,
+        Format.MARKDOWN: lambda plan, view: escape_controls(fixes_markdown(plan, view)),
+        Format.CSV: fixes_csv,
     },
 }
 

@@ -17,7 +17,7 @@ from ecrscan.aws import permissions
 from ecrscan.cli import cli
 from ecrscan.cli.helptext import wrap
 
-COMMANDS = ("repos", "rescan", "report", "scan")
+COMMANDS = ("repos", "rescan", "report", "scan", "fixes")
 ACTION = re.compile(r"\b[a-z0-9-]+:[A-Z][A-Za-z]+\b")
 # A line ending in a hyphen after a letter or digit: a word or value cut in two.
 CUT_AT_HYPHEN = re.compile(r"[A-Za-z0-9]-$")

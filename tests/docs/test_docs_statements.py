@@ -24,8 +24,8 @@ FENCE = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)
 # A duration as the docs write one: 7d, 1mo2w, 90min.
 DURATION = re.compile(r"(\d+[a-z]+)+")
 UNITS = ("mo", "m", "w", "d", "h", "min", "s", "y")
-COMMANDS = ("repos", "rescan", "report", "scan")
-MARK_COLUMNS = {"P": "repos", "R": "rescan", "T": "report", "S": "scan"}
+COMMANDS = ("repos", "rescan", "report", "scan", "fixes")
+MARK_COLUMNS = {"P": "repos", "R": "rescan", "T": "report", "S": "scan", "F": "fixes"}
 
 
 def parameters() -> dict[str, dict[str, Any]]:
@@ -159,7 +159,7 @@ def environment_page() -> tuple[set[str], dict[str, set[str]], set[str]]:
             no_option |= names
     for cells in table_rows(command_part, "| variable |"):
         names = set(TICKED.findall(cells[0]))
-        marks = {MARK_COLUMNS[c] for c, cell in zip("PRTS", cells[2:6], strict=True) if cell}
+        marks = {MARK_COLUMNS[c] for c, cell in zip("PRTSF", cells[2:7], strict=True) if cell}
         for name in names:
             per_command[name] = marks
         if cells[1] == "–":
@@ -189,7 +189,7 @@ def test_the_page_names_every_command_variable_with_its_commands() -> None:
 def test_the_page_check_reads_the_tables() -> None:
     group, documented, _ = environment_page()
     assert "AWS_PROFILE" in group
-    assert documented["ECRSCAN_CONCURRENCY"] == {"rescan", "report", "scan"}
+    assert documented["ECRSCAN_CONCURRENCY"] == {"rescan", "report", "scan", "fixes"}
     assert documented["ECRSCAN_REPOS_FORMAT"] == {"repos"}
 
 

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 from rich.console import Console
 
+from ecrscan.core.fixplan import FixPlan
 from ecrscan.core.model import (
     Finding,
     ImageStatus,
@@ -65,8 +66,9 @@ def test_every_format_has_a_report_formatter():
 
 
 def test_one_registry_serves_every_command():
-    assert set(FORMATTERS) == {RepositoryListing, RescanResult, QueuedJobs, ReportResult}
+    assert set(FORMATTERS) == {RepositoryListing, RescanResult, QueuedJobs, ReportResult, FixPlan}
     assert formats_for(RescanResult) == (Format.TABLE, Format.JSON)
+    assert formats_for(FixPlan) == (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.CSV)
     assert formats_for(RepositoryListing) == (Format.TABLE, Format.JSON)
     assert formats_for(QueuedJobs) == (Format.JSON,)
     for kind, formatters in FORMATTERS.items():

@@ -126,6 +126,8 @@ class FakeInspector:
         self.deny = deny
         # ListFindings: the EPSS score of each vulnerability id (none: no epss member)
         self.epss: dict[str, float] = {}
+        # ListCoverage: the inUseCount of each image digest (none: no inUseCount member)
+        self.in_use: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
 
     @contextmanager
@@ -190,6 +192,8 @@ class FakeInspector:
                 "scanStatus": {"statusCode": code, "reason": reason},
                 "resourceMetadata": {"ecrImage": {"tags": []}},
             }
+            if digest in self.in_use:
+                entry["resourceMetadata"]["ecrImage"]["inUseCount"] = self.in_use[digest]
             completed = scan["imageScanFindings"].get("imageScanCompletedAt")
             if completed is not None:
                 entry["lastScannedAt"] = datetime.fromtimestamp(completed, UTC)
