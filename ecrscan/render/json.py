@@ -177,6 +177,11 @@ def rescan_document(result: RescanResult, view: View) -> dict[str, Any]:
         "targets": targets_document(result.coverage, rescan_totals(result)),
         "scope": scope_document(result.coverage, result.scopes),
         "artifacts": artifacts_document(result.artifacts),
+        "cache": (
+            {"reads_saved": result.cache.reads_saved, "path": result.cache.location}
+            if result.cache is not None
+            else None
+        ),
         "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
     }
 
