@@ -177,12 +177,12 @@ def rescan_document(result: RescanResult, view: View) -> dict[str, Any]:
         "targets": targets_document(result.coverage, rescan_totals(result)),
         "scope": scope_document(result.coverage, result.scopes),
         "artifacts": artifacts_document(result.artifacts),
-        "cache": (
+        "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
+        "cache": (  # the scan-date cache (issue 21): appended after "reason"
             {"reads_saved": result.cache.reads_saved, "path": result.cache.location}
             if result.cache is not None
             else None
         ),
-        "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
     }
 
 
