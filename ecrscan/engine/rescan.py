@@ -57,8 +57,8 @@ from ecrscan.engine.registry import (
     named_repositories,
     walk_registry,
 )
-from ecrscan.engine.scandates import CacheRun
 from ecrscan.engine.runner import Event, ProgressCallback, bounded_pool, no_progress
+from ecrscan.engine.scandates import CacheRun
 
 TIME_BUDGET_SPENT = "time budget spent"  # the reason of images left for lack of time
 INTERRUPTED_REASON = "interrupted"  # the reason of images a stopped run did not reach
@@ -183,7 +183,6 @@ def rescan(
     with bounded_pool(settings.concurrency, settings.stop) as runner:
         for item in walk_registry(runner, live, listing, narrow, check, notify):
             _record(item, results, state, notify)
-    cache_use = cached.finish(r for images in results.values() for r in images)
 
     return RescanResult(
         repositories=tuple(
@@ -199,13 +198,13 @@ def rescan(
         expiry=settings.expiry.text,
         dry_run=settings.dry_run,
         scan_type=scan_type,
+        cache=cached.finish(results.values()),  # before notices=: it may add some
         notices=tuple(notices + state.notices() + cached.notices),
         region=gateway.region,
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",
         artifacts=dict(state.artifacts),
         listed=state.listed_repositories,
-        cache=cache_use,
     )
 
 

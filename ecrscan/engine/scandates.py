@@ -51,13 +51,14 @@ class CacheRun:
             for image in images
         ]
 
-    def finish(self, results: Iterable[ImageResult]) -> CacheUse | None:
-        """Remember the completed scans the run read; what the cache saved."""
+    def finish(self, results: Iterable[Iterable[ImageResult]]) -> CacheUse | None:
+        """Remember the completed scans the run read (``results``: each repository's);
+        what the cache saved."""
         if self.cache is None:
             return None
         saved = 0
         entries: dict[ScanKey, CachedScan] = {}
-        for result in results:
+        for result in (r for repository in results for r in repository):
             if result.state is not None and result.state.source == SOURCE:
                 saved += 1
             elif self.consulted and (entry := entry_of(result)) is not None:

@@ -144,9 +144,7 @@ def _check_valid(directory: Path) -> dict[str, CachedScan]:
 
 
 def test_concurrent_writers_in_threads_leave_a_valid_file(tmp_path: Path) -> None:
-    threads = [
-        threading.Thread(target=_write_many, args=(str(tmp_path), w, 20)) for w in range(4)
-    ]
+    threads = [threading.Thread(target=_write_many, args=(str(tmp_path), w, 20)) for w in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -157,9 +155,7 @@ def test_concurrent_writers_in_threads_leave_a_valid_file(tmp_path: Path) -> Non
 
 def test_concurrent_writers_in_processes_leave_a_valid_file(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=_write_many, args=(str(tmp_path), w, 15)) for w in range(3)
-    ]
+    processes = [context.Process(target=_write_many, args=(str(tmp_path), w, 15)) for w in range(3)]
     for process in processes:
         process.start()
     for process in processes:
