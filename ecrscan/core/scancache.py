@@ -9,9 +9,12 @@ decision without a read.
 
 The cache only ever makes ecrscan read more than needed, never decide differently:
 
-* it vouches only for a scan that stays fresh for :data:`SAFETY_MARGIN` more (24 h)
+* it vouches only for a scan that stays fresh for :data:`SAFETY_MARGIN` more (1 h)
   under the run's own ``--expiry`` (a shorter ``--expiry`` vouches for less, and an
-  image within a day of becoming due is read);
+  image within the margin of becoming due is read).  The decision itself needs no
+  margin (the run judges the remembered date against the same ``now`` a read would
+  be judged against); the margin keeps an image about to become due from being
+  settled by a date that a scan since may have moved;
 * an image pushed again since (its push time differs from the remembered one, or is
   newer than the remembered scan), an archived or not-an-image manifest, or a date in
   the future is read;
@@ -34,7 +37,7 @@ from dateutil.relativedelta import relativedelta
 
 from ecrscan.core.model import Image, ImageResult, ScanState
 
-SAFETY_MARGIN = timedelta(hours=24)  # a vouched scan stays fresh at least this long
+SAFETY_MARGIN = timedelta(hours=1)  # a vouched scan stays fresh at least this long
 KEEP = timedelta(days=400)  # entries whose scan is older than this are dropped
 SOURCE = "cache"  # ScanState.source of a state the cache vouched for
 FORMAT = "ecrscan-scan-dates"

@@ -44,7 +44,7 @@ def test_a_scan_fresh_for_more_than_the_margin_is_vouched_for_as_completed() -> 
     "age",
     [
         timedelta(days=7) - SAFETY_MARGIN,  # due within the margin
-        timedelta(days=6, hours=1),
+        timedelta(days=6, hours=23, minutes=30),
         timedelta(days=8),  # due
         timedelta(hours=-1),  # from the future
     ],
@@ -56,7 +56,7 @@ def test_a_scan_near_due_due_or_in_the_future_is_read(age: timedelta) -> None:
 def test_a_shorter_expiry_vouches_for_less() -> None:
     entry = scanned(timedelta(days=2, hours=1))
     assert vouch(entry, IMAGE, NOW, WEEK) is not None
-    assert vouch(entry, IMAGE, NOW, relativedelta(days=3)) is None
+    assert vouch(entry, IMAGE, NOW, relativedelta(days=2, hours=1, minutes=30)) is None
 
 
 def test_an_image_pushed_again_after_its_scan_is_read() -> None:
