@@ -28,12 +28,9 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from ecrscan.aws.dynamodb import KEY, TTL_ATTRIBUTE, StateStore
-from ecrscan.aws.errors import AwsError, ErrorKind
-from ecrscan.aws.throttle import BudgetSpent
-from ecrscan.core.problem import Problem
+from ecrscan.aws.errors import AwsError
 from ecrscan.core.scancache import CachedScan, ScanKey, partition_of
 
-BATCH_WRITE_ITEMS = 25  # BatchWriteItem takes at most 25 items a call
 PREFIX = "scan-date"
 
 
@@ -57,23 +54,19 @@ class ScanDateTable:
     def recall(self, keys: Sequence[ScanKey]) -> tuple[dict[ScanKey, CachedScan], list[str]]:
         wanted = {item_key(k): k for k in keys}
         found: dict[ScanKey, CachedScan] = {}
-        names = list(wanted)
         try:
-            for start in range(0, len(names), 100):
-                for item in self.store._batch(names[start : start + 100]):
-                    entry = _entry(item)
-                    key = wanted.get(item.get(KEY, {}).get("S", ""))
-                    if entry is not None and key is not None:
-                        found[key] = entry
+            for item in self.store.items(list(wanted)):
+                entry = _entry(item)
+                key = wanted.get(item.get(KEY, {}).get("S", ""))
+                if entry is not None and key is not None:
+                    found[key] = entry
         except AwsError as exc:
             return {}, [f"scan-date cache {self.location} could not be read ({exc.problem})"]
         return found, []
 
     def remember(self, entries: Mapping[ScanKey, CachedScan], now: datetime) -> list[str]:
-        items = [self._item(key, entry) for key, entry in sorted(entries.items())]
         try:
-            for start in range(0, len(items), BATCH_WRITE_ITEMS):
-                self._write(items[start : start + BATCH_WRITE_ITEMS])
+            self.store.put_many([self._item(k, e) for k, e in sorted(entries.items())])
         except AwsError as exc:
             return [f"scan-date cache {self.location} could not be written ({exc.problem})"]
         return []
@@ -85,25 +78,6 @@ class ScanDateTable:
             "pushedAt": {"S": entry.pushed_at.astimezone(UTC).isoformat()},
             TTL_ATTRIBUTE: {"N": str(int((entry.completed_at + self.ttl).timestamp()))},
         }
-
-    def _write(self, items: list[dict[str, Any]]) -> None:
-        """One BatchWriteItem, its unprocessed items asked again through the gate."""
-        store = self.store
-        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
-        started, attempt = store.throttle.now(), 0
-        while pending:
-            attempt += 1
-            request = {store.table: pending}
-            response = store._call(store._read, "batch_write_item", RequestItems=request)
-            pending = response.get("UnprocessedItems", {}).get(store.table, [])
-            if pending:
-                try:
-                    store.throttle.retry_or_raise(attempt, started)
-                except BudgetSpent as spent:
-                    problem = Problem(
-                        "UnprocessedItems", f"{len(pending)} items unwritten ({spent})"
-                    )
-                    raise AwsError(ErrorKind.THROTTLED, problem, "batch_write_item") from None
 
 
 def _entry(item: Mapping[str, Any]) -> CachedScan | None:
