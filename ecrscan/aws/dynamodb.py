@@ -15,6 +15,10 @@ attribute                 type  meaning
                                 table's TTL attribute
 ========================  ====  ===============================================
 
+The scan-date cache keeps its own items in the same table, keyed apart
+(:mod:`ecrscan.aws.scandates`, through :meth:`StateStore.items` and
+:meth:`StateStore.put_many`).
+
 Reads are consistent (GetItem, BatchGetItem 100 keys a call with its unprocessed keys
 asked again).  Writes are conditional (``attribute_not_exists(pk)`` for a first claim,
 ``version = :seen`` otherwise): a lost race raises :class:`~ecrscan.aws.errors.AwsError`
