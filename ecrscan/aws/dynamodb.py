@@ -15,6 +15,10 @@ attribute                 type  meaning
                                 table's TTL attribute
 ========================  ====  ===============================================
 
+The scan-date cache keeps its own items in the same table, keyed apart
+(:mod:`ecrscan.aws.scandates`, through :meth:`StateStore.items` and
+:meth:`StateStore.put_many`).
+
 Reads are consistent (GetItem, BatchGetItem 100 keys a call with its unprocessed keys
 asked again).  Writes are conditional (``attribute_not_exists(pk)`` for a first claim,
 ``version = :seen`` otherwise): a lost race raises :class:`~ecrscan.aws.errors.AwsError`
@@ -40,6 +44,7 @@ from ecrscan.core.problem import Problem
 KEY = "pk"
 TTL_ATTRIBUTE = "expiresAt"
 BATCH_GET_KEYS = 100  # BatchGetItem takes at most 100 keys a call
+BATCH_WRITE_ITEMS = 25  # BatchWriteItem takes at most 25 items a call
 THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
 MALFORMED = "MalformedStateRecord"
 
@@ -75,6 +80,38 @@ class StateStore(Gateway):
                 record = record_of(item)
                 found[record.key] = record
         return found
+
+    def items(self, keys: Sequence[str]) -> Iterator[Mapping[str, Any]]:
+        """The raw items of ``keys`` that exist (as :meth:`read_many`, unparsed: the
+        scan-date cache's items, :mod:`ecrscan.aws.scandates`)."""
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            yield from self._batch(wanted[start : start + BATCH_GET_KEYS])
+
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write ``items`` unconditionally (BatchWriteItem, 25 a call; the last writer
+        wins), the items DynamoDB leaves unprocessed sent again through the gate."""
+        for start in range(0, len(items), BATCH_WRITE_ITEMS):
+            pending: list[Any] = [
+                {"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_ITEMS]
+            ]
+            started, attempt = self.throttle.now(), 0
+            while pending:
+                attempt += 1
+                request = {self.table: pending}
+                response = self._call(self._read, "batch_write_item", RequestItems=request)
+                pending = response.get("UnprocessedItems", {}).get(self.table, [])
+                if pending:
+                    self._again(attempt, started, "batch_write_item", f"{len(pending)} items")
+
+    def _again(self, attempt: int, started: float, operation: str, left: str) -> None:
+        """Back off before sending what DynamoDB left unprocessed, or raise ``THROTTLED``
+        when the gate's attempts or time are spent."""
+        try:
+            self.throttle.retry_or_raise(attempt, started)
+        except BudgetSpent as spent:
+            problem = Problem("Unprocessed", f"{left} left unprocessed ({spent})")
+            raise AwsError(ErrorKind.THROTTLED, problem, operation) from None
 
     def _batch(self, keys: Sequence[str]) -> Iterator[Mapping[str, Any]]:
         pending: list[Mapping[str, Any]] = [_key(k) for k in keys]

@@ -56,6 +56,7 @@ OPERATIONS: Mapping[tuple[str, str], str] = {
     ("dynamodb", "batch_get_item"): "dynamodb:BatchGetItem",
     ("dynamodb", "put_item"): "dynamodb:PutItem",
     ("dynamodb", "delete_item"): "dynamodb:DeleteItem",
+    ("dynamodb", "batch_write_item"): "dynamodb:BatchWriteItem",  # the scan-date cache
 }
 
 # Allowed whatever a policy says: never in a statement.
@@ -129,6 +130,8 @@ FUNCTIONS: Mapping[str, tuple[tuple[str | None, frozenset[str]], ...]] = {
         (None, NEEDS["rescan"]),
         ("EcsDiscoveryWithRoles", frozenset({"sts:AssumeRole"})),
         ("HasOrganization", frozenset({"sts:AssumeRole"})),
+        # the scan-date cache in the state table (aws/scandates.py)
+        ("NotifyOnChange", frozenset({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"})),
     ),
     "ReporterFunction": (
         # ecr: name an untagged platform image by its index's tag (lambdas/reporter.py)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import click
@@ -14,6 +16,7 @@ from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import allow_empty_option, concurrency_option, env_option, output_options
 from ecrscan.cli.output import coverage_errors, coverage_incomplete, emit, error, warn
 from ecrscan.cli.progress import ProgressDisplay
+from ecrscan.cli.scandates import FileScanDates, default_directory
 from ecrscan.cli.selection import Selection, expiry_option, make_plan, selection_options
 from ecrscan.core.durations import Duration
 from ecrscan.core.exits import EXIT_INCOMPLETE
@@ -30,6 +33,8 @@ from ecrscan.engine.targets import Audit
 from ecrscan.render.common import NOTHING_TO_QUEUE
 from ecrscan.render.formats import Format, formats_for, render
 from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
+
+log = logging.getLogger("ecrscan")
 
 
 @click.command(
@@ -59,6 +64,21 @@ from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
     metavar="URL",
     help="Send one job per repository to this SQS queue instead.",
 )
+@env_option(
+    "--cache-dir",
+    "cache_dir",
+    env="ECRSCAN_CACHE_DIR",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Scan-date cache (default: $XDG_CACHE_HOME/ecrscan, else ~/.cache/ecrscan).",
+)
+@env_option(
+    "--no-cache",
+    "no_cache",
+    env="ECRSCAN_NO_CACHE",
+    is_flag=True,
+    help="Read every image's scan state: no scan-date cache.",
+)
 @output_options(RescanResult, "rescan")
 @command_setup
 def rescan_cmd(
@@ -69,6 +89,8 @@ def rescan_cmd(
     allow_empty: bool,
     concurrency: int,
     via_queue: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -91,6 +113,7 @@ def rescan_cmd(
         expiry=expiry,
         filter=repo_filter,
         dry_run=dry_run,
+        cache=None if no_cache else _cache(app, cache_dir),
         **controls,
     )
     with ProgressDisplay.for_terminal(enabled=not app.quiet) as display:
@@ -98,6 +121,12 @@ def rescan_cmd(
         result = audit.rescan(settings)
     view = View("rescan", allow_empty=allow_empty)
     _show(app, result, allow_empty)
+    if result.cache is not None:
+        log.info(
+            "scan-date cache %s: %s saved",
+            result.cache.location,
+            plural(result.cache.reads_saved, "scan-state read"),
+        )
     emit(output, render(fmt.lower(), result, view))
     code = exit_code(result, view)
     if code != EXIT_INCOMPLETE:
@@ -107,6 +136,11 @@ def rescan_cmd(
     else:
         cause = empty_cause(result, selection.include, selection.exclude)
         conclude(code, f"nothing to rescan: {cause} ({EMPTY_HINT})")
+
+
+def _cache(app: AppContext, directory: Path | None) -> FileScanDates:
+    """The run's scan-date cache: ``--cache-dir``, else the user's cache directory."""
+    return FileScanDates(directory or default_directory(os.environ), app.endpoint_url or "")
 
 
 def _show(app: AppContext, result: RescanResult, allow_empty: bool) -> None:

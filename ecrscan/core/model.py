@@ -119,6 +119,15 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheUse:
+    """What the scan-date cache did in a run: the scan-state reads it saved, and where
+    it is (:mod:`ecrscan.core.scancache`)."""
+
+    reads_saved: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The policy's answer for one image."""
 
@@ -231,6 +240,7 @@ class RescanResult:
     # counted by kind over the run: never scanned, never a failure.
     artifacts: Mapping[Kind, int] = field(default_factory=dict)
     listed: Listed | None = None  # the repositories listed (None: named, not listed)
+    cache: CacheUse | None = None  # the scan-date cache's reads saved (None: no cache)
 
     @property
     def incomplete(self) -> bool:

@@ -10,7 +10,8 @@ deadline values are :mod:`ecrscan.core.control`'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from ecrscan.core.artifacts import IndexEntry
@@ -28,6 +29,7 @@ from ecrscan.core.model import (
 )
 from ecrscan.core.notify import Record
 from ecrscan.core.problem import Problem
+from ecrscan.core.scancache import CachedScan, ScanKey
 from ecrscan.core.targets import Target, TargetFailure, TargetQuery
 
 
@@ -144,6 +146,27 @@ class StateStore(Protocol):
     def put(self, record: Record, expected: int | None) -> None: ...
 
     def delete(self, key: str, expected: int) -> None: ...
+
+
+class ScanDateCache(Protocol):
+    """The scan-date cache of ``rescan`` (:mod:`ecrscan.core.scancache`): the last
+    completed scan of images, remembered between runs (a file store for the CLI, the
+    DynamoDB state table for the images function).  Neither call raises: what fails
+    (an unreadable file, a refused table) comes back as notices, and the run reads as
+    if nothing were cached."""
+
+    @property
+    def location(self) -> str:
+        """Where the cache is, for people (a directory, a table)."""
+        ...
+
+    def recall(self, keys: Sequence[ScanKey]) -> tuple[dict[ScanKey, CachedScan], list[str]]:
+        """The remembered scans of ``keys`` that exist, and the notices."""
+        ...
+
+    def remember(self, entries: Mapping[ScanKey, CachedScan], now: datetime) -> list[str]:
+        """Store ``entries`` (last writer wins); the notices."""
+        ...
 
 
 class Connections(Protocol):

@@ -48,7 +48,7 @@ from ecrscan.core.scope import ImageScope, apply_scope, select_repositories
 from ecrscan.core.words import agree, plural
 from ecrscan.engine.bulk import bulk_unless_few, whole, with_states
 from ecrscan.engine.listing import list_repository
-from ecrscan.engine.ports import Ecr
+from ecrscan.engine.ports import Ecr, ScanDateCache
 from ecrscan.engine.registry import (
     ImageDone,
     NotReached,
@@ -58,6 +58,7 @@ from ecrscan.engine.registry import (
     walk_registry,
 )
 from ecrscan.engine.runner import Event, ProgressCallback, bounded_pool, no_progress
+from ecrscan.engine.scandates import CacheRun
 
 TIME_BUDGET_SPENT = "time budget spent"  # the reason of images left for lack of time
 INTERRUPTED_REASON = "interrupted"  # the reason of images a stopped run did not reach
@@ -83,6 +84,8 @@ class RescanSettings:
     # Set by a signal: start nothing new; what was not reached is NOT_STARTED with
     # INTERRUPTED_REASON and the result says interrupted.  None: cannot be stopped.
     stop: Stop | None = None
+    # The scan-date cache: images it vouches for are not read (engine/scandates.py).
+    cache: ScanDateCache | None = None
 
 
 class _RunState:
@@ -161,6 +164,7 @@ def rescan(
     whole_registry = not settings.repositories and whole(settings.filter, in_use)
     index, more = bulk_unless_few(gateway, scan_type, live, whole_registry, len(ids))
     notices.extend(more)
+    cached = CacheRun(settings.cache, region, now, settings.expiry.delta, scan_type)
 
     def narrow(repo: Repository, lookup: ImageLookup) -> list[Image]:
         state.listed(lookup)
@@ -168,7 +172,7 @@ def rescan(
         images, scoped = apply_scope(repo, lookup.images, settings.scope, now, region)
         if scoped is not None:
             scopes.append(scoped)
-        return images
+        return cached.vouched(images)
 
     def check(image: Image) -> ImageResult:
         return _check_image(gateway, image, now, settings, scan_type, state)
@@ -194,7 +198,8 @@ def rescan(
         expiry=settings.expiry.text,
         dry_run=settings.dry_run,
         scan_type=scan_type,
-        notices=tuple(notices + state.notices()),
+        cache=cached.finish(results.values()),  # before notices=: it may add some
+        notices=tuple(notices + state.notices() + cached.notices),
         region=gateway.region,
         scopes=tuple(sorted(scopes, key=lambda s: s.repository)),
         interrupted=settings.stop.reason if settings.stop and settings.stop.is_set() else "",

@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 from ecrscan.core.coverage import Coverage, TargetOutcome
 from ecrscan.core.inuse import InUseSet
-from ecrscan.core.model import Listed, ReportResult, RescanResult, ScanType
+from ecrscan.core.model import CacheUse, Listed, ReportResult, RescanResult, ScanType
 from ecrscan.core.problem import Problem
 from ecrscan.core.scope import ImageScope
 from ecrscan.core.targets import Target, TargetFailure, TargetKey, target_key
@@ -104,6 +104,14 @@ class _Prepared:
     targets: list[Target]
     failures: list[tuple[TargetKey, str, Problem]] = field(default_factory=list)
     in_use: InUseSet | None = None
+
+
+def _cache_use(results: Sequence[RescanResult], settings: RescanSettings) -> CacheUse | None:
+    """The scan-date cache's reads saved over every target (None: no cache)."""
+    if settings.cache is None:
+        return None
+    saved = sum(r.cache.reads_saved for r in results if r.cache is not None)
+    return CacheUse(saved, settings.cache.location)
 
 
 def over_targets(
@@ -192,6 +200,7 @@ class Audit:
             expiry=settings.expiry.text,
             dry_run=settings.dry_run,
             scan_type=ScanType.ENHANCED if scan_types == {ScanType.ENHANCED} else ScanType.BASIC,
+            cache=_cache_use(done.results, settings),
             **done.merged(),
         )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ecrscan.aws.connections import Connections
 from ecrscan.aws.ecr import EcrGateway
+from ecrscan.aws.scandates import ScanDateTable
 from ecrscan.core.control import Deadline
 from ecrscan.core.durations import DEFAULT_EXPIRY, Duration
 from ecrscan.core.errors import IMAGE_NOT_FOUND, FatalError
@@ -50,6 +51,7 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     default_expiry = env.get("ECR_IMAGES_DURATION_DELTA") or DEFAULT_EXPIRY.text
     runtime.check_duration(default_expiry, "ECR_IMAGES_DURATION_DELTA")
     allowed_roles = runtime.AllowedRoles.from_env(env)
+    cache_table = (env.get("SCAN_DATE_TABLE") or "").strip()
     budget = _TimeBudget(
         context, _margin(env.get("ECRSCAN_TIME_MARGIN_SECONDS")), runtime.monotonic
     )
@@ -68,7 +70,7 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
                 remainingSeconds=budget.last,
             )
             break
-        if not _run_job(record, now, default_expiry, allowed_roles, budget, context):
+        if not _run_job(record, now, default_expiry, allowed_roles, budget, context, cache_table):
             failures.append(record["messageId"])
     runtime.log(context, "INFO", "batch done", messages=len(records), failed=len(failures))
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
@@ -84,6 +86,7 @@ def _run_job(
     allowed_roles: runtime.AllowedRoles,
     budget: _TimeBudget,
     context: Any,
+    cache_table: str = "",
 ) -> bool:
     """Run one job; True when it finished completely.  Never raises: any failure of one
     job becomes its batch item failure, not the other messages'."""
@@ -101,11 +104,13 @@ def _run_job(
     # One deadline for the job: no check or scan starts, and no throttling backoff
     # sleeps, past what is left of the invocation minus the margin.
     deadline = budget.deadline()
+    expiry = Duration.parse(expiry_text)
     settings = RescanSettings(
-        expiry=Duration.parse(expiry_text),
+        expiry=expiry,
         repositories=(job.repository_name,),
         image_ids=job.images,
         deadline=deadline,
+        cache=_cache(cache_table, expiry, deadline),
     )
     fields: dict[str, Any] = {"messageId": message_id, "repository": job.repository_name}
     if job.role_arn:
@@ -130,6 +135,15 @@ def _gateway(connections: Connections, job: Job, now: datetime) -> EcrGateway:
         target = connections.assume(job.role_arn, default_session_name(now), job.region)
         return connections.ecr(target, job.registry_id or target.account)
     return connections.ecr(connections.home(job.region), job.registry_id)
+
+
+def _cache(table: str, expiry: Duration, deadline: Deadline | None) -> ScanDateTable | None:
+    """The scan-date cache in ``SCAN_DATE_TABLE`` (the state table), its entries kept
+    for the job's expiry; ``None`` when the variable is empty."""
+    if not table:
+        return None
+    store = runtime.connections.view(deadline).state_store(table)
+    return ScanDateTable(store, expiry.delta)
 
 
 def _parse(record: Mapping[str, Any], allowed_roles: runtime.AllowedRoles) -> Job:
@@ -166,6 +180,7 @@ def _log_result(context: Any, result: RescanResult, fields: dict[str, Any], expi
         counts=totals,
         notFound=_not_found(result),
         notices=notices,
+        **({"cacheReadsSaved": result.cache.reads_saved} if result.cache else {}),
     )
     return True
 

@@ -181,6 +181,11 @@ def rescan_document(result: RescanResult, view: View) -> dict[str, Any]:
         "scope": scope_document(result.coverage, result.scopes),
         "artifacts": artifacts_document(result.artifacts),
         "reason": incomplete_reason(result, view),  # why "complete" is false; null when true
+        "cache": (  # the scan-date cache (issue 21): appended after "reason"
+            {"reads_saved": result.cache.reads_saved, "path": result.cache.location}
+            if result.cache is not None
+            else None
+        ),
     }
 
 

@@ -176,3 +176,55 @@ def test_an_item_this_version_cannot_read_is_an_error(store: StateStore) -> None
 def test_dynamodb_errors_are_classified(code: str, kind: ErrorKind) -> None:
     error = ClientError({"Error": {"Code": code, "Message": "m"}}, "PutItem")
     assert classify(error) is kind
+
+
+# -- the scan-date cache's batch writes (aws/scandates.py) ---------------------------------
+
+
+class UnprocessedWrites:
+    """A DynamoDB client whose BatchWriteItem leaves the last ``held`` items unwritten,
+    ``rounds`` times."""
+
+    def __init__(self, client: Any, held: int, rounds: int) -> None:
+        self.client, self.held, self.rounds = client, held, rounds
+        self.asked: list[int] = []
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        (table, writes), *_ = RequestItems.items()
+        self.asked.append(len(writes))
+        if self.rounds <= 0:
+            return self.client.batch_write_item(RequestItems=RequestItems)
+        self.rounds -= 1
+        if writes[: -self.held]:
+            self.client.batch_write_item(RequestItems={table: writes[: -self.held]})
+        return {"UnprocessedItems": {table: writes[-self.held :]}}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def scan_date_items(count: int) -> list[dict[str, Any]]:
+    return [{"pk": {"S": f"scan-date/aws/x/{n}"}, "completedAt": {"S": "t"}} for n in range(count)]
+
+
+def test_put_many_writes_25_a_call_and_sends_unprocessed_items_again(
+    store: StateStore, fake: FakeTime
+) -> None:
+    flaky = UnprocessedWrites(store._read, held=5, rounds=1)
+    store._read = flaky
+    store.put_many(scan_date_items(30))
+    assert set(items()) == {f"scan-date/aws/x/{n}" for n in range(30)}
+    assert flaky.asked == [25, 5, 5]  # 25, its 5 unprocessed again, then the last 5
+    assert fake.sleeps  # backed off before sending the unprocessed items again
+    assert {i["pk"]["S"] for i in store.items([f"scan-date/aws/x/{n}" for n in (1, 29, 99)])} == {
+        "scan-date/aws/x/1",
+        "scan-date/aws/x/29",
+    }
+
+
+def test_items_left_unwritten_for_good_are_an_error(store: StateStore) -> None:
+    store._read = UnprocessedWrites(store._read, held=1, rounds=99)
+    with pytest.raises(AwsError) as failed:
+        store.put_many(scan_date_items(3))
+    assert failed.value.kind is ErrorKind.THROTTLED
+    assert failed.value.operation == "batch_write_item"

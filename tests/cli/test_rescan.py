@@ -305,6 +305,7 @@ def test_rescan_json_document(seeded: dict[str, str]) -> None:
         "scope",
         "artifacts",
         "reason",
+        "cache",
     ]
     assert doc["schema_version"] == 1
     assert doc["complete"] is True and doc["reason"] is None

@@ -33,6 +33,7 @@ from tests.support.state_table import create_state_table
 from tests.support.template import FUNCTIONS, TEMPLATE, function_property
 
 # What the reporter does with its state table (NotifyOn=change), and nothing more.
+CACHE_ACTIONS = {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}
 STATE_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 # Statements the Lambda service uses on the function's behalf (not calls of our code).
 SERVICE_SIDS = {"Logs", "ConsumeJobs", "FailedInvocations"}
@@ -340,6 +341,10 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     registry.create_repo("app")
     due = registry.push("app", "v1")
     registry.set_scan("app", due, completed_at=long_ago)
+    # a fresh image: the images function remembers its scan date (the scan-date cache)
+    fresh = registry.push("app", "v0")
+    registry.set_pushed_at("app", fresh, datetime.now(UTC) - timedelta(days=2))
+    registry.set_scan("app", fresh, completed_at=datetime.now(UTC) - timedelta(days=1))
     # a buildx tag: the images function reads the index (BatchGetImage) and scans its
     # platform images, never the index or its attestations; the reporter names its
     # untagged platform image app:multi (linux/arm64)
@@ -349,6 +354,7 @@ def exercise(name: str, template, registry, monkeypatch) -> Exercise:
     )
     host = f"dkr.ecr.{REGION}.amazonaws.com"
     task_definition(boto3.Session(region_name=REGION), "app", f"{registry.account}.{host}/app:v1")
+    task_definition(boto3.Session(region_name=REGION), "fresh", f"{registry.account}.{host}/app:v0")
     task_definition(boto3.Session(region_name=REGION), "shared", f"{OTHER_ACCOUNT}.{host}/shared:1")
     other = role_session(ROLE)
     shared = FakeRegistry(other.client("ecr"), REGION, OTHER_ACCOUNT)
@@ -537,8 +543,8 @@ def test_iam_resources_are_scoped(template):
                     {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${OrganizationRoleName}"},
                 ), statement
             elif any(a.startswith("dynamodb:") for a in acts):
-                assert function == "ReporterFunction", statement
-                assert acts == STATE_ACTIONS, statement
+                assert function in ("ReporterFunction", "ImagesFunction"), statement
+                assert acts == (STATE_ACTIONS if function == "ReporterFunction" else CACHE_ACTIONS)
                 assert resource == {"Fn::GetAtt": ["NotifyStateTable", "Arn"]}, statement
             elif all(a.startswith("ecr:") for a in acts):
                 # images: jobs may name any region; repositories: OrganizationRegions
@@ -597,9 +603,15 @@ def test_state_permissions_only_when_notifying_on_change(template, mode, granted
         if a.startswith("dynamodb:")
     }
     assert found == granted
-    for function in ("RepositoriesFunction", "ImagesFunction"):
-        every = statements(template, function, {"NotifyOn": "change"})
-        assert not any(a.startswith("dynamodb:") for s in every for a in actions(s))
+    every = statements(template, "RepositoriesFunction", {"NotifyOn": "change"})
+    assert not any(a.startswith("dynamodb:") for s in every for a in actions(s))
+    cache = {
+        a
+        for s in statements(template, "ImagesFunction", {"NotifyOn": mode})
+        for a in actions(s)
+        if a.startswith("dynamodb:")
+    }
+    assert cache == (CACHE_ACTIONS if mode == "change" else set())  # the scan-date cache
 
 
 def test_notify_on_takes_what_the_reporter_takes(template):
