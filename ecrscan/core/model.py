@@ -120,8 +120,7 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class CacheUse:
-    """What the scan-date cache did in a run: the scan-state reads it saved, and where
-    it is (:mod:`ecrscan.core.scancache`)."""
+    """The scan-state reads the scan-date cache saved, and where it is (core/scancache)."""
 
     reads_saved: int
     location: str
@@ -236,8 +235,7 @@ class RescanResult:
     scopes: tuple[RepoScope, ...] = ()  # what an image scope left out, per repository
     coverage: Coverage | None = None  # targets and in-use discovery (multi-target runs)
     interrupted: str = ""  # the signal that stopped the run early ("" when none did)
-    # The manifests that are not images (signatures, attestations, SBOMs, charts ...),
-    # counted by kind over the run: never scanned, never a failure.
+    # manifests that are not images (signatures, SBOMs, charts...) by kind: never scanned
     artifacts: Mapping[Kind, int] = field(default_factory=dict)
     listed: Listed | None = None  # the repositories listed (None: named, not listed)
     cache: CacheUse | None = None  # the scan-date cache's reads saved (None: no cache)
