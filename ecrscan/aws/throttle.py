@@ -126,7 +126,7 @@ class Throttle:
             now = self._clock()
             slot = max(now, self._gate.open_at)
             if operation is not None and self._pacer.active:
-                slot = self._pacer.reserve(operation, slot)
+                slot = self._pacer.reserve(operation, slot, 0.5 + self._rng())
             self._check_deadline(slot - now)
             if self._gate.level > 0:
                 # While hot, space admissions so waiting workers trickle out.

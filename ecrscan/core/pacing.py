@@ -110,9 +110,11 @@ class Pacer:
         own = self._rate(operation).next_at
         return max(own, self.shared.next_at) if self.shared.paced else own
 
-    def reserve(self, operation: str, now: float) -> float:
+    def reserve(self, operation: str, now: float, spread: float = 1.0) -> float:
         """The time a call of ``operation`` asking at ``now`` may be sent (``now`` or
-        later); the slot is taken."""
+        later); the slot is taken, and the next one is ``spread`` (0.5 to 1.5: a random
+        jitter, so the same worker does not meet the same full bucket slot after slot)
+        times the rate's spacing later."""
         if not self.active:
             return now
         paced = [self._rate(operation)]
@@ -121,7 +123,7 @@ class Pacer:
         slot = max([now] + [r.next_at for r in paced if r.paced])
         for rate in paced:
             if rate.paced:
-                rate.next_at = slot + 1.0 / rate.at(slot)
+                rate.next_at = slot + spread / rate.at(slot)
         return slot
 
     def success(self, operation: str, now: float) -> None:
