@@ -4,8 +4,9 @@ Every boto3 session and client ecrscan uses is made here, so the user agent, the
 connection pool size and the retries per call kind are set in one place:
 
 * :data:`READS` for idempotent reads (Describe*, Get*, List*): botocore's ``standard``
-  retry mode retries throttling, 5xx and connection errors a few times; what survives
-  goes through the gateway's shared throttle gate;
+  retry mode retries 5xx and connection errors a few times; a throttled answer goes
+  back at once to the gateway's shared throttle, which paces the operation (the
+  gateway's clients tell botocore not to retry it);
 * :data:`NO_RETRIES` for ``StartImageScan``: botocore's standard mode counts
   ``LimitExceededException`` as throttling and would retry the per-image 24 h quota
   error, which never succeeds, so the gateway alone retries that call;

@@ -6,8 +6,9 @@ Callers get model values (``Repository``, ``Image``, ``ScanState``) or a
 :class:`~ecrscan.aws.errors.AwsError` with an :class:`~ecrscan.aws.errors.ErrorKind`.
 
 Retries are configured per call kind (:mod:`ecrscan.aws.clients`): reads go through a
-client with botocore's ``standard`` retries, and whatever throttling survives them
-through the shared :class:`~ecrscan.aws.throttle.Throttle` gate; ``StartImageScan`` goes
+client with botocore's ``standard`` retries for server and connection errors, and their
+throttling through the shared :class:`~ecrscan.aws.throttle.Throttle` (which paces it);
+``StartImageScan`` goes
 through a client with botocore retries switched off (the per-image 24 h quota error is a
 ``LimitExceededException``, which botocore would retry in vain, and a 5xx may come after
 AWS carried the call out), so only its throttling is retried, through the shared gate;

@@ -1,8 +1,8 @@
 """The ECS gateway: the ECS reads in-use discovery needs, with pagination and retries.
 
 Every ECS call goes through the same retry loop and error classes as the ECR gateway:
-botocore's ``standard`` retry mode for the first few throttles and 5xx answers, then the
-shared :class:`~ecrscan.aws.throttle.Throttle` gate, and errors arrive classified as
+botocore's ``standard`` retry mode for the first few 5xx answers, throttling paced by the
+shared :class:`~ecrscan.aws.throttle.Throttle`, and errors arrive classified as
 :class:`~ecrscan.aws.errors.AwsError`: both gateways inherit
 :class:`~ecrscan.aws.gateway.Gateway`.
 

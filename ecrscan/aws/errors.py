@@ -49,6 +49,7 @@ __all__ = [
     "SetupKind",
     "classify",
     "client_error",
+    "is_throttling",
     "not_aws",
     "parser_error",
     "problem_of",
@@ -56,6 +57,11 @@ __all__ = [
 ]
 
 PER_IMAGE_QUOTA_TEXT = "scan quota per image"
+
+
+def is_throttling(code: str | None) -> bool:
+    """Whether an AWS error code says the call was throttled."""
+    return _CODE_KINDS.get(code or "") is ErrorKind.THROTTLED
 
 
 _CODE_KINDS = {

@@ -25,6 +25,7 @@ from ecrscan.aws.errors import (
     AwsError,
     ErrorKind,
     client_error,
+    is_throttling,
     not_aws,
     parser_error,
 )
@@ -96,8 +97,15 @@ class Gateway:
         }
 
     def _client(self, session: Any, retries: Mapping[str, Any]) -> Any:
-        """Another client of this gateway's service, region and endpoint."""
-        return make_client(session, self.SERVICE, retries=retries, **self._connection)
+        """Another client of this gateway's service, region and endpoint.  botocore
+        retries its server and connection errors, never a throttled answer: that goes
+        back to :meth:`_call`, whose throttle paces the operation at the granted rate."""
+        client = make_client(session, self.SERVICE, retries=retries, **self._connection)
+        meta = getattr(client, "meta", None)
+        if meta is not None and hasattr(meta, "service_model"):
+            name = meta.service_model.service_id.hyphenize()
+            meta.events.register_first(f"needs-retry.{name}", _not_when_throttled)
+        return client
 
     def _pages(
         self, client: Any, operation: str, *, token: str = "nextToken", **params: Any
@@ -133,7 +141,7 @@ class Gateway:
         while True:
             attempt += 1
             try:
-                self.throttle.wait()
+                sent_at = self.throttle.wait(operation)
             except BudgetSpent as spent:
                 raise _spent(error, spent, operation) from None
             with self._calls_lock:
@@ -146,7 +154,9 @@ class Gateway:
                     raise error from exc
                 throttled = error.kind is ErrorKind.THROTTLED
                 try:
-                    self.throttle.retry_or_raise(attempt, started, throttled=throttled)
+                    self.throttle.retry_or_raise(
+                        attempt, started, throttled=throttled, operation=operation, sent_at=sent_at
+                    )
                 except BudgetSpent as spent:
                     raise _spent(error, spent, operation) from exc
                 continue
@@ -155,11 +165,20 @@ class Gateway:
                 raise AwsError(ErrorKind.NETWORK, problem, operation) from exc
             except ResponseParserError as exc:
                 raise parser_error(exc, operation) from exc
-            self.throttle.success()
+            self.throttle.success(operation)
             wrong = not_aws(client.meta.service_model, operation, response)
             if wrong is not None:
                 raise wrong
             return response
+
+
+def _not_when_throttled(response: Any = None, **_: Any) -> bool | None:
+    """A ``needs-retry`` handler: False (botocore does not retry) for a throttled answer,
+    None (botocore's own retry handler decides) for anything else."""
+    if response is None:
+        return None
+    code = response[1].get("Error", {}).get("Code")
+    return False if is_throttling(code) else None
 
 
 def _spent(error: AwsError | None, spent: BudgetSpent, operation: str) -> AwsError:

@@ -5,6 +5,11 @@ delay, and while the gate is "hot" it admits calls one at a time with a spacing,
 throttled call slows everyone down and the workers do not all retry at the same instant
 (no thundering herd).  Each success cools the gate by one level.
 
+A call that names its operation is paced instead (:mod:`ecrscan.core.pacing`): a
+throttled answer does not close the gate for everyone, it sets the rate of that
+operation (and, when the signals show one shared limit, of all) to what the service
+granted, and each call waits for its slot at that rate.
+
 A server error (5xx) is not throttling: the call that saw it backs off alone, with the
 same capped, jittered delays, and the gate stays open for the others.
 
@@ -33,6 +38,7 @@ from ecrscan.core.control import (
     Deadline,
     Stop,
 )
+from ecrscan.core.pacing import Pacer
 
 __all__ = [
     "DEADLINE",
@@ -88,6 +94,7 @@ class Throttle:
         self._rng = rng
         self._lock = threading.Lock()
         self._gate = _Gate()
+        self._pacer = Pacer(started=clock())
         self.stats = ThrottleStats()
 
     @property
@@ -106,13 +113,20 @@ class Throttle:
         ceiling = min(self.cap, self.base * float(2 ** max(level - 1, 0)))
         return ceiling / 2 + self._rng() * ceiling / 2
 
-    def wait(self) -> None:
-        """Block until this caller may make its request.  With a :attr:`deadline`, raise
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
+
+    def wait(self, operation: str | None = None) -> float:
+        """Block until this caller may make its request (of ``operation``: at its paced
+        rate); returns the time it may be sent.  With a :attr:`deadline`, raise
         :class:`BudgetSpent` instead of waiting when it is reached or the gate opens
         only at or after it: no sleep ever ends past the deadline."""
         with self._lock:
             now = self._clock()
             slot = max(now, self._gate.open_at)
+            if operation is not None and self._pacer.active:
+                slot = self._pacer.reserve(operation, slot, 0.5 + self._rng())
             self._check_deadline(slot - now)
             if self._gate.level > 0:
                 # While hot, space admissions so waiting workers trickle out.
@@ -122,6 +136,7 @@ class Throttle:
                 self.stats.slept_seconds += pause
         if pause > 0:
             self._sleep(pause)
+        return slot
 
     def _check_deadline(self, pause: float) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -138,13 +153,24 @@ class Throttle:
                 DEADLINE,
             )
 
-    def success(self) -> None:
+    def success(self, operation: str | None = None) -> None:
+        if operation is not None:
+            with self._lock:
+                self._pacer.success(operation, self._clock())
         if self._gate.level:
             with self._lock:
                 self._gate.level = max(0, self._gate.level - 1)
 
-    def throttled(self) -> float:
-        """Record a throttle seen by any worker and close the gate; returns the delay."""
+    def throttled(self, operation: str | None = None, sent_at: float | None = None) -> float:
+        """Record a throttle seen by any worker; returns the delay.  Of ``operation``
+        (a call sent at ``sent_at``): pace it (and, on a shared limit, all) at the rate
+        granted, the delay being to its next slot.  Else close the gate."""
+        if operation is not None:
+            with self._lock:
+                now = self._clock()
+                self._pacer.throttled(operation, now if sent_at is None else sent_at, now)
+                self.stats.throttled += 1
+                return max(0.0, self._pacer.rate_slot(operation) - now)
         with self._lock:
             self._gate.level = min(self._gate.level + 1, 32)
             delay = self._delay(self._gate.level)
@@ -152,12 +178,20 @@ class Throttle:
             self.stats.throttled += 1
             return delay
 
-    def retry_or_raise(self, attempt: int, started: float, *, throttled: bool = True) -> None:
+    def retry_or_raise(
+        self,
+        attempt: int,
+        started: float,
+        *,
+        throttled: bool = True,
+        operation: str | None = None,
+        sent_at: float | None = None,
+    ) -> None:
         """After a throttle (or, ``throttled=False``, a server error) on ``attempt``
-        (1-based): close the gate (or back off this call alone), or raise
-        :class:`BudgetSpent` when attempts or time are used up."""
+        (1-based): pace the operation (or, none named, close the gate; or back off this
+        call alone), or raise :class:`BudgetSpent` when attempts or time are used up."""
         if throttled:
-            self.throttled()
+            self.throttled(operation, sent_at)
         if attempt >= self.max_attempts or self._clock() - started >= self.budget_seconds:
             what = "throttled" if throttled else "failing with server errors"
             raise BudgetSpent(

@@ -298,11 +298,9 @@ def test_scan_state_read_is_retried_through_the_gate(stubbed: Stubbed) -> None:
 
 def test_throttled_calls_give_up_at_the_runs_deadline(stubbed: Stubbed) -> None:
     fake = stubbed.time
-    deadline = Deadline(fake.now + 10.0, fake.clock)
-    stubbed.gateway.throttle = fake_throttle(
-        fake, rng=1.0, base=1.0, cap=64.0, budget_seconds=1e9, deadline=deadline
-    )
-    for _ in range(4):  # throttled, waits 1, 2, 4 s; the fourth 8 s wait would end at 15 s
+    deadline = Deadline(fake.now + 2.5, fake.clock)
+    stubbed.gateway.throttle = fake_throttle(fake, budget_seconds=1e9, deadline=deadline)
+    for _ in range(3):  # throttled: paced at 1 call/s (nothing measured yet), then less
         stubbed.read.add_client_error(
             "describe_image_scan_findings",
             "ThrottlingException",
@@ -314,7 +312,8 @@ def test_throttled_calls_give_up_at_the_runs_deadline(stubbed: Stubbed) -> None:
     assert info.value.kind is ErrorKind.THROTTLED
     assert info.value.problem.code == "ThrottlingException"
     assert "past the run's deadline" in info.value.problem.message
-    assert fake.sleeps == [1.0, 2.0, 4.0] and fake.now <= deadline.at
+    assert len(fake.sleeps) == 2 and fake.now <= deadline.at  # the third slot is past it
+    assert fake.sleeps[0] == pytest.approx(1.0)
 
     # once the deadline is reached, no request is sent at all
     fake.now = deadline.at
@@ -322,7 +321,7 @@ def test_throttled_calls_give_up_at_the_runs_deadline(stubbed: Stubbed) -> None:
         stubbed.gateway.scan_state(image())
     assert info.value.kind is ErrorKind.THROTTLED
     assert info.value.problem.code == DEADLINE_REACHED
-    assert stubbed.gateway.calls["describe_image_scan_findings"] == 4
+    assert stubbed.gateway.calls["describe_image_scan_findings"] == 3
 
 
 @pytest.mark.parametrize(
@@ -419,9 +418,15 @@ def test_throttling_is_retried_through_the_gate_until_success(stubbed: Stubbed) 
     assert stubbed.gateway.start_scan(image()).outcome is Outcome.STARTED
     assert stubbed.gateway.calls["start_image_scan"] == 4
     assert stubbed.gateway.throttle.stats.throttled == 3
-    # capped exponential backoff with jitter (rng 0.5 -> 3/4 of the ceiling)
-    assert stubbed.time.sleeps == pytest.approx([0.1875, 0.375, 0.75])
-    assert stubbed.gateway.throttle.level == 2  # the success cooled it one level
+    # each retry waits for its operation's next slot: paced at about 1 call/s (nothing
+    # had succeeded to measure the granted rate by), cut again by each throttle
+    sleeps = stubbed.time.sleeps
+    assert len(sleeps) == 3 and all(1.0 <= s < 1.3 for s in sleeps)
+    assert sleeps == sorted(sleeps)
+    # the gate stays open: another operation is not paced and does not wait
+    now = stubbed.time.now
+    assert stubbed.gateway.throttle.wait("describe_images") == now
+    assert stubbed.gateway.throttle.level == 0 and len(stubbed.time.sleeps) == 3
 
 
 def test_throttling_until_the_budget_is_spent_is_not_started(stubbed: Stubbed) -> None:

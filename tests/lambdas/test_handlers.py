@@ -353,9 +353,10 @@ class ClockedContext(FakeContext):
 def test_a_throttled_job_stops_at_the_deadline_and_fails_its_message(
     registry, repos, session, monkeypatch, capsys
 ):
-    """40 s left, 10 s margin: StartImageScan is throttled for ever, yet the job gives up
-    within 30 s of (fake) time instead of sleeping until the function is killed; its
-    message and the one it left no time for are batch item failures."""
+    """16 s left, 10 s margin: StartImageScan is throttled for ever (paced at about one
+    call a second: its 10 attempts would take longer), yet the job gives up within 6 s of
+    (fake) time instead of sleeping until the function is killed; its message and the
+    one it left no time for are batch item failures."""
     fake = FakeTime()
     monkeypatch.setattr(runtime, "monotonic", fake.clock)
     monkeypatch.setattr(runtime, "sleep", fake.sleep)
@@ -366,13 +367,13 @@ def test_a_throttled_job_stops_at_the_deadline_and_fails_its_message(
         )
 
     session.session.events.register("before-call.ecr.StartImageScan", throttled)
-    context = ClockedContext(fake, 40.0)
+    context = ClockedContext(fake, 16.0)
     started, wall = fake.now, time.monotonic()
 
     response = images.handler(sqs_event(job_body("web"), job_body("app")), context)
 
     assert failures(response) == ["m0", "m1"]
-    assert fake.sleeps and fake.now - started <= 30.0  # never slept past the deadline
+    assert fake.sleeps and fake.now - started <= 6.0  # never slept past the deadline
     assert time.monotonic() - wall < 10  # and never really slept
     logs = log_lines(capsys)
     (job,) = [line for line in logs if line.get("messageId") == "m0"]
