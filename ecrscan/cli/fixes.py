@@ -25,7 +25,7 @@ from ecrscan.cli.gate import (
 from ecrscan.cli.group import command_setup
 from ecrscan.cli.helptext import Command
 from ecrscan.cli.options import Decorator, collect, concurrency_option, output_options, stack
-from ecrscan.cli.output import emit, warn
+from ecrscan.cli.output import check_destination, emit, warn
 from ecrscan.cli.report import ReportScope, build, report_plan, report_scope_options
 from ecrscan.cli.selection import Selection, selection_options
 from ecrscan.core.exits import EXIT_INCOMPLETE
@@ -75,6 +75,7 @@ def fixes(
     gate: GateOptions,
 ) -> None:
     """Rank package upgrades by the threshold breaches each clears alone."""
+    check_destination(gate.format, gate.output)  # exit 2 before any AWS call
     gate = dataclasses.replace(gate, details=True)  # every finding, as report --details
     settings, plan = report_plan(app, selection, scope, gate, concurrency)
     result = build(app, settings, plan, scope.allow_empty)

@@ -35,15 +35,18 @@ from ecrscan.cli.output import check_destination, coverage_errors, emit, error, 
 from ecrscan.cli.progress import ProgressDisplay, WaitLines
 from ecrscan.cli.publish import publish_report
 from ecrscan.cli.selection import Selection, make_plan, selection_options
+from ecrscan.core.fixplan import make_plan as make_fix_plan
 from ecrscan.core.ignore import IgnoreRule
 from ecrscan.core.imageref import ImageRef
 from ecrscan.core.model import ReportResult
 from ecrscan.core.thresholds import Thresholds
+from ecrscan.core.view import View
 from ecrscan.engine.plan import Plan
 from ecrscan.engine.report import DEFAULT_TIMEOUT, ReportSettings, build_report
 from ecrscan.engine.targets import Audit
 from ecrscan.engine.wait import Pacing
-from ecrscan.render.formats import render
+from ecrscan.render.fixes_html import report_page
+from ecrscan.render.formats import Format, Rendered, render
 from ecrscan.render.notices import all_notices, artifacts_text, empty_cause
 
 if TYPE_CHECKING:
@@ -140,9 +143,20 @@ def report(
     if topic_region is not None:
         # before the output is written, so that its exit_code is the process's
         result = publish_report(app, result, gate, topic_region)
-    emit(gate.output, render(gate.format, result, view))
+    emit(gate.output, rendered(gate.format, result, view, settings, plan))
     empty = "nothing to report: " + empty_cause(result, selection.include, selection.exclude)
     finish(app, result, view, scope.wait, gate.topic_arn, empty, shown=gate.on_screen)
+
+
+def rendered(
+    fmt: Format | str, result: ReportResult, view: View, settings: ReportSettings, plan: Plan
+) -> Rendered:
+    """The report in ``fmt``; its html page shows the top rows of the fix plan made from
+    the same findings (pure: no further AWS call)."""
+    if fmt == Format.HTML:
+        fixes = make_fix_plan(result, plan.in_use is not None, settings.gates)
+        return report_page(result, view, fixes)
+    return render(fmt, result, view)
 
 
 def report_plan(

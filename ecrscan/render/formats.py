@@ -20,6 +20,7 @@ from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.render.controls import escape_controls
 from ecrscan.render.csv import report_csv
 from ecrscan.render.fixes import fixes_csv, fixes_json, fixes_markdown
+from ecrscan.render.fixes_html import fixes_html
 from ecrscan.render.html import report_html
 from ecrscan.render.json import queued_json, report_json, repositories_json, rescan_json
 from ecrscan.render.junit import report_junit
@@ -63,6 +64,7 @@ FORMATTERS: Mapping[type, Mapping[Format, Formatter]] = {
         Format.JSON: fixes_json,
         Format.MARKDOWN: lambda plan, view: escape_controls(fixes_markdown(plan, view)),
         Format.CSV: fixes_csv,
+        Format.HTML: fixes_html,
     },
 }
 

@@ -150,7 +150,7 @@ def top_fixes_section(rows: Sequence[Mapping[str, Any]]) -> str:
     body = []
     for row in rows:
         cves = [str(c) for c in row.get("cves") or ()]
-        links = ", ".join(_advisory_link(cve, "") for cve in cves[:5])
+        links = ", ".join(advisory_link(cve, "") for cve in cves[:5])
         if len(cves) > 5:
             links += f" and {len(cves) - 5} more"
         marks = '<span class="tag kev">KEV</span>' if row.get("kev") else ""
@@ -334,7 +334,7 @@ def _finding_row(finding: Finding) -> str:
     cells = [
         f'<td data-sort="{finding.severity.rank}">'
         f'<span class="tag sev-{finding.severity.value}">{finding.severity.value}</span></td>',
-        f'<td class="id">{_advisory_link(finding.id, finding.url)}</td>',
+        f'<td class="id">{advisory_link(finding.id, finding.url)}</td>',
         f"<td><code>{text(finding.package)}</code></td>",
         f"<td><code>{text(finding.version)}</code></td>",
         f"<td><code>{text(finding.fixed_in)}</code></td>",
@@ -362,7 +362,7 @@ def _finding_marks(finding: Finding) -> str:
     return "".join(marks)
 
 
-def _advisory_link(ident: str, url: str) -> str:
+def advisory_link(ident: str, url: str) -> str:
     """The id linked to the finding's own http(s) URL, else to NVD (a CVE) or GitHub's
     advisory database (a GHSA); plain text otherwise (never a ``javascript:`` URL)."""
     href = url if url.lower().startswith(("https://", "http://")) else ""

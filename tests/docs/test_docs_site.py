@@ -126,8 +126,29 @@ def test_readme_links_into_docs_name_existing_files() -> None:
 
 def test_readme_links_every_command_reference() -> None:
     text = README.read_text(encoding="utf-8")
-    for page in ("repos", "rescan", "report", "report-event", "scan"):
+    for page in ("repos", "rescan", "report", "report-event", "scan", "fixes"):
         assert f"(docs/commands/{page}.md)" in text
+
+
+def test_readme_points_to_prioritise_and_fix() -> None:
+    """Issue 20, item 5: three lines on the gates, the files, the fix plan and the html
+    page, pointing to the page that explains them."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("[docs/what-matters.md](docs/what-matters.md)")
+    paragraph = text[text.rindex("\n\n", 0, start) : text.index("\n\n", start)].strip()
+    assert len(paragraph.splitlines()) == 3, paragraph
+    for name in (
+        "--fail-on-kev",
+        "--min-epss",
+        "--exploitable",
+        "--kev-file",
+        "--epss-file",
+        "ecrscan fixes",
+        "--format html",
+    ):
+        assert f"`{name}" in paragraph, name
+    assert "## The fix plan" in (DOCS / "what-matters.md").read_text(encoding="utf-8")
+    assert "(commands/fixes.md)" in (DOCS / "what-matters.md").read_text(encoding="utf-8")
 
 
 def test_every_docs_page_is_in_the_nav() -> None:

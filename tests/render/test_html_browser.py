@@ -1,9 +1,9 @@
-"""The html report in a real browser: headless chromium (Debian's ``chromium`` package)
-opens the file at a desktop and at a phone's size and must make no request but the file
-itself, log nothing on its console, throw nothing, fit the width, and run its script
-(under the page's own Content-Security-Policy): the filter and the sorting work.
-Screenshots go to pytest's temporary directory, never into the tree.  Where chromium
-is not installed the test skips, saying how to install it."""
+"""The html report and ``fixes``'s page in a real browser: headless chromium (Debian's
+``chromium`` package) opens the file at a desktop and at a phone's size and must make no
+request but the file itself, log nothing on its console, throw nothing, fit the width,
+and run its script (under the page's own Content-Security-Policy): the filter and the
+sorting work.  Screenshots go to pytest's temporary directory, never into the tree.
+Where chromium is not installed the test skips, saying how to install it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from ecrscan.core.view import View
+from ecrscan.render.fixes_html import fixes_html
 from ecrscan.render.html import report_html
 from tests.support.browser import Browser, find_chromium
+from tests.support.fix_samples import ORDER, fix_plan, hostile_plan
 from tests.support.report_samples import hostile_result, sample_result
 
 pytestmark = pytest.mark.slow
@@ -85,6 +88,57 @@ def test_hostile_values_stay_text_in_chromium(browser: Browser, tmp_path: Path) 
         "text": "document.body.innerText.includes('<script>window.pwned=1</script>team/app')",
     }
     visit = browser.visit(page.as_uri(), 1280, 800, checks, tmp_path / "hostile.png")
+    assert visit.requests == [page.as_uri()]
+    assert visit.console == [] and visit.exceptions == []
+    assert visit.values == {"broken": "undefined", "images": 0, "scripts": 1, "text": True}
+
+
+FIX_ROWS = "Array.from(document.querySelectorAll('#fix-table tbody tr'))"
+FIX_CHECKS = {
+    "overflow": "document.documentElement.scrollWidth - window.innerWidth",
+    "width": "window.innerWidth",
+    "rows": f"{FIX_ROWS}.map(r => r.cells[1].textContent)",
+    "sorted": "(() => { const b = document.querySelectorAll('#fix-table th button')[1];"
+    f" b.click(); const up = {FIX_ROWS}.map(r => r.cells[1].textContent);"
+    f" b.click(); const down = {FIX_ROWS}.map(r => r.cells[1].textContent);"
+    " return [up, down]; })()",
+    "images": "document.querySelectorAll('details').length",
+    "broken": "typeof window.pwned",
+}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_fix_plan_renders_in_chromium(browser: Browser, tmp_path: Path, size: str) -> None:
+    """``fixes --format html``: no request but the file, nothing on the console, no wider
+    than the screen, its rows in rank order and sortable by their headings."""
+    page = tmp_path / "fixes.html"
+    page.write_text(fixes_html(fix_plan(), View(command="fixes")), encoding="utf-8")
+    width, height = SIZES[size]
+    visit = browser.visit(page.as_uri(), width, height, FIX_CHECKS, tmp_path / f"fixes-{size}.png")
+    assert visit.requests == [page.as_uri()]
+    assert visit.console == []
+    assert visit.exceptions == []
+    values = visit.values
+    assert values["width"] == width
+    assert values["overflow"] <= 0
+    assert values["rows"] == ORDER
+    up, down = values["sorted"]  # by package name: the script ran under the page's policy
+    assert up == sorted(ORDER) and down == sorted(ORDER, reverse=True)
+    assert values["images"] == len(ORDER)
+    assert values["broken"] == "undefined"
+    assert visit.screenshot is not None and visit.screenshot.stat().st_size > 10_000
+
+
+def test_hostile_fix_rows_stay_text_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    page = tmp_path / "hostile-fixes.html"
+    page.write_text(fixes_html(hostile_plan(), View(command="fixes")), encoding="utf-8")
+    checks = {
+        "broken": "typeof window.pwned",
+        "images": "document.images.length",
+        "scripts": "document.scripts.length",
+        "text": "document.body.innerText.includes('<pkg onload=x>')",
+    }
+    visit = browser.visit(page.as_uri(), 1280, 800, checks, tmp_path / "hostile-fixes.png")
     assert visit.requests == [page.as_uri()]
     assert visit.console == [] and visit.exceptions == []
     assert visit.values == {"broken": "undefined", "images": 0, "scripts": 1, "text": True}

@@ -68,7 +68,13 @@ def test_every_format_has_a_report_formatter():
 def test_one_registry_serves_every_command():
     assert set(FORMATTERS) == {RepositoryListing, RescanResult, QueuedJobs, ReportResult, FixPlan}
     assert formats_for(RescanResult) == (Format.TABLE, Format.JSON)
-    assert formats_for(FixPlan) == (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.CSV)
+    assert formats_for(FixPlan) == (
+        Format.TABLE,
+        Format.JSON,
+        Format.MARKDOWN,
+        Format.CSV,
+        Format.HTML,
+    )
     assert formats_for(RepositoryListing) == (Format.TABLE, Format.JSON)
     assert formats_for(QueuedJobs) == (Format.JSON,)
     for kind, formatters in FORMATTERS.items():
