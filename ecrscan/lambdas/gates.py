@@ -70,7 +70,9 @@ def gate_settings(env: Mapping[str, str]) -> GateSettings:
 _LOADED: dict[str, tuple[str, Any]] = {}
 
 
-def _catalogue(env: Mapping[str, str], name: str, load: Callable[[Path | None], T | None]) -> T | None:
+def _catalogue(
+    env: Mapping[str, str], name: str, load: Callable[[Path | None], T | None]
+) -> T | None:
     path = (env.get(name) or "").strip()
     if not path:
         return None
