@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from ecrscan.aws.sns import SnsTopic
 from ecrscan.lambdas import gates, reporter, runtime
 from tests.support.cli_report import image
 from tests.support.env import REGION
@@ -257,3 +258,33 @@ def test_exploitable_on_an_enhanced_scan_event(
     assert result["published"] == published
     assert result["status"] == ("breach" if published else "ok")
     assert len(topic()) == published
+
+
+def test_the_message_names_both_rules_and_what_a_gate_left_out(
+    registry: FakeRegistry, topic: Any, session: CountingSession, monkeypatch, tmp_path
+) -> None:
+    other = {"name": "CVE-2025-0003", "severity": "HIGH", "attributes": []}
+    event = scanned(registry, findings=[HIGH_KEV, other, {**other, "name": "CVE-2025-0004"}])
+    event["detail"]["finding-severity-counts"] = {"HIGH": 3}
+    epss = tmp_path / "epss.csv"
+    epss.write_text("cve,epss\nCVE-2025-0002,0.01\nCVE-2025-0003,0.5\nCVE-2025-0004,0.02\n")
+    for name, value in {
+        "HIGH": "0",
+        "ECRSCAN_FAIL_ON_KEV": "1",
+        "ECRSCAN_KEV_FILE": kev_file(tmp_path),
+        "ECRSCAN_MIN_EPSS": "0.1",
+        "ECRSCAN_EPSS_FILE": str(epss),
+    }.items():
+        monkeypatch.setenv(name, value)
+    sent: list[Any] = []
+    publish = SnsTopic.publish
+    monkeypatch.setattr(SnsTopic, "publish", lambda self, m: publish(self, sent.extend(m) or m))
+    result = reporter.handler(event, FakeContext())
+    # the KEV finding breaches though its EPSS is low; one HIGH counts, two do not
+    assert result["reasons"] == ["HIGH 1 > 0", KEV_REASON]
+    (note,) = topic()
+    assert KEV_REASON in note["Message"] and "HIGH 1>0" in note["Message"]
+    (message,) = sent
+    email = json.loads(message.message)["email"]
+    assert f"breach:  {KEV_REASON}" in email
+    assert "ignored: 2 findings by the ignore file or a gate" in email
