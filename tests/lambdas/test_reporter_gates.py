@@ -21,6 +21,7 @@ from tests.support.events import ECR_SAMPLE, INSPECTOR_SAMPLE, variant
 from tests.support.lambda_events import CountingSession, FakeContext
 from tests.support.registry import FakeRegistry
 from tests.support.sqs import drain
+from tests.support.state_table import create_state_table
 
 KEV_JSON = {
     "vulnerabilities": [
@@ -55,6 +56,7 @@ VARIABLES = (
     "MEDIUM",
     "LOW",
     "NOTIFY_ON",
+    "NOTIFY_STATE_TABLE",
     "NOTIFY_ON_SCAN_FAILURE",
     "ECR_SNS_REPORT_TOPIC_ARN",
 )
@@ -288,3 +290,19 @@ def test_the_message_names_both_rules_and_what_a_gate_left_out(
     email = json.loads(message.message)["email"]
     assert f"breach:  {KEV_REASON}" in email
     assert "ignored: 2 findings by the ignore file or a gate" in email
+
+
+def test_on_change_a_kev_breach_is_published_once(
+    registry: FakeRegistry, topic: Any, session: CountingSession, monkeypatch, tmp_path
+) -> None:
+    event = scanned(registry)
+    monkeypatch.setenv("NOTIFY_ON", "change")
+    monkeypatch.setenv("NOTIFY_STATE_TABLE", create_state_table())
+    monkeypatch.setenv("ECRSCAN_FAIL_ON_KEV", "1")
+    monkeypatch.setenv("ECRSCAN_KEV_FILE", kev_file(tmp_path))
+    first = reporter.handler(event, FakeContext())
+    assert (first["change"], first["published"]) == ("new", 1)
+    again = reporter.handler(event, FakeContext())
+    assert (again["change"], again["published"]) == ("unchanged", 0)
+    (note,) = topic()
+    assert KEV_REASON in note["Message"]
