@@ -136,6 +136,8 @@ FUNCTIONS: Mapping[str, tuple[tuple[str | None, frozenset[str]], ...]] = {
     "ReporterFunction": (
         # ecr: name an untagged platform image by its index's tag (lambdas/reporter.py)
         (None, NEEDS["--publish"] | {"ecr:DescribeImages", "ecr:BatchGetImage"}),
+        # a gate on what matters: the image's findings (lambdas/gates.py)
+        ("ReporterGates", frozenset({"ecr:DescribeImageScanFindings"})),
         (
             "NotifyOnChange",
             frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}),

@@ -1,66 +1,18 @@
 """``--epss-file`` and ``--kev-file``: the exploit catalogues a user downloads (ecrscan
 downloads nothing), read with a bound and parsed while the options are parsed, so a
 missing, unreadable, oversized or malformed file is a usage error (exit 2) before any
-AWS call.  The parsing is :mod:`ecrscan.core.feeds`."""
+AWS call.  The reading and parsing are :mod:`ecrscan.core.feeds`'s."""
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import click
 
 from ecrscan.cli.options import checked, env_option
-from ecrscan.core.feeds import (
-    EPSS_MAX_BYTES,
-    KEV_MAX_BYTES,
-    EpssTable,
-    FeedError,
-    KevCatalog,
-    decode_feed,
-    parse_epss,
-    parse_kev,
-)
-from ecrscan.core.judge import Gates
-
-T = TypeVar("T")
-
-
-def read_bounded(path: Path, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``path`` (a larger file is refused, before reading
-    it when its size is known); :class:`FeedError` when it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-                raise FeedError(f"larger than {limit} bytes ({info.st_size} bytes)")
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise FeedError(f"cannot read it: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise FeedError(f"larger than {limit} bytes")
-    return data
-
-
-def _loader(label: str, limit: int, parse: Callable[[str], T]) -> Callable[[Path | None], T | None]:
-    def load(path: Path | None) -> T | None:
-        if path is None:
-            return None
-        try:
-            return parse(decode_feed(read_bounded(path, limit), limit))
-        except FeedError as exc:
-            raise FeedError(f"{label} {path}: {exc}") from None
-
-    return load
-
-
-load_epss: Callable[[Path | None], EpssTable | None] = _loader(
-    "EPSS file", EPSS_MAX_BYTES, parse_epss
-)
-load_kev: Callable[[Path | None], KevCatalog | None] = _loader("KEV file", KEV_MAX_BYTES, parse_kev)
+from ecrscan.core.feeds import KevCatalog, load_epss, load_kev
+from ecrscan.core.judge import Gates, parse_min_epss
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -85,19 +37,6 @@ FACT_OPTIONS = (
         help="CISA's KEV catalogue (JSON); reads every finding.",
     ),
 )
-
-
-def parse_min_epss(text: str | None) -> float | None:
-    """``--min-epss``: a probability, 0 to 1 (``None``: not given)."""
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:  # NaN too
-        raise ValueError(f"{text!r} is not a number from 0 to 1")
-    return value
 
 
 class _Judged(Protocol):

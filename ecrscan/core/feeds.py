@@ -1,5 +1,7 @@
-"""The two exploit catalogues a user may hand ecrscan, parsed (pure: bytes in, values
-out; reading the files is the caller's, :mod:`ecrscan.cli.facts`).
+"""The two exploit catalogues a user may hand ecrscan, parsed (bytes in, values out),
+and read from a file with a bound (:func:`load_epss`, :func:`load_kev`: the command
+line's ``--epss-file``/``--kev-file`` and the reporter function's
+``ECRSCAN_EPSS_FILE``/``ECRSCAN_KEV_FILE``; the only I/O here, as the ignore file's).
 
 * EPSS, FIRST's daily CSV (``epss_scores-current.csv.gz``): optional ``#`` comment
   lines (FIRST writes ``#model_version:v2025.03.14,score_date:2026-05-18T00:00:00Z``),
@@ -16,15 +18,18 @@ the line or entry, never a partial table.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from ecrscan.core import boundedjson
 
@@ -263,3 +268,42 @@ def _date(value: Any, where: str, name: str) -> date:
 
 def _string(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+# -- the files ---------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path`` (a larger file is refused, before reading
+    it when its size is known); :class:`FeedError` when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise FeedError(f"larger than {limit} bytes ({info.st_size} bytes)")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise FeedError(f"cannot read it: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise FeedError(f"larger than {limit} bytes")
+    return data
+
+
+def _loader(label: str, limit: int, parse: Callable[[str], T]) -> Callable[[Path | None], T | None]:
+    def load(path: Path | None) -> T | None:
+        if path is None:
+            return None
+        try:
+            return parse(decode_feed(read_bounded(path, limit), limit))
+        except FeedError as exc:
+            raise FeedError(f"{label} {path}: {exc}") from None
+
+    return load
+
+
+load_epss: Callable[[Path | None], EpssTable | None] = _loader(
+    "EPSS file", EPSS_MAX_BYTES, parse_epss
+)
+load_kev: Callable[[Path | None], KevCatalog | None] = _loader("KEV file", KEV_MAX_BYTES, parse_kev)

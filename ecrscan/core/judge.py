@@ -63,6 +63,19 @@ class Gates:
 NO_GATES = Gates()
 
 
+def parse_min_epss(text: str | None) -> float | None:
+    """``--min-epss``: a probability, 0 to 1 (``None``: not given)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:  # NaN too
+        raise ValueError(f"{text!r} is not a number from 0 to 1")
+    return value
+
+
 def epss_reason(score: float, minimum: float) -> str:
     return f"EPSS {score:g} below {minimum:g} (--min-epss)"
 

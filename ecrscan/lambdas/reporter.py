@@ -25,6 +25,7 @@ from ecrscan.engine.ports import Message
 from ecrscan.engine.publish import publish_all, publish_change
 from ecrscan.engine.references import platform_images
 from ecrscan.lambdas import runtime
+from ecrscan.lambdas.gates import gate_settings, judged
 from ecrscan.lambdas.runtime import ConfigurationError
 from ecrscan.render.sns import SnsMessage, event_messages
 
@@ -64,23 +65,6 @@ def notify_settings(env: Mapping[str, str]) -> NotifySettings:
     return NotifySettings(mode, table, state_ttl)
 
 
-# The gates on what matters judge findings; this function judges an event's counts.
-GATE_VARIABLES = ("ECRSCAN_FAIL_ON_KEV", "ECRSCAN_MIN_EPSS", "ECRSCAN_EXPLOITABLE")
-
-
-def refuse_gates(env: Mapping[str, str]) -> None:
-    """A gate variable set on this function is a configuration error: it judges a scan
-    event by its severity counts and reads no finding, so a gate would be silently
-    ignored (``ecrscan report`` applies them)."""
-    given = [name for name in GATE_VARIABLES if (env.get(name) or "").strip()]
-    if given:
-        raise ConfigurationError(
-            f"{', '.join(given)}: the reporter function judges a scan event by its severity "
-            "counts and reads no findings, so it cannot apply the gates on what matters; "
-            "unset it and run `ecrscan report` with the gate (docs/what-matters.md)"
-        )
-
-
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Evaluate one ``ECR Image Scan`` / ``Inspector2 Scan`` event and publish to SNS
     what is worth a message.
@@ -93,6 +77,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     image no longer breaches; ``NOTIFY_ON=always`` publishes every breach.  A failed
     scan is published (``NOTIFY_ON_SCAN_FAILURE``) whatever the mode.  A malformed or
     unsupported event raises :class:`ecrscan.core.events.EventError`.
+
+    With a gate on what matters (``ECRSCAN_FAIL_ON_KEV``, ``ECRSCAN_MIN_EPSS``,
+    ``ECRSCAN_EXPLOITABLE``; catalogues from ``ECRSCAN_KEV_FILE``,
+    ``ECRSCAN_EPSS_FILE``), a completed scan is judged on its findings
+    (:mod:`ecrscan.lambdas.gates`) and the message names the rule of the verdict.
     """
     env = runtime.environ()
     runtime.call_timeout(env)
@@ -101,12 +90,12 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         thresholds = Thresholds.from_env(env)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
-    refuse_gates(env)
+    gate = gate_settings(env)
     notify_failures = runtime.flag(env.get("NOTIFY_ON_SCAN_FAILURE"), "NOTIFY_ON_SCAN_FAILURE")
     topic_arn = env.get("ECR_SNS_REPORT_TOPIC_ARN")
     settings = notify_settings(env)
 
-    report = image_report(scan, thresholds)
+    report, notices = judged(scan, image_report(scan, thresholds), thresholds, gate)
     result: dict[str, Any] = {
         "repository": scan.repository,
         "digest": scan.digest,
@@ -119,6 +108,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         ],
         "published": 0,
     }
+    if gate:
+        result["reasons"] = list(report.reasons)
+        result["notices"] = list(notices)
     if settings.on_change and report.status in (ImageStatus.BREACH, ImageStatus.OK):
         _notify_on_change(context, scan, report, thresholds, settings, topic_arn, result)
     elif wants_notification(report, notify_failures):

@@ -174,7 +174,7 @@ def _image_block(report: ImageReport, thresholds: Thresholds, region: str | None
     lines += [f"  breach:  {_clean(r)}" for r in _gate_reasons(report)]  # KEV: ...
     ignored = ignored_count(report)
     if ignored:
-        lines.append(f"  ignored: {plural(ignored, 'finding')} by the ignore file")
+        lines.append(f"  ignored: {plural(ignored, 'finding')} by the ignore file or a gate")
     return "\n".join(lines) + "\n"
 
 

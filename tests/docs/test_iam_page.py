@@ -118,7 +118,8 @@ def lambda_table() -> dict[str, set[str]]:
 @pytest.mark.parametrize("row", sorted(TABLE_ROWS))
 def test_the_lambda_page_lists_what_each_function_needs(row: str) -> None:
     """Each function's own needs, and with NotifyOn=change the reporter's state table
-    (ECS discovery and the organization have their own sections)."""
+    and with a gate on what matters its findings read (ECS discovery and the
+    organization have their own sections)."""
     function = TABLE_ROWS[row]
     needed = permissions.function_actions(
         function,
@@ -128,6 +129,7 @@ def test_the_lambda_page_lists_what_each_function_needs(row: str) -> None:
             "HasOrganization": False,
             "OrganizationAllRegions": False,
             "NotifyOnChange": True,
+            "ReporterGates": True,
         },
     )
     listed = lambda_table()[row]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import itertools
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +21,9 @@ from cfnlint.decode import cfn_yaml
 from ecrscan.aws import permissions
 from ecrscan.aws.dynamodb import KEY, TTL_ATTRIBUTE
 from ecrscan.core.jobs import parse_job, repository_jobs
+from ecrscan.core.judge import parse_min_epss
 from ecrscan.core.model import Repository
-from ecrscan.lambdas import images, reporter, repositories, runtime
+from ecrscan.lambdas import gates, images, reporter, repositories, runtime
 from tests.support.env import REGION
 from tests.support.events import ECR_SAMPLE, load_event, variant
 from tests.support.fakes import assumed_session
@@ -89,6 +91,8 @@ def condition(template: dict[str, Any], name: str, params: Mapping[str, str]) ->
             return not evaluate(args[0])
         if function == "Fn::And":
             return all(evaluate(a) for a in args)
+        if function == "Fn::Or":
+            return any(evaluate(a) for a in args)
         if function == "Condition":
             return condition(template, args, params)
         raise AssertionError(f"condition function {function} not evaluated by this test")
@@ -173,6 +177,12 @@ def test_parameters_and_their_defaults(template):
         "EcsDiscoveryRoles": "",
         "OrganizationRoleName": "",
         "OrganizationRegions": "",
+        "FailOnKev": "false",
+        "MinEpss": "",
+        "Exploitable": "false",
+        "KevFile": "",
+        "EpssFile": "",
+        "CataloguesLayerArn": "",
     }
     assert all(p.get("Description") for p in params.values())
 
@@ -439,12 +449,21 @@ def test_iam_allows_exactly_the_calls_each_handler_makes(template, exercised, fu
     assert granted == calls - NO_PERMISSION_NEEDED
 
 
-@pytest.mark.parametrize("configuration", list(CONFIGURATIONS))
+# the reporter's gates on what matters: checked on the template and the data only (the
+# handler under them: tests/lambdas/test_reporter_gates.py)
+GATE_CONFIGURATIONS = {
+    "fail-on-kev": {"FailOnKev": "true", "KevFile": "/opt/kev.json"},
+    "min-epss": {"MinEpss": "0.1", "EpssFile": "/opt/epss.csv.gz"},
+    "exploitable": {"Exploitable": "true"},
+}
+
+
+@pytest.mark.parametrize("configuration", [*CONFIGURATIONS, *GATE_CONFIGURATIONS])
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_iam_grants_what_the_permissions_data_says(template, function, configuration):
     """template.yaml against ecrscan.aws.permissions.FUNCTIONS: each function's role
     grants exactly the data's actions, for each set of parameter values."""
-    overrides = CONFIGURATIONS[configuration]
+    overrides = {**CONFIGURATIONS, **GATE_CONFIGURATIONS}[configuration]
     params = parameters(template, overrides)
     conditions = {name: condition(template, name, params) for name in template["Conditions"]}
     granted = {
@@ -454,6 +473,43 @@ def test_iam_grants_what_the_permissions_data_says(template, function, configura
         for action in actions(statement)
     }
     assert granted == permissions.function_actions(function, conditions)
+
+
+@pytest.mark.parametrize("overrides", [{}, *GATE_CONFIGURATIONS.values()])
+def test_the_reporter_reads_findings_only_with_a_gate(template, overrides):
+    granted = set().union(
+        *(actions(s) for s in statements(template, "ReporterFunction", overrides))
+    )
+    assert ("ecr:DescribeImageScanFindings" in granted) is bool(overrides)
+    variables = function_property(template, "ReporterFunction", "Environment")["Variables"]
+    assert {name: variables[name] for name in (*gates.GATE_VARIABLES, *gates.FILE_VARIABLES)} == {
+        "ECRSCAN_FAIL_ON_KEV": {"Ref": "FailOnKev"},
+        "ECRSCAN_MIN_EPSS": {"Ref": "MinEpss"},
+        "ECRSCAN_EXPLOITABLE": {"Ref": "Exploitable"},
+        "ECRSCAN_KEV_FILE": {"Ref": "KevFile"},
+        "ECRSCAN_EPSS_FILE": {"Ref": "EpssFile"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("", True),
+        ("0", True),
+        ("0.1", True),
+        ("1", True),
+        ("1.0", True),
+        ("1.5", False),
+        ("-0.1", False),
+        (".5", False),
+        ("nan", False),
+    ],
+)
+def test_min_epss_pattern_takes_what_the_reporter_takes(template, value, ok):
+    pattern = template["Parameters"]["MinEpss"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is ok
+    if ok and value:
+        assert parse_min_epss(value) == float(value)
 
 
 def test_discovery_permissions_only_when_enabled(template):

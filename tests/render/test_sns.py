@@ -103,11 +103,11 @@ def test_run_message_lists_breaches_and_unassessed_images():
 def test_ignored_findings_are_mentioned():
     image = report("team/web", ("1",), (CRITICAL_OPENSSL, replace(HIGH_ZLIB, ignored="fp")))
     [message] = build_messages([image], THRESHOLDS)
-    assert "ignored: 1 finding by the ignore file" in body(message)["email"]
+    assert "ignored: 1 finding by the ignore file or a gate" in body(message)["email"]
     both = replace(CRITICAL_OPENSSL, ignored="fp")
     image = report("team/web", ("1",), (both, replace(HIGH_ZLIB, ignored="fp"), HIGH_CURL))
     [message] = build_messages([image], THRESHOLDS)
-    assert "ignored: 2 findings by the ignore file" in body(message)["email"]
+    assert "ignored: 2 findings by the ignore file or a gate" in body(message)["email"]
 
 
 def test_the_verb_agrees_with_the_breaching_count():
