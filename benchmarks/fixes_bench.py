@@ -82,7 +82,10 @@ def run(args: list[str]) -> tuple[Counter[str], dict[str, Any], int]:
 
     calls = CallCounter()
     result = CliRunner().invoke(
-        cli, [*args, "--format", "json"], obj=AppContext(session_factory=calls), env={"AWS_REGION": REGION}
+        cli,
+        [*args, "--format", "json"],
+        obj=AppContext(session_factory=calls),
+        env={"AWS_REGION": REGION},
     )
     return calls.calls, json.loads(result.stdout), result.exit_code
 

@@ -17,8 +17,13 @@ from ecrscan.core.view import DEFAULT_VIEW, View
 from ecrscan.core.words import plural
 from ecrscan.render.common import image_label, short_digest, status_totals, thresholds_text
 from ecrscan.render.fixes import cleared_by_one, epss_text, fix_record, in_use_text, plan_headline
-from ecrscan.render.html import advisory_link, report_html, state_of
-from ecrscan.render.notices import all_notices
+from ecrscan.render.html import (
+    advisory_link,
+    cards_section,
+    notices_section,
+    report_html,
+    state_of,
+)
 from ecrscan.render.page import document, text
 
 TOP_FIXES = 10  # the rows the report's page shows
@@ -46,7 +51,7 @@ def fixes_html(plan: FixPlan, view: View = DEFAULT_VIEW) -> str:
         _header(plan, view),
         "<main>",
         _cards(plan),
-        _notices(result),
+        notices_section(result),
         _table(fixes) + note if fixes else '<p class="note">no package upgrade to plan</p>',
         _images(fixes),
         "</main>",
@@ -78,20 +83,7 @@ def _cards(plan: FixPlan) -> str:
         ("breaching images", plan.breaching),
         ("cleared by one upgrade", cleared_by_one(plan)),
     ]
-    items = "".join(f"<div><dt>{text(name)}</dt><dd>{value}</dd></div>" for name, value in cards)
-    return f'<section aria-label="totals"><dl class="cards">{items}</dl></section>'
-
-
-def _notices(result: ReportResult) -> str:
-    lines = [
-        f"repository {name} could not be read: {problem}"
-        for name, problem in result.repository_errors
-    ]
-    lines += all_notices(result)
-    if not lines:
-        return ""
-    items = "".join(f"<li>{text(line)}</li>" for line in lines)
-    return f'<section><h2>Notices</h2><ul class="notices">{items}</ul></section>'
+    return cards_section(cards)
 
 
 _COLUMNS = (

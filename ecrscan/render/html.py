@@ -60,7 +60,7 @@ def report_html(
         _header(result, view),
         "<main>",
         _cards(result),
-        _notices(result),
+        notices_section(result),
         _charts(result),
         top_fixes_section(top_fixes) if top_fixes is not None else "",
         _image_table(result, view, images, findings),
@@ -109,11 +109,17 @@ def _cards(result: ReportResult) -> str:
         cards.append(("KEV findings", sum(1 for f in read if f.kev is not None)))
         cards.append(("exploit available", sum(1 for f in read if f.exploit_available == "YES")))
         cards.append(("fix available", sum(1 for f in read if _fixable(f))))
+    return cards_section(cards)
+
+
+def cards_section(cards: Sequence[tuple[str, object]]) -> str:
+    """The totals as cards: a name and its number each."""
     items = "".join(f"<div><dt>{text(name)}</dt><dd>{value}</dd></div>" for name, value in cards)
     return f'<section aria-label="totals"><dl class="cards">{items}</dl></section>'
 
 
-def _notices(result: ReportResult) -> str:
+def notices_section(result: ReportResult) -> str:
+    """The repositories that could not be read and the run's notices ("" if none)."""
     lines = [
         f"repository {name} could not be read: {problem}"
         for name, problem in result.repository_errors
