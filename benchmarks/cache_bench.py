@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.rescan_bench import REGION, Latency, fake_aws_environment  # noqa: E402
+from benchmarks.rescan_bench import REGION, Latency  # noqa: E402
+from tests.support.env import fake_aws_environment  # noqa: E402
 
 READ = "describe_image_scan_findings"
 START = "start_image_scan"

@@ -21,7 +21,6 @@ Run from the repository root:  python3 benchmarks/fault_bench.py   (see --help)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -35,20 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.env import fake_aws_environment  # noqa: E402
+
 REGION = "us-east-1"
-
-
-def fake_aws_environment() -> None:
-    """Fake credentials, a region, and none of the developer's own AWS configuration."""
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        del os.environ[name]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.env import fake_aws_environment  # noqa: E402
+
 REGION = "us-east-1"
 PAGE_SIZE = 1000  # DescribeRepositories / DescribeImages maxResults the gateway asks for
 OPERATIONS = (
@@ -64,19 +66,6 @@ CYCLE: tuple[str, ...] = (
     + ("in_progress", "pending", "failed_old", "failed_today", "unsupported", "size_exceeded")
 )
 DUE_KINDS = frozenset({"never_scanned", "complete_old", "failed_old", "failed_today"})
-
-
-def fake_aws_environment() -> None:
-    """Fake credentials, a region, and none of the developer's own AWS configuration."""
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        del os.environ[name]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
 
 
 # -- the seeded registry ------------------------------------------------------------
