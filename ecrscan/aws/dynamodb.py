@@ -36,7 +36,7 @@ from typing import Any
 
 from ecrscan.aws.clients import NO_RETRIES
 from ecrscan.aws.errors import AwsError, ErrorKind
-from ecrscan.aws.gateway import Gateway
+from ecrscan.aws.gateway import THROTTLING_ONLY, Gateway
 from ecrscan.aws.throttle import BudgetSpent
 from ecrscan.core.notify import Fingerprint, Record
 from ecrscan.core.problem import Problem
@@ -45,7 +45,6 @@ KEY = "pk"
 TTL_ATTRIBUTE = "expiresAt"
 BATCH_GET_KEYS = 100  # BatchGetItem takes at most 100 keys a call
 BATCH_WRITE_ITEMS = 25  # BatchWriteItem takes at most 25 items a call
-THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
 MALFORMED = "MalformedStateRecord"
 
 

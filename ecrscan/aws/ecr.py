@@ -34,7 +34,7 @@ from ecrscan.aws.ecr_records import (
     scan_state_from_findings,
 )
 from ecrscan.aws.errors import AwsError, ErrorKind
-from ecrscan.aws.gateway import Gateway
+from ecrscan.aws.gateway import THROTTLING_ONLY, Gateway
 from ecrscan.aws.inspector2 import InspectorGateway
 from ecrscan.aws.scan_start import MAX_START_CALLS
 from ecrscan.aws.throttle import Throttle
@@ -66,9 +66,6 @@ __all__ = [
 
 PAGE_SIZE = 1000  # the maximum maxResults for DescribeRepositories / DescribeImages
 DESCRIBE_IDS_BATCH = 100  # DescribeImages and BatchGetImage take at most 100 imageIds a call
-# StartImageScan is retried on throttling only: after a server error AWS may have
-# carried the call out (see ecrscan.aws.scan_start).
-THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
 
 
 def _utc_now() -> datetime:

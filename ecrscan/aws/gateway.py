@@ -36,6 +36,9 @@ G = TypeVar("G", bound="Gateway")
 
 # What a call retries unless it says otherwise: both can succeed later.
 RETRIED = frozenset({ErrorKind.THROTTLED, ErrorKind.SERVER})
+# For calls a blind retry could repeat (StartImageScan after a server error may have
+# been carried out; see ecrscan.aws.scan_start) or that retry their own way.
+THROTTLING_ONLY = frozenset({ErrorKind.THROTTLED})
 
 
 class Gateway:
